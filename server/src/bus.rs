@@ -1,0 +1,194 @@
+//! The event bus: how a broadcast to a room reaches the room's members on every node, once.
+//!
+//! Every node delivers bus messages to its *local* sockets only. On the in-memory store the bus is
+//! a channel inside the process; on Redis it is one pub/sub channel that every node subscribes to,
+//! so an event published once (by a module, or from inside a presence Lua script in the same round
+//! trip as the write) reaches each member exactly once, on whichever node it is connected to.
+
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use socketioxide::SocketIo;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use crate::redis_backend::RedisBackend;
+
+/// The prefix of every Redis key and channel rtm uses.
+pub const KEY_PREFIX: &str = "rtm:";
+
+/// The Redis pub/sub channel that carries bus messages between nodes.
+pub fn channel() -> String {
+    format!("{KEY_PREFIX}bus")
+}
+
+/// One broadcast: emit `event` with `data` to every socket in `room`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BusMessage {
+    /// The Socket.IO room to emit to.
+    pub room: String,
+    /// The event name.
+    pub event: String,
+    /// The event payload.
+    pub data: Value,
+}
+
+/// A callback run on each node for each bus message, after it was emitted to the local sockets.
+pub type Tap = Arc<dyn Fn(&SocketIo, &BusMessage) + Send + Sync>;
+
+/// A handle to the bus; cheap to clone.
+#[derive(Clone)]
+pub struct Bus {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    local: mpsc::UnboundedSender<BusMessage>,
+    redis: Option<RedisBackend>,
+    taps: RwLock<Vec<Tap>>,
+}
+
+/// What runs the bus: the delivery task, and on Redis the subscriber.
+pub(crate) struct BusTasks {
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl BusTasks {
+    /// Stops delivering.
+    pub(crate) fn abort(self) {
+        for task in self.tasks {
+            task.abort();
+        }
+    }
+}
+
+impl Bus {
+    /// Starts the bus for `io`. On Redis this returns once the subscription is in place, so no
+    /// event published after `start` returns is missed by this node.
+    pub(crate) async fn start(
+        io: SocketIo,
+        redis: Option<RedisBackend>,
+    ) -> Result<(Bus, BusTasks), redis::RedisError> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let bus = Bus {
+            inner: Arc::new(Inner {
+                local: tx.clone(),
+                redis: redis.clone(),
+                taps: RwLock::new(Vec::new()),
+            }),
+        };
+        let mut tasks = vec![tokio::spawn(deliver(io, bus.clone(), rx))];
+        if let Some(redis) = redis {
+            let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
+            tasks.push(tokio::spawn(subscribe(redis, tx, ready_tx)));
+            match ready_rx.await {
+                Ok(Ok(())) => {}
+                Ok(Err(err)) => {
+                    BusTasks { tasks }.abort();
+                    return Err(err);
+                }
+                Err(_) => unreachable!("the subscriber reports before it ends"),
+            }
+        }
+        Ok((bus, BusTasks { tasks }))
+    }
+
+    /// Publishes `message` to the room on every node.
+    pub async fn publish(&self, message: BusMessage) -> Result<(), redis::RedisError> {
+        match &self.inner.redis {
+            Some(redis) => {
+                let payload = serde_json::to_string(&message).expect("a JSON value serializes");
+                let mut conn = redis.conn.clone();
+                redis::cmd("PUBLISH")
+                    .arg(channel())
+                    .arg(payload)
+                    .exec_async(&mut conn)
+                    .await
+            }
+            None => {
+                self.publish_local(message);
+                Ok(())
+            }
+        }
+    }
+
+    /// Delivers `message` on this node only. Used by the in-memory stores, where this node is the
+    /// only one.
+    pub fn publish_local(&self, message: BusMessage) {
+        // The receiver lives as long as the server; after shutdown there is no one to tell.
+        let _ = self.inner.local.send(message);
+    }
+
+    /// Adds a callback that sees every message this node delivers.
+    pub fn tap(&self, tap: Tap) {
+        self.inner.taps.write().expect("taps lock").push(tap);
+    }
+}
+
+async fn deliver(io: SocketIo, bus: Bus, mut rx: mpsc::UnboundedReceiver<BusMessage>) {
+    while let Some(message) = rx.recv().await {
+        if let Err(err) = io
+            .to(message.room.clone())
+            .emit(&message.event, &message.data)
+            .await
+        {
+            tracing::warn!(%err, room = %message.room, event = %message.event, "bus delivery failed");
+        }
+        let taps = bus.inner.taps.read().expect("taps lock").clone();
+        for tap in taps {
+            tap(&io, &message);
+        }
+    }
+}
+
+/// Subscribes to the bus channel and forwards what arrives to the delivery task; resubscribes
+/// after a lost connection. The first outcome is reported on `ready`.
+async fn subscribe(
+    redis: RedisBackend,
+    tx: mpsc::UnboundedSender<BusMessage>,
+    ready: tokio::sync::oneshot::Sender<Result<(), redis::RedisError>>,
+) {
+    let mut ready = Some(ready);
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        let subscribed = async {
+            let mut pubsub = redis.client.get_async_pubsub().await?;
+            pubsub.subscribe(channel()).await?;
+            Ok::<_, redis::RedisError>(pubsub)
+        }
+        .await;
+        match subscribed {
+            Ok(pubsub) => {
+                if let Some(ready) = ready.take() {
+                    let _ = ready.send(Ok(()));
+                }
+                backoff = Duration::from_millis(100);
+                let mut stream = pubsub.into_on_message();
+                while let Some(msg) = stream.next().await {
+                    let payload: Vec<u8> = msg.get_payload_bytes().to_vec();
+                    match serde_json::from_slice::<BusMessage>(&payload) {
+                        Ok(message) => {
+                            if tx.send(message).is_err() {
+                                return;
+                            }
+                        }
+                        Err(err) => tracing::warn!(%err, "ignoring a malformed bus message"),
+                    }
+                }
+                tracing::warn!("bus subscription lost; resubscribing");
+            }
+            Err(err) => {
+                if let Some(ready) = ready.take() {
+                    let _ = ready.send(Err(err));
+                    return;
+                }
+                tracing::warn!(%err, "bus subscription failed; retrying");
+            }
+        }
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(Duration::from_secs(5));
+    }
+}

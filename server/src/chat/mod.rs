@@ -1,0 +1,75 @@
+//! The chat module: the worked example of a custom module, written only against the public API
+//! (`Module`, `ModuleContext`, the bus, and `presence::joined` for membership).
+//!
+//! `chat:send {roomId, message}` → `{ok, msgId, ts}` and `chat:message` to the room;
+//! `chat:history {roomId, limit?}` → `{ok, messages}` oldest first. Only a socket that has joined
+//! the room with presence may use its chat.
+
+mod handlers;
+mod rest;
+mod store;
+
+use std::sync::{Arc, OnceLock};
+
+use async_trait::async_trait;
+use socketioxide::extract::SocketRef;
+
+use crate::module::{BoxError, Module, ModuleContext};
+use store::{ChatStore, MemoryChatStore, RedisChatStore};
+
+/// The chat module.
+pub struct ChatModule {
+    max_history: usize,
+    store: OnceLock<Arc<dyn ChatStore>>,
+}
+
+impl ChatModule {
+    /// A chat module keeping the last `max_history` messages per room.
+    pub fn new(max_history: usize) -> Self {
+        Self {
+            max_history: max_history.max(1),
+            store: OnceLock::new(),
+        }
+    }
+
+    fn store(&self) -> Arc<dyn ChatStore> {
+        self.store
+            .get()
+            .expect("chat is registered before use")
+            .clone()
+    }
+}
+
+impl Default for ChatModule {
+    /// Keeps the last 100 messages per room.
+    fn default() -> Self {
+        Self::new(100)
+    }
+}
+
+#[async_trait]
+impl Module for ChatModule {
+    fn name(&self) -> &str {
+        "chat"
+    }
+
+    async fn register(&self, ctx: &ModuleContext) -> Result<(), BoxError> {
+        let store: Arc<dyn ChatStore> = match ctx.redis() {
+            Some(redis) => Arc::new(RedisChatStore::new(redis.conn.clone(), self.max_history)),
+            None => Arc::new(MemoryChatStore::new(ctx.bus().clone(), self.max_history)),
+        };
+        self.store
+            .set(store)
+            .map_err(|_| "the chat module was registered twice")?;
+        Ok(())
+    }
+
+    fn on_connection(&self, socket: &SocketRef, ctx: &ModuleContext) {
+        ctx.on_request(socket, "chat:send", self.store(), handlers::send);
+        ctx.on_request(socket, "chat:history", self.store(), handlers::history);
+    }
+
+    fn routes(&self, _ctx: &ModuleContext) -> Option<axum::Router> {
+        Some(rest::routes(self.store(), self.max_history))
+    }
+}

@@ -1,0 +1,50 @@
+//! `GET /api/chat/{roomId}/history?limit=N`: a room's chat history over HTTP.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::handlers::DEFAULT_LIMIT;
+use super::store::ChatStore;
+use crate::error::internal_error;
+
+#[derive(Clone)]
+struct Rest {
+    store: Arc<dyn ChatStore>,
+    max: usize,
+}
+
+#[derive(Deserialize)]
+struct HistoryQuery {
+    limit: Option<usize>,
+}
+
+pub(crate) fn routes(store: Arc<dyn ChatStore>, max: usize) -> Router {
+    Router::new()
+        .route("/api/chat/{room_id}/history", get(history))
+        .with_state(Rest { store, max })
+}
+
+async fn history(
+    State(rest): State<Rest>,
+    Path(room_id): Path<String>,
+    Query(query): Query<HistoryQuery>,
+) -> Response {
+    let limit = query.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, rest.max);
+    match rest.store.history(&room_id, limit).await {
+        Ok(messages) => {
+            Json(json!({ "ok": true, "roomId": room_id, "messages": messages })).into_response()
+        }
+        Err(err) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            Json(internal_error("chat history", err)),
+        )
+            .into_response(),
+    }
+}

@@ -1,0 +1,143 @@
+//! Server configuration, from flags or the environment (`rtm-server --help` lists each).
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Parser;
+
+use crate::rate_limit::RateLimit;
+use crate::validate::Limits;
+
+/// How an rtm server runs. Every field has a flag and an environment variable; the names of the
+/// TypeScript server's variables (`PORT`, `REDIS_URL`, `PRESENCE_TTL_MS`, ...) are kept.
+#[derive(Debug, Clone, Parser)]
+#[command(
+    name = "rtm-server",
+    version,
+    about = "The rtm realtime server: Socket.IO rooms with presence and chat."
+)]
+pub struct Config {
+    /// Address to listen on.
+    #[arg(long, env = "HOST", default_value_t = IpAddr::V4(Ipv4Addr::UNSPECIFIED))]
+    pub host: IpAddr,
+
+    /// Port to listen on (0 picks a free one).
+    #[arg(long, env = "PORT", default_value_t = 3000)]
+    pub port: u16,
+
+    /// Redis URL (for example redis://127.0.0.1:6379). Unset: the in-memory store (one node).
+    #[arg(long, env = "REDIS_URL")]
+    pub redis_url: Option<String>,
+
+    /// A presence connection that sends no heartbeat for this long is removed and announced as left.
+    #[arg(long, env = "PRESENCE_TTL_MS", default_value_t = 30_000)]
+    pub presence_ttl_ms: u64,
+
+    /// How often expired presence connections are looked for.
+    #[arg(long, env = "PRESENCE_REAPER_INTERVAL_MS", default_value_t = 3_000)]
+    pub presence_reaper_interval_ms: u64,
+
+    /// Allowed CORS origin for HTTP and Socket.IO polling ("*" for any).
+    #[arg(long, env = "CORS_ORIGIN", default_value = "*")]
+    pub cors_origin: String,
+
+    /// Directory of static files to serve at / (the demo page).
+    #[arg(long, env = "STATIC_DIR")]
+    pub static_dir: Option<PathBuf>,
+
+    /// HS256 secret: when set, sockets must present a JWT in the handshake `auth.token` and may only
+    /// join as its `sub`; the REST API wants `Authorization: Bearer <jwt>`.
+    #[arg(long, env = "JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+
+    /// Sustained presence and chat requests per second allowed per connection.
+    #[arg(long, env = "RATE_LIMIT_PER_SEC", default_value_t = 50.0)]
+    pub rate_limit_per_sec: f64,
+
+    /// Burst of presence and chat requests allowed per connection.
+    #[arg(long, env = "RATE_LIMIT_BURST", default_value_t = 100.0)]
+    pub rate_limit_burst: f64,
+
+    /// Chat messages kept per room.
+    #[arg(long, env = "CHAT_MAX_HISTORY", default_value_t = 100)]
+    pub chat_max_history: usize,
+
+    /// Longest roomId / userId, in bytes.
+    #[arg(long, env = "MAX_ID_BYTES", default_value_t = 256)]
+    pub max_id_bytes: usize,
+
+    /// Largest presence state or patch, in bytes of serialized JSON.
+    #[arg(long, env = "MAX_STATE_BYTES", default_value_t = 8192)]
+    pub max_state_bytes: usize,
+
+    /// Longest chat message, in bytes.
+    #[arg(long, env = "MAX_MESSAGE_BYTES", default_value_t = 4096)]
+    pub max_message_bytes: usize,
+
+    /// Engine.IO ping interval: how often the server pings each client.
+    #[arg(long, env = "PING_INTERVAL_MS", default_value_t = 25_000)]
+    pub ping_interval_ms: u64,
+
+    /// Engine.IO ping timeout: a client that does not answer a ping within it is disconnected.
+    #[arg(long, env = "PING_TIMEOUT_MS", default_value_t = 20_000)]
+    pub ping_timeout_ms: u64,
+
+    /// This node's id in /health and logs (default: random).
+    #[arg(long, env = "NODE_ID")]
+    pub node_id: Option<String>,
+}
+
+impl Default for Config {
+    /// The documented defaults (the same as the flags' defaults), ignoring the environment.
+    fn default() -> Self {
+        Self {
+            host: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            port: 3000,
+            redis_url: None,
+            presence_ttl_ms: 30_000,
+            presence_reaper_interval_ms: 3_000,
+            cors_origin: "*".into(),
+            static_dir: None,
+            jwt_secret: None,
+            rate_limit_per_sec: 50.0,
+            rate_limit_burst: 100.0,
+            chat_max_history: 100,
+            max_id_bytes: 256,
+            max_state_bytes: 8192,
+            max_message_bytes: 4096,
+            ping_interval_ms: 25_000,
+            ping_timeout_ms: 20_000,
+            node_id: None,
+        }
+    }
+}
+
+impl Config {
+    /// The input limits.
+    pub fn limits(&self) -> Limits {
+        Limits {
+            max_id_bytes: self.max_id_bytes,
+            max_state_bytes: self.max_state_bytes,
+            max_message_bytes: self.max_message_bytes,
+        }
+    }
+
+    /// The per-connection rate limit.
+    pub fn rate_limit(&self) -> RateLimit {
+        RateLimit {
+            per_sec: self.rate_limit_per_sec,
+            burst: self.rate_limit_burst,
+        }
+    }
+
+    /// The presence TTL.
+    pub fn presence_ttl(&self) -> Duration {
+        Duration::from_millis(self.presence_ttl_ms)
+    }
+
+    /// The presence reaper interval.
+    pub fn reaper_interval(&self) -> Duration {
+        Duration::from_millis(self.presence_reaper_interval_ms)
+    }
+}

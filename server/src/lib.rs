@@ -1,0 +1,25 @@
+//! The rtm reference server: a Socket.IO server (socketioxide) with a module system. Presence is
+//! the built-in module, chat the worked example of a custom one. State lives in memory (one node,
+//! zero setup) or in Redis (several nodes acting as one).
+//!
+//! The wire protocol is in `docs/protocol.md`; how to write a module is in
+//! `server/examples/custom_module.rs`.
+
+pub mod auth;
+pub mod bus;
+pub mod chat;
+pub mod config;
+pub mod error;
+mod http;
+pub mod module;
+pub mod presence;
+pub mod rate_limit;
+pub mod redis_backend;
+mod server;
+pub mod validate;
+
+pub use config::Config;
+pub use error::{AckError, ErrorCode};
+pub use module::{BoxError, Module, ModuleContext, Payload};
+pub use redis_backend::RedisBackend;
+pub use server::{RealtimeServer, ServerHandle, StartError};

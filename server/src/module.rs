@@ -1,0 +1,135 @@
+//! The module system: what a module is, and what it is given.
+//!
+//! A module is registered on a [`RealtimeServer`](crate::RealtimeServer) before it starts. At start
+//! each module's [`Module::register`] runs once with its [`ModuleContext`]; then, for every socket
+//! that connects, [`Module::on_connection`] attaches the module's event handlers, and
+//! [`Module::on_disconnect`] runs when it goes. Presence and chat are modules like any other.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde_json::Value;
+use socketioxide::ParserError;
+use socketioxide::SocketIo;
+use socketioxide::extract::{AckSender, SocketRef, TryData};
+
+use crate::auth::AuthUser;
+use crate::bus::Bus;
+use crate::error::{AckError, send_ack};
+use crate::redis_backend::RedisBackend;
+use crate::validate::Limits;
+
+/// The error a module returns from [`Module::register`]; it stops the server from starting.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// A request payload as a handler gets it: `Err` when it could not be decoded.
+pub type Payload = Result<Value, ParserError>;
+
+/// A pluggable unit of server functionality.
+///
+/// Handlers attached in [`Module::on_connection`] answer with an ack `{ok:true, ...}` or an
+/// [`AckError`] (`{ok:false, error, code}`). See `server/examples/custom_module.rs`.
+#[async_trait]
+pub trait Module: Send + Sync + 'static {
+    /// A short name, used in logs.
+    fn name(&self) -> &str;
+
+    /// Runs once at start, before any socket connects: set up stores, background tasks, taps.
+    async fn register(&self, ctx: &ModuleContext) -> Result<(), BoxError> {
+        let _ = ctx;
+        Ok(())
+    }
+
+    /// Runs for each connecting socket: attach event handlers with `socket.on(...)`.
+    fn on_connection(&self, socket: &SocketRef, ctx: &ModuleContext);
+
+    /// Runs when a socket goes (disconnect, or server shutdown). The server awaits it.
+    async fn on_disconnect(&self, socket: &SocketRef, ctx: &ModuleContext) {
+        let _ = (socket, ctx);
+    }
+
+    /// HTTP routes of the module, merged into the server's router.
+    fn routes(&self, ctx: &ModuleContext) -> Option<axum::Router> {
+        let _ = ctx;
+        None
+    }
+
+    /// Runs once at shutdown, modules in reverse order of registration.
+    async fn on_shutdown(&self) {}
+}
+
+/// What a module is given: direct access to Socket.IO and Redis, the bus, limits and a logger.
+#[derive(Clone)]
+pub struct ModuleContext {
+    pub(crate) io: SocketIo,
+    pub(crate) redis: Option<RedisBackend>,
+    pub(crate) bus: Bus,
+    pub(crate) node_id: Arc<str>,
+    pub(crate) limits: Limits,
+    pub(crate) span: tracing::Span,
+}
+
+impl ModuleContext {
+    /// The socketioxide handle, for anything Socket.IO offers.
+    pub fn io(&self) -> &SocketIo {
+        &self.io
+    }
+
+    /// The shared Redis connection, when the server runs on Redis; `None` on the in-memory store.
+    pub fn redis(&self) -> Option<&RedisBackend> {
+        self.redis.as_ref()
+    }
+
+    /// The bus: broadcast to a room on every node, exactly once per member.
+    pub fn bus(&self) -> &Bus {
+        &self.bus
+    }
+
+    /// This node's id (unique per process).
+    pub fn node_id(&self) -> &str {
+        &self.node_id
+    }
+
+    /// The input limits the server was configured with.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// The module's logging span: enter it, or use it as the parent of the module's spans.
+    pub fn span(&self) -> &tracing::Span {
+        &self.span
+    }
+
+    /// Counts one request against the socket's rate limit; `rate_limited` when over it.
+    pub fn check_rate(&self, socket: &SocketRef) -> Result<(), AckError> {
+        crate::rate_limit::check(socket)
+    }
+
+    /// Attaches a request handler for `event`: the client's payload in (`Err` when it could not be
+    /// decoded), the ack out: `Ok(value)` is sent as is, `Err` as `{ok:false, error, code}`.
+    /// `state` is cloned into each call.
+    pub fn on_request<S, F, Fut>(
+        &self,
+        socket: &SocketRef,
+        event: &'static str,
+        state: S,
+        handler: F,
+    ) where
+        S: Clone + Send + Sync + 'static,
+        F: Fn(S, ModuleContext, SocketRef, Payload) -> Fut + Clone + Send + Sync + 'static,
+        Fut: Future<Output = Result<Value, AckError>> + Send + 'static,
+    {
+        let ctx = self.clone();
+        socket.on(
+            event,
+            async move |socket: SocketRef, TryData(data): TryData<Value>, ack: AckSender| {
+                send_ack(ack, handler(state, ctx, socket, data).await);
+            },
+        );
+    }
+
+    /// The user the socket authenticated as, when the server requires tokens.
+    pub fn auth_user(&self, socket: &SocketRef) -> Option<Arc<str>> {
+        socket.extensions.get::<AuthUser>().map(|u| u.0)
+    }
+}

@@ -1,0 +1,37 @@
+//! The `presence:event` payload, as the in-memory store builds it (the Redis scripts build the
+//! same JSON in Lua).
+
+use serde_json::{Map, Value, json};
+
+use crate::bus::BusMessage;
+
+/// The bus message announcing a `join`, `update` or `leave` (`state` is null on leave).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn presence_event(
+    kind: &str,
+    room: &str,
+    conn: &str,
+    user: &str,
+    state: Option<&Map<String, Value>>,
+    ts: u64,
+    epoch: u64,
+    rev: u64,
+) -> BusMessage {
+    BusMessage {
+        room: room.to_string(),
+        event: EVENT.to_string(),
+        data: json!({
+            "type": kind,
+            "roomId": room,
+            "userId": user,
+            "connId": conn,
+            "state": state,
+            "ts": ts,
+            "epoch": epoch,
+            "rev": rev,
+        }),
+    }
+}
+
+/// The event name presence announces on.
+pub const EVENT: &str = "presence:event";

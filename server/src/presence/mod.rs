@@ -1,0 +1,147 @@
+//! The built-in presence module: who is in each room, with each connection's state, kept alive by
+//! heartbeats, fenced by epochs, expired by a reaper, announced as `presence:event`.
+
+mod event;
+mod handlers;
+mod membership;
+pub mod memory;
+mod reaper;
+pub mod redis;
+mod rest;
+pub mod store;
+
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use socketioxide::SocketIo;
+use socketioxide::extract::SocketRef;
+use tokio::task::JoinHandle;
+
+pub use event::EVENT;
+pub use membership::Joined;
+use membership::Membership;
+use store::PresenceStore;
+
+use crate::bus::BusMessage;
+use crate::module::{BoxError, Module, ModuleContext};
+
+/// Presence settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PresenceOptions {
+    /// A connection that sends no heartbeat for this long is removed and announced as left.
+    pub ttl: Duration,
+    /// How often expired connections are looked for.
+    pub reaper_interval: Duration,
+}
+
+impl Default for PresenceOptions {
+    fn default() -> Self {
+        Self {
+            ttl: Duration::from_secs(30),
+            reaper_interval: Duration::from_secs(3),
+        }
+    }
+}
+
+/// The presence module. Register it first: other modules (chat) rely on its membership.
+pub struct PresenceModule {
+    options: PresenceOptions,
+    state: OnceLock<Arc<Presence>>,
+    reaper: Mutex<Option<JoinHandle<()>>>,
+}
+
+/// What the handlers share.
+pub(crate) struct Presence {
+    pub(crate) store: Arc<dyn PresenceStore>,
+}
+
+impl PresenceModule {
+    /// A presence module with `options`.
+    pub fn new(options: PresenceOptions) -> Self {
+        Self {
+            options,
+            state: OnceLock::new(),
+            reaper: Mutex::new(None),
+        }
+    }
+
+    fn state(&self) -> &Arc<Presence> {
+        self.state.get().expect("presence is registered before use")
+    }
+}
+
+/// The socket's presence in `room`, if it has joined it on this node. This is how other modules
+/// (chat) check that a socket is a member of a room, and as which user.
+pub fn joined(socket: &SocketRef, room: &str) -> Option<Joined> {
+    Membership::of(socket).get(room)
+}
+
+#[async_trait]
+impl Module for PresenceModule {
+    fn name(&self) -> &str {
+        "presence"
+    }
+
+    async fn register(&self, ctx: &ModuleContext) -> Result<(), BoxError> {
+        let store: Arc<dyn PresenceStore> = match ctx.redis() {
+            Some(redis) => Arc::new(redis::RedisPresenceStore::new(
+                redis.conn.clone(),
+                self.options.ttl,
+            )),
+            None => Arc::new(memory::MemoryPresenceStore::new(
+                ctx.bus().clone(),
+                self.options.ttl,
+            )),
+        };
+        ctx.bus().tap(Arc::new(release_expired));
+        let reaper = reaper::spawn(store.clone(), self.options.reaper_interval);
+        *self.reaper.lock().expect("reaper lock") = Some(reaper);
+        self.state
+            .set(Arc::new(Presence { store }))
+            .map_err(|_| "the presence module was registered twice")?;
+        Ok(())
+    }
+
+    fn on_connection(&self, socket: &SocketRef, ctx: &ModuleContext) {
+        Membership::attach(socket);
+        let p = self.state();
+        ctx.on_request(socket, "presence:join", p.clone(), handlers::join);
+        ctx.on_request(socket, "presence:heartbeat", p.clone(), handlers::heartbeat);
+        ctx.on_request(socket, "presence:leave", p.clone(), handlers::leave);
+    }
+
+    async fn on_disconnect(&self, socket: &SocketRef, _ctx: &ModuleContext) {
+        handlers::leave_all(self.state(), socket).await;
+    }
+
+    fn routes(&self, _ctx: &ModuleContext) -> Option<axum::Router> {
+        Some(rest::routes(self.state().clone()))
+    }
+
+    async fn on_shutdown(&self) {
+        if let Some(reaper) = self.reaper.lock().expect("reaper lock").take() {
+            reaper.abort();
+        }
+    }
+}
+
+/// A socket on this node whose presence expired (reaper) leaves the Socket.IO room too, unless it
+/// has joined again since.
+fn release_expired(io: &SocketIo, message: &BusMessage) {
+    if message.event != EVENT || message.data["type"] != "leave" {
+        return;
+    }
+    let (Some(conn), Some(epoch)) = (
+        message.data["connId"].as_str(),
+        message.data["epoch"].as_u64(),
+    ) else {
+        return;
+    };
+    let Some(socket) = conn.parse().ok().and_then(|sid| io.get_socket(sid)) else {
+        return;
+    };
+    if Membership::of(&socket).remove_epoch(&message.room, epoch) {
+        socket.leave(message.room.clone());
+    }
+}

@@ -1,0 +1,33 @@
+//! `GET /api/rooms/{roomId}/presence`: a room's snapshot over HTTP.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::json;
+
+use super::Presence;
+use crate::error::{AckError, internal_error};
+
+pub(crate) fn routes(presence: Arc<Presence>) -> Router {
+    Router::new()
+        .route("/api/rooms/{room_id}/presence", get(snapshot))
+        .with_state(presence)
+}
+
+async fn snapshot(State(p): State<Arc<Presence>>, Path(room_id): Path<String>) -> Response {
+    match p.store.snapshot(&room_id).await {
+        Ok(snapshot) => {
+            Json(json!({ "ok": true, "roomId": room_id, "snapshot": snapshot })).into_response()
+        }
+        Err(err) => error_response(internal_error("presence snapshot", err)),
+    }
+}
+
+/// An error as an HTTP response with the protocol's error body.
+pub(crate) fn error_response(err: AckError) -> Response {
+    (StatusCode::INTERNAL_SERVER_ERROR, Json(err)).into_response()
+}

@@ -1,0 +1,30 @@
+//! The Redis connection a server and its modules share, when one is configured.
+
+use redis::aio::ConnectionManager;
+
+/// A Redis client and a multiplexed, self-reconnecting connection to it.
+#[derive(Clone)]
+pub struct RedisBackend {
+    /// The client, for connections of one's own (pub/sub, blocking commands).
+    pub client: redis::Client,
+    /// A shared multiplexed connection: clone it freely, commands from many tasks are pipelined.
+    pub conn: ConnectionManager,
+}
+
+impl RedisBackend {
+    /// Connects to `url` (for example `redis://127.0.0.1:6379`) and checks the server answers.
+    pub async fn connect(url: &str) -> Result<Self, redis::RedisError> {
+        let client = redis::Client::open(url)?;
+        let mut conn = client.get_connection_manager().await?;
+        redis::cmd("PING").exec_async(&mut conn).await?;
+        Ok(Self { client, conn })
+    }
+}
+
+impl std::fmt::Debug for RedisBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisBackend")
+            .field("addr", &self.client.get_connection_info().addr())
+            .finish()
+    }
+}

@@ -1,0 +1,293 @@
+//! [`RealtimeServer`]: owns Socket.IO, the store and the modules; starts and stops them in order.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use socketioxide::SocketIo;
+use socketioxide::extract::{SocketRef, State, TryData};
+use socketioxide::handler::ConnectHandler;
+use socketioxide::socket::DisconnectReason;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::auth::{AuthError, AuthUser, JwtVerifier};
+use crate::bus::{Bus, BusTasks};
+use crate::chat::ChatModule;
+use crate::config::Config;
+use crate::module::{BoxError, Module, ModuleContext};
+use crate::presence::{PresenceModule, PresenceOptions};
+use crate::rate_limit::{RateLimit, SocketBucket, TokenBucket};
+use crate::redis_backend::RedisBackend;
+
+/// Why a server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// Redis was configured but could not be reached.
+    #[error("cannot connect to Redis: {0}")]
+    Redis(#[from] redis::RedisError),
+    /// A module's `register` failed.
+    #[error("module {module} failed to register: {source}")]
+    Module {
+        /// The module's name.
+        module: String,
+        /// What it reported.
+        source: BoxError,
+    },
+    /// The listening socket failed.
+    #[error("cannot listen: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// A realtime server: Socket.IO plus the registered modules, on the in-memory store or Redis.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), rtm_server::StartError> {
+/// use rtm_server::{Config, RealtimeServer};
+/// let server = RealtimeServer::with_default_modules(Config::default()).bind().await?;
+/// println!("listening on {}", server.local_addr());
+/// server.run_until(async { tokio::signal::ctrl_c().await.ok(); }).await;
+/// # Ok(()) }
+/// ```
+pub struct RealtimeServer {
+    config: Config,
+    modules: Vec<Arc<dyn Module>>,
+}
+
+impl RealtimeServer {
+    /// A server with no modules yet.
+    pub fn new(config: Config) -> Self {
+        Self {
+            config,
+            modules: Vec::new(),
+        }
+    }
+
+    /// A server with the built-in presence module and the chat module, configured from `config`.
+    pub fn with_default_modules(config: Config) -> Self {
+        let presence = PresenceModule::new(PresenceOptions {
+            ttl: config.presence_ttl(),
+            reaper_interval: config.reaper_interval(),
+        });
+        let chat = ChatModule::new(config.chat_max_history);
+        Self::new(config).module(presence).module(chat)
+    }
+
+    /// Registers a module. Modules start in registration order and shut down in reverse.
+    pub fn module(mut self, module: impl Module) -> Self {
+        self.modules.push(Arc::new(module));
+        self
+    }
+
+    /// Binds the configured host and port, then starts.
+    pub async fn bind(self) -> Result<ServerHandle, StartError> {
+        let listener = TcpListener::bind((self.config.host, self.config.port)).await?;
+        self.start(listener).await
+    }
+
+    /// Starts serving on `listener`: connects the store, registers the modules, then accepts.
+    pub async fn start(self, listener: TcpListener) -> Result<ServerHandle, StartError> {
+        let config = self.config;
+        let redis = match &config.redis_url {
+            Some(url) => Some(RedisBackend::connect(url).await?),
+            None => None,
+        };
+        let node_id: Arc<str> = config
+            .node_id
+            .clone()
+            .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string()[..12].to_string())
+            .into();
+
+        let shared = Arc::new(Shared {
+            closing: AtomicBool::new(false),
+            jwt: config.jwt_secret.as_deref().map(JwtVerifier::hs256),
+            rate_limit: config.rate_limit(),
+            modules: OnceLock::new(),
+        });
+        let (layer, io) = SocketIo::builder()
+            .ping_interval(Duration::from_millis(config.ping_interval_ms))
+            .ping_timeout(Duration::from_millis(config.ping_timeout_ms))
+            .with_state(shared.clone())
+            .build_layer();
+        io.ns("/", on_connect.with(authorize));
+
+        let (bus, bus_tasks) = Bus::start(io.clone(), redis.clone()).await?;
+        let mut modules = Vec::with_capacity(self.modules.len());
+        for module in self.modules {
+            let ctx = ModuleContext {
+                io: io.clone(),
+                redis: redis.clone(),
+                bus: bus.clone(),
+                node_id: node_id.clone(),
+                limits: config.limits(),
+                span: tracing::info_span!("module", name = module.name()),
+            };
+            if let Err(source) = module.register(&ctx).await {
+                bus_tasks.abort();
+                return Err(StartError::Module {
+                    module: module.name().to_string(),
+                    source,
+                });
+            }
+            modules.push((module, ctx));
+        }
+        let _ = shared.modules.set(modules);
+
+        let store = if redis.is_some() { "redis" } else { "memory" };
+        let app = crate::http::router(&config, &shared, store, &node_id).layer(layer);
+        let app = crate::http::with_cors(app, &config.cors_origin);
+        let addr = listener.local_addr()?;
+        let (stop_tx, stop_rx) = oneshot::channel::<()>();
+        let serve = tokio::spawn(async move {
+            let result = axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = stop_rx.await;
+                })
+                .await;
+            if let Err(err) = result {
+                tracing::warn!(%err, "server stopped with an error");
+            }
+        });
+        tracing::info!(%addr, store, node = %node_id, "rtm server listening");
+        Ok(ServerHandle {
+            addr,
+            io,
+            shared,
+            serve,
+            stop: Mutex::new(Some(stop_tx)),
+            bus_tasks: Mutex::new(Some(bus_tasks)),
+        })
+    }
+}
+
+/// State shared by the connection handlers.
+pub(crate) struct Shared {
+    closing: AtomicBool,
+    pub(crate) jwt: Option<JwtVerifier>,
+    rate_limit: RateLimit,
+    modules: OnceLock<Vec<(Arc<dyn Module>, ModuleContext)>>,
+}
+
+impl Shared {
+    /// The registered modules with their contexts.
+    pub(crate) fn modules(&self) -> &[(Arc<dyn Module>, ModuleContext)] {
+        self.modules.get().map(Vec::as_slice).unwrap_or_default()
+    }
+
+    /// Runs every module's disconnect hook for `socket`, once.
+    async fn release(&self, socket: &SocketRef) {
+        if socket.extensions.insert(Released).is_some() {
+            return;
+        }
+        for (module, ctx) in self.modules() {
+            module.on_disconnect(socket, ctx).await;
+        }
+    }
+}
+
+/// Marks a socket whose disconnect hooks have run.
+#[derive(Clone)]
+struct Released;
+
+/// Connect middleware: refuses connections while closing, and checks the token when required.
+async fn authorize(
+    socket: SocketRef,
+    State(shared): State<Arc<Shared>>,
+    TryData(auth): TryData<Value>,
+) -> Result<(), AuthError> {
+    if shared.closing.load(Ordering::SeqCst) {
+        return Err(AuthError::ShuttingDown);
+    }
+    if let Some(jwt) = &shared.jwt {
+        match jwt.verify_handshake(auth.as_ref().ok()) {
+            Ok(sub) => {
+                socket.extensions.insert(AuthUser(sub.into()));
+            }
+            Err(err) => {
+                tracing::debug!(sid = %socket.id, %err, "connection refused");
+                return Err(err);
+            }
+        }
+    }
+    let bucket = TokenBucket::new(shared.rate_limit, Instant::now());
+    socket
+        .extensions
+        .insert(SocketBucket(Arc::new(Mutex::new(bucket))));
+    Ok(())
+}
+
+async fn on_connect(socket: SocketRef, State(shared): State<Arc<Shared>>) {
+    tracing::debug!(sid = %socket.id, "connected");
+    for (module, ctx) in shared.modules() {
+        module.on_connection(&socket, ctx);
+    }
+    socket.on_disconnect(on_disconnect);
+}
+
+async fn on_disconnect(
+    socket: SocketRef,
+    reason: DisconnectReason,
+    State(shared): State<Arc<Shared>>,
+) {
+    tracing::debug!(sid = %socket.id, %reason, "disconnected");
+    shared.release(&socket).await;
+}
+
+/// A running server.
+pub struct ServerHandle {
+    addr: SocketAddr,
+    io: SocketIo,
+    shared: Arc<Shared>,
+    serve: JoinHandle<()>,
+    stop: Mutex<Option<oneshot::Sender<()>>>,
+    bus_tasks: Mutex<Option<BusTasks>>,
+}
+
+impl ServerHandle {
+    /// The address the server listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The Socket.IO handle.
+    pub fn io(&self) -> &SocketIo {
+        &self.io
+    }
+
+    /// Waits for `signal`, then shuts down gracefully.
+    pub async fn run_until(self, signal: impl Future<Output = ()>) {
+        signal.await;
+        self.shutdown().await;
+    }
+
+    /// Shuts down gracefully: stops accepting, lets every module release this node's sockets (so
+    /// presence announces their `leave` to other nodes at once), closes the sockets, then calls
+    /// each module's `on_shutdown` in reverse order of registration.
+    pub async fn shutdown(self) {
+        self.shared.closing.store(true, Ordering::SeqCst);
+        if let Some(stop) = self.stop.lock().expect("stop lock").take() {
+            let _ = stop.send(());
+        }
+        let sockets = self.io.sockets();
+        tracing::info!(sockets = sockets.len(), "shutting down");
+        futures_util::future::join_all(sockets.iter().map(|s| self.shared.release(s))).await;
+        self.io.close().await;
+        for (module, _) in self.shared.modules().iter().rev() {
+            module.on_shutdown().await;
+        }
+        let mut serve = self.serve;
+        if tokio::time::timeout(Duration::from_secs(5), &mut serve)
+            .await
+            .is_err()
+        {
+            serve.abort();
+        }
+        if let Some(tasks) = self.bus_tasks.lock().expect("bus lock").take() {
+            tasks.abort();
+        }
+        tracing::info!("stopped");
+    }
+}

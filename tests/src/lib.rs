@@ -1,0 +1,47 @@
+//! Helpers for the end-to-end tests: a private `redis-server`, in-process rtm servers, and a
+//! Socket.IO test client (built on the third-party `rust_socketio`, which doubles as the interop
+//! proof that the server works with clients other than ours).
+
+mod client;
+mod redis_server;
+mod server;
+
+pub use client::TestClient;
+pub use redis_server::RedisServer;
+pub use server::{Store, TestServer};
+
+/// How long any single expectation in a test may wait before it fails.
+pub const WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// A room id no other test uses.
+pub fn unique(prefix: &str) -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    format!(
+        "{prefix}-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// GETs `url` and parses the JSON body (panics on a transport error).
+pub async fn http_get_json(url: &str) -> serde_json::Value {
+    http_get(url, None).await.1
+}
+
+/// GETs `url` with an optional bearer token; returns the status and the JSON body.
+pub async fn http_get(url: &str, bearer: Option<&str>) -> (u16, serde_json::Value) {
+    let mut request = reqwest::Client::new().get(url);
+    if let Some(token) = bearer {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.expect("HTTP request");
+    let status = response.status().as_u16();
+    let body = response.json().await.unwrap_or(serde_json::Value::Null);
+    (status, body)
+}
+
+/// `segment` percent-encoded for use in a URL path.
+pub fn encode_path(segment: &str) -> String {
+    percent_encoding::utf8_percent_encode(segment, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
