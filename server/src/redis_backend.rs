@@ -15,6 +15,10 @@ impl RedisBackend {
     /// Connects to `url` (for example `redis://127.0.0.1:6379`) and checks the server answers.
     pub async fn connect(url: &str) -> Result<Self, redis::RedisError> {
         let client = redis::Client::open(url)?;
+        // A plain connection first: it fails at once when nothing listens, where the manager
+        // would retry for a while.
+        let mut probe = client.get_multiplexed_async_connection().await?;
+        redis::cmd("PING").exec_async(&mut probe).await?;
         let mut conn = client.get_connection_manager().await?;
         redis::cmd("PING").exec_async(&mut conn).await?;
         Ok(Self { client, conn })

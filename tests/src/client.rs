@@ -175,19 +175,6 @@ impl TestClient {
         }
     }
 
-    /// Waits until the server closes the connection.
-    pub async fn expect_closed(&self) {
-        let mut guard = self.incoming.lock().await;
-        let deadline = tokio::time::Instant::now() + WAIT;
-        loop {
-            match tokio::time::timeout_at(deadline, guard.0.recv()).await {
-                Ok(Some(Incoming::Closed)) | Ok(None) => return,
-                Ok(Some(_)) => {}
-                Err(_) => panic!("connection not closed within {WAIT:?}"),
-            }
-        }
-    }
-
     /// Disconnects.
     pub async fn disconnect(&self) {
         let _ = self.client.disconnect().await;

@@ -7,7 +7,7 @@ mod redis_server;
 mod server;
 
 pub use client::TestClient;
-pub use redis_server::RedisServer;
+pub use redis_server::{RedisServer, free_port};
 pub use server::{Store, TestServer};
 
 /// How long any single expectation in a test may wait before it fails.

@@ -28,6 +28,16 @@ impl TestServer {
 
     /// As [`TestServer::start`], on a given address (to restart on the same port).
     pub async fn start_on(addr: &str, store: &Store, tweak: impl FnOnce(&mut Config)) -> Self {
+        Self::start_with(addr, store, tweak, |server| server).await
+    }
+
+    /// As [`TestServer::start_on`], with `extend` registering more modules.
+    pub async fn start_with(
+        addr: &str,
+        store: &Store,
+        tweak: impl FnOnce(&mut Config),
+        extend: impl FnOnce(RealtimeServer) -> RealtimeServer,
+    ) -> Self {
         let mut config = Config {
             redis_url: match store {
                 Store::Memory => None,
@@ -37,7 +47,7 @@ impl TestServer {
         };
         tweak(&mut config);
         let listener = TcpListener::bind(addr).await.expect("bind a test port");
-        let handle = RealtimeServer::with_default_modules(config)
+        let handle = extend(RealtimeServer::with_default_modules(config))
             .start(listener)
             .await
             .expect("the server starts");

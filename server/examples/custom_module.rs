@@ -1,0 +1,72 @@
+//! How to write and register a module of your own: a "reactions" module where room members send
+//! an emoji that everyone in the room (on every node) sees.
+//!
+//! Run it: `cargo run -p rtm-server --example custom_module`, then from a Socket.IO client:
+//! `presence:join {roomId, userId}`, then `reaction:send {roomId, emoji}` → `{ok:true}` and a
+//! `reaction` event `{roomId, userId, emoji}` to the room.
+
+use async_trait::async_trait;
+use rtm_server::bus::BusMessage;
+use rtm_server::{AckError, Config, ErrorCode, Module, ModuleContext, Payload, RealtimeServer};
+use serde_json::{Value, json};
+use socketioxide::extract::SocketRef;
+
+/// The module: no state of its own, so a unit struct.
+struct Reactions;
+
+const EMOJI: [&str; 4] = ["👍", "🎉", "❤️", "😂"];
+
+/// `reaction:send {roomId, emoji}`: checks input and membership, then broadcasts.
+async fn send(_: (), ctx: ModuleContext, socket: SocketRef, data: Payload) -> Result<Value, AckError> {
+    ctx.check_rate(&socket)?;
+    let payload = rtm_server::validate::payload(data)?;
+    let obj = rtm_server::validate::object(&payload)?;
+    let room = ctx.limits().id(obj, "roomId")?;
+    let emoji = obj.get("emoji").and_then(Value::as_str).unwrap_or_default();
+    if !EMOJI.contains(&emoji) {
+        return Err(AckError::invalid(format!("emoji must be one of {EMOJI:?}")));
+    }
+    let Some(me) = rtm_server::presence::joined(&socket, &room) else {
+        return Err(AckError::new(ErrorCode::Forbidden, "join the room first"));
+    };
+    let message = BusMessage {
+        room: room.clone(),
+        event: "reaction".into(),
+        data: json!({ "roomId": room, "userId": me.user_id, "emoji": emoji }),
+    };
+    // The bus reaches the room's members on every node, once each.
+    ctx.bus().publish(message).await.map_err(|e| {
+        tracing::warn!(parent: ctx.span(), %e, "publish failed");
+        AckError::internal()
+    })?;
+    Ok(json!({ "ok": true }))
+}
+
+#[async_trait]
+impl Module for Reactions {
+    fn name(&self) -> &str {
+        "reactions"
+    }
+
+    fn on_connection(&self, socket: &SocketRef, ctx: &ModuleContext) {
+        ctx.on_request(socket, "reaction:send", (), send);
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    tracing_subscriber::fmt().init();
+    let config = Config::default();
+    // Presence and chat, plus ours; modules start in this order and stop in reverse.
+    let server = RealtimeServer::with_default_modules(config)
+        .module(Reactions)
+        .bind()
+        .await?;
+    println!("listening on http://{}", server.local_addr());
+    server
+        .run_until(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await;
+    Ok(())
+}

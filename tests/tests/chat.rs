@@ -1,0 +1,137 @@
+//! The chat module on both stores: send, broadcast, history, limits and membership.
+
+use rtm_tests::{Store, TestClient, TestServer, unique};
+use serde_json::{Value, json};
+
+macro_rules! on_both_stores {
+    ($($name:ident),* $(,)?) => {
+        mod memory {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                super::$name(rtm_tests::Store::Memory).await;
+            })*
+        }
+        mod redis {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                let redis = rtm_tests::RedisServer::start();
+                super::$name(rtm_tests::Store::Redis(redis.url())).await;
+            })*
+        }
+    };
+}
+
+on_both_stores!(
+    send_broadcasts_to_the_room,
+    history_is_oldest_first_and_capped,
+    only_members_may_use_a_room,
+    bad_chat_payloads_are_refused,
+);
+
+async fn joined(server: &TestServer, room: &str, user: &str) -> TestClient {
+    let client = TestClient::connect(&server.url()).await;
+    let ack = client
+        .request("presence:join", json!({"roomId": room, "userId": user}))
+        .await;
+    assert_eq!(ack["ok"], true);
+    client
+}
+
+async fn send_broadcasts_to_the_room(store: Store) {
+    let server = TestServer::start(&store, |_| {}).await;
+    let room = unique("chat");
+    let alice = joined(&server, &room, "alice").await;
+    let bob = joined(&server, &room, "bob").await;
+    let ack = alice
+        .request("chat:send", json!({"roomId": room, "message": "hello"}))
+        .await;
+    assert_eq!(ack["ok"], true, "{ack}");
+    let msg_id = ack["msgId"].as_str().unwrap().to_string();
+    assert!(ack["ts"].as_u64().is_some());
+    for client in [&alice, &bob] {
+        let msg = client.expect("chat:message", |m| m["msgId"] == msg_id.as_str()).await;
+        assert_eq!(
+            msg,
+            json!({"msgId": msg_id, "roomId": room, "userId": "alice", "message": "hello", "ts": ack["ts"]})
+        );
+    }
+    server.stop().await;
+}
+
+async fn history_is_oldest_first_and_capped(store: Store) {
+    let server = TestServer::start(&store, |c| c.chat_max_history = 5).await;
+    let room = unique("chat");
+    let alice = joined(&server, &room, "alice").await;
+    for i in 0..8 {
+        let ack = alice
+            .request("chat:send", json!({"roomId": room, "message": format!("m{i}")}))
+            .await;
+        assert_eq!(ack["ok"], true);
+    }
+    let texts = |ack: &Value| -> Vec<String> {
+        ack["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["message"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let all = alice.request("chat:history", json!({"roomId": room})).await;
+    assert_eq!(texts(&all), ["m3", "m4", "m5", "m6", "m7"], "the last 5, oldest first");
+    let two = alice.request("chat:history", json!({"roomId": room, "limit": 2})).await;
+    assert_eq!(texts(&two), ["m6", "m7"]);
+    let (status, body) = rtm_tests::http_get(
+        &format!("{}/api/chat/{}/history?limit=3", server.url(), rtm_tests::encode_path(&room)),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(texts(&body), ["m5", "m6", "m7"]);
+    server.stop().await;
+}
+
+async fn only_members_may_use_a_room(store: Store) {
+    let server = TestServer::start(&store, |_| {}).await;
+    let room = unique("chat");
+    let member = joined(&server, &room, "alice").await;
+    let outsider = TestClient::connect(&server.url()).await;
+    let ack = outsider
+        .request("chat:send", json!({"roomId": room, "message": "let me in"}))
+        .await;
+    assert_eq!(ack["code"], "forbidden", "{ack}");
+    let ack = outsider.request("chat:history", json!({"roomId": room})).await;
+    assert_eq!(ack["code"], "forbidden");
+    // After leaving, the member is an outsider too.
+    member.request("presence:leave", Value::Null).await;
+    let ack = member
+        .request("chat:send", json!({"roomId": room, "message": "bye"}))
+        .await;
+    assert_eq!(ack["code"], "forbidden");
+    let history = joined(&server, &room, "carol").await;
+    let ack = history.request("chat:history", json!({"roomId": room})).await;
+    assert_eq!(ack["messages"], json!([]), "refused messages were not stored");
+    server.stop().await;
+}
+
+async fn bad_chat_payloads_are_refused(store: Store) {
+    let server = TestServer::start(&store, |c| c.max_message_bytes = 10).await;
+    let room = unique("chat");
+    let alice = joined(&server, &room, "alice").await;
+    let cases = [
+        ("chat:send", json!({"roomId": room}), "message"),
+        ("chat:send", json!({"roomId": room, "message": 5}), "message"),
+        ("chat:send", json!({"roomId": room, "message": "   "}), "message"),
+        ("chat:send", json!({"roomId": room, "message": "x".repeat(11)}), "message"),
+        ("chat:send", json!({"message": "hi"}), "roomId"),
+        ("chat:send", json!("hi"), "payload"),
+        ("chat:history", json!({"roomId": room, "limit": 0}), "limit"),
+        ("chat:history", json!({"roomId": room, "limit": "5"}), "limit"),
+        ("chat:history", json!({}), "roomId"),
+    ];
+    for (event, payload, field) in cases {
+        let ack = alice.request(event, payload.clone()).await;
+        assert_eq!(ack["code"], "invalid_payload", "{event} {payload}: {ack}");
+        assert!(ack["error"].as_str().unwrap().contains(field), "{ack} should name {field}");
+    }
+    server.stop().await;
+}
