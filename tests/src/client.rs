@@ -1,8 +1,6 @@
 //! A Socket.IO test client on `rust_socketio`: requests with acks, and the events it received,
 //! in order.
 
-use std::collections::VecDeque;
-
 use futures_util::FutureExt;
 use rust_socketio::asynchronous::{Client, ClientBuilder};
 use rust_socketio::{Event, Payload, TransportType};
@@ -22,7 +20,7 @@ enum Incoming {
 /// A connected Socket.IO client.
 pub struct TestClient {
     client: Client,
-    incoming: Mutex<(mpsc::UnboundedReceiver<Incoming>, VecDeque<(String, Value)>)>,
+    incoming: Mutex<mpsc::UnboundedReceiver<Incoming>>,
 }
 
 fn first_value(payload: Payload) -> Value {
@@ -69,7 +67,7 @@ impl TestClient {
         match tokio::time::timeout(WAIT, rx.recv()).await {
             Ok(Some(Incoming::Connected)) => Ok(Self {
                 client,
-                incoming: Mutex::new((rx, VecDeque::new())),
+                incoming: Mutex::new(rx),
             }),
             Ok(Some(Incoming::Error(e))) => Err(e),
             other => Err(format!("no CONNECT answer: {other:?}")),
@@ -122,13 +120,7 @@ impl TestClient {
 
     /// Waits for the next event named `name` matching `pred`, dropping other events before it.
     pub async fn expect(&self, name: &str, pred: impl Fn(&Value) -> bool) -> Value {
-        let mut guard = self.incoming.lock().await;
-        let (rx, buffered) = &mut *guard;
-        while let Some((event, data)) = buffered.pop_front() {
-            if event == name && pred(&data) {
-                return data;
-            }
-        }
+        let mut rx = self.incoming.lock().await;
         let deadline = tokio::time::Instant::now() + WAIT;
         loop {
             match tokio::time::timeout_at(deadline, rx.recv()).await {
@@ -148,16 +140,8 @@ impl TestClient {
         name: &str,
         pred: impl Fn(&Value) -> bool,
     ) -> Vec<(String, Value)> {
-        let mut guard = self.incoming.lock().await;
-        let (rx, buffered) = &mut *guard;
+        let mut rx = self.incoming.lock().await;
         let mut seen = Vec::new();
-        while let Some((event, data)) = buffered.pop_front() {
-            let done = event == name && pred(&data);
-            seen.push((event, data));
-            if done {
-                return seen;
-            }
-        }
         let deadline = tokio::time::Instant::now() + WAIT;
         loop {
             match tokio::time::timeout_at(deadline, rx.recv()).await {
