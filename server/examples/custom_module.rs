@@ -17,7 +17,12 @@ struct Reactions;
 const EMOJI: [&str; 4] = ["👍", "🎉", "❤️", "😂"];
 
 /// `reaction:send {roomId, emoji}`: checks input and membership, then broadcasts.
-async fn send(_: (), ctx: ModuleContext, socket: SocketRef, data: Payload) -> Result<Value, AckError> {
+async fn send(
+    _: (),
+    ctx: ModuleContext,
+    socket: SocketRef,
+    data: Payload,
+) -> Result<Value, AckError> {
     ctx.check_rate(&socket)?;
     let payload = rtm_server::validate::payload(data)?;
     let obj = rtm_server::validate::object(&payload)?;

@@ -9,7 +9,10 @@ use serde_json::json;
 const SECRET: &str = "test-secret";
 
 fn token(sub: &str, secret: &str, exp_offset_secs: i64) -> String {
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64;
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
     encode(
         &Header::default(),
         &json!({"sub": sub, "exp": now + exp_offset_secs}),
@@ -28,8 +31,14 @@ async fn bad_tokens_are_refused_at_connect() {
     let cases = [
         ("missing", None),
         ("not a token", Some(json!({"token": "abc.def.ghi"}))),
-        ("expired", Some(json!({"token": token("alice", SECRET, -3600)}))),
-        ("wrongly signed", Some(json!({"token": token("alice", "other-secret", 3600)}))),
+        (
+            "expired",
+            Some(json!({"token": token("alice", SECRET, -3600)})),
+        ),
+        (
+            "wrongly signed",
+            Some(json!({"token": token("alice", "other-secret", 3600)})),
+        ),
         ("token not a string", Some(json!({"token": 42}))),
     ];
     for (what, auth) in cases {
@@ -45,17 +54,28 @@ async fn bad_tokens_are_refused_at_connect() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_token_binds_the_user_id() {
     let server = jwt_server().await;
-    let alice = TestClient::connect_with(&server.url(), Some(json!({"token": token("alice", SECRET, 3600)})))
-        .await
-        .expect("a valid token connects");
+    let alice = TestClient::connect_with(
+        &server.url(),
+        Some(json!({"token": token("alice", SECRET, 3600)})),
+    )
+    .await
+    .expect("a valid token connects");
     let room = unique("auth");
-    let ack = alice.request("presence:join", json!({"roomId": room, "userId": "bob"})).await;
+    let ack = alice
+        .request("presence:join", json!({"roomId": room, "userId": "bob"}))
+        .await;
     assert_eq!(ack["code"], "forbidden", "{ack}");
-    let ack = alice.request("presence:join", json!({"roomId": room, "userId": "alice"})).await;
+    let ack = alice
+        .request("presence:join", json!({"roomId": room, "userId": "alice"}))
+        .await;
     assert_eq!(ack["ok"], true, "{ack}");
 
     // The REST API wants a bearer token too.
-    let url = format!("{}/api/rooms/{}/presence", server.url(), rtm_tests::encode_path(&room));
+    let url = format!(
+        "{}/api/rooms/{}/presence",
+        server.url(),
+        rtm_tests::encode_path(&room)
+    );
     let (status, body) = rtm_tests::http_get(&url, None).await;
     assert_eq!(status, 401);
     assert_eq!(body["code"], "unauthorized");
@@ -65,7 +85,12 @@ async fn a_token_binds_the_user_id() {
     assert_eq!(status, 200);
     assert_eq!(body["snapshot"].as_array().unwrap().len(), 1);
     // /health stays open.
-    assert_eq!(rtm_tests::http_get(&format!("{}/health", server.url()), None).await.0, 200);
+    assert_eq!(
+        rtm_tests::http_get(&format!("{}/health", server.url()), None)
+            .await
+            .0,
+        200
+    );
     server.stop().await;
 }
 
@@ -79,8 +104,12 @@ async fn a_flood_is_rate_limited_and_others_are_unaffected() {
     let room = unique("rate");
     let flooder = TestClient::connect(&server.url()).await;
     let calm = TestClient::connect(&server.url()).await;
-    let jf = flooder.request("presence:join", json!({"roomId": room, "userId": "f"})).await;
-    let jc = calm.request("presence:join", json!({"roomId": room, "userId": "c"})).await;
+    let jf = flooder
+        .request("presence:join", json!({"roomId": room, "userId": "f"}))
+        .await;
+    let jc = calm
+        .request("presence:join", json!({"roomId": room, "userId": "c"}))
+        .await;
     let mut limited = 0;
     for _ in 0..40 {
         let hb = flooder
@@ -93,10 +122,17 @@ async fn a_flood_is_rate_limited_and_others_are_unaffected() {
     }
     assert!(limited >= 25, "only {limited} of 40 were limited");
     // The flooder is still connected and joined (its presence was not dropped)...
-    let snap = calm.request("presence:join", json!({"roomId": room, "userId": "c"})).await;
+    let snap = calm
+        .request("presence:join", json!({"roomId": room, "userId": "c"}))
+        .await;
     assert_eq!(snap["snapshot"].as_array().unwrap().len(), 2);
     // ...and the calm client is served normally.
-    let hb = calm.request("presence:heartbeat", json!({"epoch": snap["self"]["epoch"]})).await;
+    let hb = calm
+        .request(
+            "presence:heartbeat",
+            json!({"epoch": snap["self"]["epoch"]}),
+        )
+        .await;
     assert_eq!(hb["ok"], true, "{hb}");
     let _ = jc;
     server.stop().await;
@@ -107,7 +143,9 @@ async fn hostile_input_never_takes_the_server_down() {
     let server = TestServer::start(&Store::Memory, |_| {}).await;
     let room = unique("hostile");
     let bystander = TestClient::connect(&server.url()).await;
-    let jb = bystander.request("presence:join", json!({"roomId": room, "userId": "b"})).await;
+    let jb = bystander
+        .request("presence:join", json!({"roomId": room, "userId": "b"}))
+        .await;
     let attacker = TestClient::connect(&server.url()).await;
     let deep = (0..200).fold(json!(1), |acc, _| json!([acc]));
     let payloads = [
@@ -119,7 +157,13 @@ async fn hostile_input_never_takes_the_server_down() {
         json!({"roomId": room, "userId": "a\u{0000}b"}),
         json!({"epoch": u64::MAX, "patchState": {}}),
     ];
-    for event in ["presence:join", "presence:heartbeat", "presence:leave", "chat:send", "chat:history"] {
+    for event in [
+        "presence:join",
+        "presence:heartbeat",
+        "presence:leave",
+        "chat:send",
+        "chat:history",
+    ] {
         for payload in &payloads {
             // Without an ack, too: the server must simply not answer.
             attacker.emit(event, payload.clone()).await;

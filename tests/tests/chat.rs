@@ -49,7 +49,9 @@ async fn send_broadcasts_to_the_room(store: Store) {
     let msg_id = ack["msgId"].as_str().unwrap().to_string();
     assert!(ack["ts"].as_u64().is_some());
     for client in [&alice, &bob] {
-        let msg = client.expect("chat:message", |m| m["msgId"] == msg_id.as_str()).await;
+        let msg = client
+            .expect("chat:message", |m| m["msgId"] == msg_id.as_str())
+            .await;
         assert_eq!(
             msg,
             json!({"msgId": msg_id, "roomId": room, "userId": "alice", "message": "hello", "ts": ack["ts"]})
@@ -64,7 +66,10 @@ async fn history_is_oldest_first_and_capped(store: Store) {
     let alice = joined(&server, &room, "alice").await;
     for i in 0..8 {
         let ack = alice
-            .request("chat:send", json!({"roomId": room, "message": format!("m{i}")}))
+            .request(
+                "chat:send",
+                json!({"roomId": room, "message": format!("m{i}")}),
+            )
             .await;
         assert_eq!(ack["ok"], true);
     }
@@ -77,11 +82,21 @@ async fn history_is_oldest_first_and_capped(store: Store) {
             .collect()
     };
     let all = alice.request("chat:history", json!({"roomId": room})).await;
-    assert_eq!(texts(&all), ["m3", "m4", "m5", "m6", "m7"], "the last 5, oldest first");
-    let two = alice.request("chat:history", json!({"roomId": room, "limit": 2})).await;
+    assert_eq!(
+        texts(&all),
+        ["m3", "m4", "m5", "m6", "m7"],
+        "the last 5, oldest first"
+    );
+    let two = alice
+        .request("chat:history", json!({"roomId": room, "limit": 2}))
+        .await;
     assert_eq!(texts(&two), ["m6", "m7"]);
     let (status, body) = rtm_tests::http_get(
-        &format!("{}/api/chat/{}/history?limit=3", server.url(), rtm_tests::encode_path(&room)),
+        &format!(
+            "{}/api/chat/{}/history?limit=3",
+            server.url(),
+            rtm_tests::encode_path(&room)
+        ),
         None,
     )
     .await;
@@ -99,7 +114,9 @@ async fn only_members_may_use_a_room(store: Store) {
         .request("chat:send", json!({"roomId": room, "message": "let me in"}))
         .await;
     assert_eq!(ack["code"], "forbidden", "{ack}");
-    let ack = outsider.request("chat:history", json!({"roomId": room})).await;
+    let ack = outsider
+        .request("chat:history", json!({"roomId": room}))
+        .await;
     assert_eq!(ack["code"], "forbidden");
     // After leaving, the member is an outsider too.
     member.request("presence:leave", Value::Null).await;
@@ -108,8 +125,14 @@ async fn only_members_may_use_a_room(store: Store) {
         .await;
     assert_eq!(ack["code"], "forbidden");
     let history = joined(&server, &room, "carol").await;
-    let ack = history.request("chat:history", json!({"roomId": room})).await;
-    assert_eq!(ack["messages"], json!([]), "refused messages were not stored");
+    let ack = history
+        .request("chat:history", json!({"roomId": room}))
+        .await;
+    assert_eq!(
+        ack["messages"],
+        json!([]),
+        "refused messages were not stored"
+    );
     server.stop().await;
 }
 
@@ -119,19 +142,38 @@ async fn bad_chat_payloads_are_refused(store: Store) {
     let alice = joined(&server, &room, "alice").await;
     let cases = [
         ("chat:send", json!({"roomId": room}), "message"),
-        ("chat:send", json!({"roomId": room, "message": 5}), "message"),
-        ("chat:send", json!({"roomId": room, "message": "   "}), "message"),
-        ("chat:send", json!({"roomId": room, "message": "x".repeat(11)}), "message"),
+        (
+            "chat:send",
+            json!({"roomId": room, "message": 5}),
+            "message",
+        ),
+        (
+            "chat:send",
+            json!({"roomId": room, "message": "   "}),
+            "message",
+        ),
+        (
+            "chat:send",
+            json!({"roomId": room, "message": "x".repeat(11)}),
+            "message",
+        ),
         ("chat:send", json!({"message": "hi"}), "roomId"),
         ("chat:send", json!("hi"), "payload"),
         ("chat:history", json!({"roomId": room, "limit": 0}), "limit"),
-        ("chat:history", json!({"roomId": room, "limit": "5"}), "limit"),
+        (
+            "chat:history",
+            json!({"roomId": room, "limit": "5"}),
+            "limit",
+        ),
         ("chat:history", json!({}), "roomId"),
     ];
     for (event, payload, field) in cases {
         let ack = alice.request(event, payload.clone()).await;
         assert_eq!(ack["code"], "invalid_payload", "{event} {payload}: {ack}");
-        assert!(ack["error"].as_str().unwrap().contains(field), "{ack} should name {field}");
+        assert!(
+            ack["error"].as_str().unwrap().contains(field),
+            "{ack} should name {field}"
+        );
     }
     server.stop().await;
 }

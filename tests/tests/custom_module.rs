@@ -27,7 +27,12 @@ struct Echo {
     log: Log,
 }
 
-async fn shout(_: (), ctx: ModuleContext, socket: SocketRef, data: Payload) -> Result<Value, AckError> {
+async fn shout(
+    _: (),
+    ctx: ModuleContext,
+    socket: SocketRef,
+    data: Payload,
+) -> Result<Value, AckError> {
     let payload = rtm_server::validate::payload(data)?;
     let text = payload["text"]
         .as_str()
@@ -76,9 +81,21 @@ impl Module for Echo {
 async fn a_custom_module_plugs_in_without_core_changes() {
     let log = Log::default();
     let (one, two) = (log.clone(), log.clone());
-    let server = TestServer::start_with("127.0.0.1:0", &Store::Memory, |_| {}, move |s| {
-        s.module(Echo { name: "one", log: one }).module(Echo { name: "two", log: two })
-    })
+    let server = TestServer::start_with(
+        "127.0.0.1:0",
+        &Store::Memory,
+        |_| {},
+        move |s| {
+            s.module(Echo {
+                name: "one",
+                log: one,
+            })
+            .module(Echo {
+                name: "two",
+                log: two,
+            })
+        },
+    )
     .await;
     assert_eq!(log.lines(), ["register one", "register two"]);
 

@@ -18,9 +18,13 @@ fn short_ttl(c: &mut rtm_server::Config) {
 async fn silent_connection_expires(watch_url: &str, silent_url: &str) {
     let room = unique("exp");
     let watcher = TestClient::connect(watch_url).await;
-    let jw = watcher.request("presence:join", json!({"roomId": room, "userId": "w"})).await;
+    let jw = watcher
+        .request("presence:join", json!({"roomId": room, "userId": "w"}))
+        .await;
     let silent = TestClient::connect(silent_url).await;
-    let js = silent.request("presence:join", json!({"roomId": room, "userId": "s"})).await;
+    let js = silent
+        .request("presence:join", json!({"roomId": room, "userId": "s"}))
+        .await;
     let joined_at = Instant::now();
     let conn = js["self"]["connId"].clone();
     let epoch = jw["self"]["epoch"].clone();
@@ -29,7 +33,9 @@ async fn silent_connection_expires(watch_url: &str, silent_url: &str) {
     let leave = {
         let heartbeats = async {
             loop {
-                let hb = watcher.request("presence:heartbeat", json!({"epoch": epoch})).await;
+                let hb = watcher
+                    .request("presence:heartbeat", json!({"epoch": epoch}))
+                    .await;
                 assert_eq!(hb["ok"], true);
                 tokio::time::sleep(Duration::from_millis(TTL_MS / 4)).await;
             }
@@ -46,17 +52,30 @@ async fn silent_connection_expires(watch_url: &str, silent_url: &str) {
         "announced before the TTL ran out: {waited:?}"
     );
     // Generous bound for a loaded CI box; the protocol bound is TTL + one reaper interval.
-    assert!(waited < Duration::from_millis(TTL_MS + REAPER_MS) * 4, "too late: {waited:?}");
+    assert!(
+        waited < Duration::from_millis(TTL_MS + REAPER_MS) * 4,
+        "too late: {waited:?}"
+    );
 
     // The expired connection learns it on its next heartbeat, and gets no events of the room.
-    let hb = silent.request("presence:heartbeat", json!({"epoch": js["self"]["epoch"]})).await;
+    let hb = silent
+        .request("presence:heartbeat", json!({"epoch": js["self"]["epoch"]}))
+        .await;
     assert_eq!(hb["code"], "not_joined");
 
     // Exactly one leave: a later marker event arrives with no second leave before it.
-    watcher.request("presence:heartbeat", json!({"epoch": epoch, "patchState": {"m": 1}})).await;
-    let seen = watcher.events_until("presence:event", |e| e["type"] == "update").await;
+    watcher
+        .request(
+            "presence:heartbeat",
+            json!({"epoch": epoch, "patchState": {"m": 1}}),
+        )
+        .await;
+    let seen = watcher
+        .events_until("presence:event", |e| e["type"] == "update")
+        .await;
     assert!(
-        seen.iter().all(|(_, e)| !(e["type"] == "leave" && e["connId"] == conn)),
+        seen.iter()
+            .all(|(_, e)| !(e["type"] == "leave" && e["connId"] == conn)),
         "a second leave: {seen:?}"
     );
 }

@@ -7,7 +7,10 @@ async fn health_names_the_store_and_node() {
     let server = TestServer::start(&Store::Memory, |c| c.node_id = Some("node-a".into())).await;
     let (status, body) = rtm_tests::http_get(&format!("{}/health", server.url()), None).await;
     assert_eq!(status, 200);
-    assert_eq!(body, serde_json::json!({"status": "ok", "store": "memory", "nodeId": "node-a"}));
+    assert_eq!(
+        body,
+        serde_json::json!({"status": "ok", "store": "memory", "nodeId": "node-a"})
+    );
     server.stop().await;
 
     let redis = RedisServer::start();
@@ -27,7 +30,9 @@ async fn serves_static_files() {
     let page = reqwest::get(format!("{}/", server.url())).await.unwrap();
     assert_eq!(page.status(), 200);
     assert_eq!(page.text().await.unwrap(), "<h1>rtm demo</h1>");
-    let missing = reqwest::get(format!("{}/nope.js", server.url())).await.unwrap();
+    let missing = reqwest::get(format!("{}/nope.js", server.url()))
+        .await
+        .unwrap();
     assert_eq!(missing.status(), 404);
     server.stop().await;
     std::fs::remove_dir_all(dir).unwrap();

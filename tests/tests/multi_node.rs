@@ -19,24 +19,51 @@ async fn presence_and_chat_cross_nodes_exactly_once() {
     let room = unique("mn");
     let a = TestClient::connect(&n1.url()).await;
     let b = TestClient::connect(&n2.url()).await;
-    let ja = a.request("presence:join", json!({"roomId": room, "userId": "alice"})).await;
+    let ja = a
+        .request("presence:join", json!({"roomId": room, "userId": "alice"}))
+        .await;
     let jb = b
-        .request("presence:join", json!({"roomId": room, "userId": "bob", "state": {"s": 1}}))
+        .request(
+            "presence:join",
+            json!({"roomId": room, "userId": "bob", "state": {"s": 1}}),
+        )
         .await;
     let (ca, cb) = (ja["self"]["connId"].clone(), jb["self"]["connId"].clone());
-    assert_eq!(jb["snapshot"].as_array().unwrap().len(), 2, "the snapshot spans nodes");
+    assert_eq!(
+        jb["snapshot"].as_array().unwrap().len(),
+        2,
+        "the snapshot spans nodes"
+    );
 
     // Join, update, chat, leave: each crosses to the other node.
-    let join = a.expect("presence:event", |e| e["type"] == "join" && e["connId"] == cb).await;
+    let join = a
+        .expect("presence:event", |e| {
+            e["type"] == "join" && e["connId"] == cb
+        })
+        .await;
     assert_eq!(join["userId"], "bob");
     let epoch = jb["self"]["epoch"].clone();
-    b.request("presence:heartbeat", json!({"epoch": epoch, "patchState": {"s": 2}})).await;
-    b.request("chat:send", json!({"roomId": room, "message": "hi from node 2"})).await;
-    b.request("presence:heartbeat", json!({"epoch": epoch, "patchState": {"s": 3}})).await;
+    b.request(
+        "presence:heartbeat",
+        json!({"epoch": epoch, "patchState": {"s": 2}}),
+    )
+    .await;
+    b.request(
+        "chat:send",
+        json!({"roomId": room, "message": "hi from node 2"}),
+    )
+    .await;
+    b.request(
+        "presence:heartbeat",
+        json!({"epoch": epoch, "patchState": {"s": 3}}),
+    )
+    .await;
 
     // Everything a received up to the last update: each event once, in order.
     let seen = a
-        .events_until("presence:event", |e| e["type"] == "update" && e["state"]["s"] == 3)
+        .events_until("presence:event", |e| {
+            e["type"] == "update" && e["state"]["s"] == 3
+        })
         .await;
     let kinds: Vec<String> = seen
         .iter()
@@ -45,12 +72,22 @@ async fn presence_and_chat_cross_nodes_exactly_once() {
             other => format!("{other}:{}", e["message"].as_str().unwrap_or("")),
         })
         .collect();
-    assert_eq!(kinds, ["update:2", "chat:message:hi from node 2", "update:3"]);
+    assert_eq!(
+        kinds,
+        ["update:2", "chat:message:hi from node 2", "update:3"]
+    );
 
     // b sees a's chat message once as well (its own node delivers it).
-    a.request("chat:send", json!({"roomId": room, "message": "hi from node 1"})).await;
-    a.request("chat:send", json!({"roomId": room, "message": "marker"})).await;
-    let seen = b.events_until("chat:message", |m| m["message"] == "marker").await;
+    a.request(
+        "chat:send",
+        json!({"roomId": room, "message": "hi from node 1"}),
+    )
+    .await;
+    a.request("chat:send", json!({"roomId": room, "message": "marker"}))
+        .await;
+    let seen = b
+        .events_until("chat:message", |m| m["message"] == "marker")
+        .await;
     let from_a: Vec<_> = seen
         .iter()
         .filter(|(n, m)| n == "chat:message" && m["message"] == "hi from node 1")
@@ -62,7 +99,11 @@ async fn presence_and_chat_cross_nodes_exactly_once() {
     assert_eq!(history["messages"].as_array().unwrap().len(), 3);
 
     a.disconnect().await;
-    let leave = b.expect("presence:event", |e| e["type"] == "leave" && e["connId"] == ca).await;
+    let leave = b
+        .expect("presence:event", |e| {
+            e["type"] == "leave" && e["connId"] == ca
+        })
+        .await;
     assert_eq!(leave["state"], Value::Null);
     n1.stop().await;
     n2.stop().await;
@@ -75,12 +116,17 @@ async fn graceful_shutdown_announces_this_nodes_connections() {
     let room = unique("mn");
     let a = TestClient::connect(&n1.url()).await;
     let b = TestClient::connect(&n2.url()).await;
-    let ja = a.request("presence:join", json!({"roomId": room, "userId": "alice"})).await;
-    b.request("presence:join", json!({"roomId": room, "userId": "bob"})).await;
+    let ja = a
+        .request("presence:join", json!({"roomId": room, "userId": "alice"}))
+        .await;
+    b.request("presence:join", json!({"roomId": room, "userId": "bob"}))
+        .await;
     let n1_url = n1.url();
     n1.stop().await;
     let leave = b
-        .expect("presence:event", |e| e["type"] == "leave" && e["connId"] == ja["self"]["connId"])
+        .expect("presence:event", |e| {
+            e["type"] == "leave" && e["connId"] == ja["self"]["connId"]
+        })
         .await;
     assert_eq!(leave["userId"], "alice");
     drop(a);
