@@ -1,0 +1,962 @@
+//! [`Client`]: the sans-IO state machine behind `RealtimeClient` and `PresenceChannel`.
+//!
+//! It does no I/O and reads no clock. The adapter feeds it transport events, timer ticks and the
+//! app's calls, each with the current time (`now`, ms on any monotonic clock), and drains what it
+//! produces: frames to send ([`Client::poll_transmit`]), the next deadline
+//! ([`Client::poll_timeout`]) and events for the app ([`Client::poll_event`]). Every deadline is a
+//! timestamp: a timer that fires late (a throttled background tab) just finds more work due.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use serde_json::{Value, json};
+
+use crate::backoff;
+use crate::channel::{Channel, Phase};
+use crate::codec::{engineio, socketio};
+use crate::config::ClientConfig;
+use crate::error::Error;
+use crate::event::{
+    ChannelEvent, ClientEvent, Completion, ConnectionState, RequestId, StateChange, Transmit,
+};
+use crate::view::PresenceView;
+use crate::wire::{
+    HeartbeatResponse, JoinResponse, PresenceEntry, PresenceEvent, SelfInfo, State, ack_result,
+};
+
+/// Where the connection is.
+#[derive(Debug, Clone, PartialEq)]
+enum Conn {
+    /// Not connected and not trying.
+    Idle,
+    /// Transport `id` is being opened (or handshaking); give up at `deadline`.
+    Opening { id: u64, deadline: u64 },
+    /// Connected on transport `id`; the server must ping before `ping_deadline`.
+    Connected { id: u64, ping_deadline: u64 },
+    /// Waiting to reconnect at `at`.
+    Waiting { at: u64 },
+}
+
+/// A request waiting for its ack.
+#[derive(Debug)]
+struct Pending {
+    deadline: u64,
+    sent_at: u64,
+    kind: PendingKind,
+}
+
+#[derive(Debug)]
+enum PendingKind {
+    Join {
+        room: String,
+        request: Option<RequestId>,
+    },
+    Heartbeat {
+        room: String,
+        request: Option<RequestId>,
+    },
+    Leave {
+        request: RequestId,
+    },
+    Custom {
+        request: RequestId,
+    },
+}
+
+/// The client state machine. See the module docs.
+#[derive(Debug)]
+pub struct Client {
+    config: ClientConfig,
+    rng: fastrand::Rng,
+    conn: Conn,
+    transport_id: u64,
+    ping_window: u64,
+    auth: Option<Value>,
+    /// Failed attempts since the last successful connect.
+    attempts: u32,
+    ever_connected: bool,
+    connect_request: Option<RequestId>,
+    next_request: u64,
+    next_ack: u64,
+    pending: BTreeMap<u64, Pending>,
+    channels: BTreeMap<String, Channel>,
+    transmits: VecDeque<Transmit>,
+    events: VecDeque<ClientEvent>,
+}
+
+impl Client {
+    /// A client with `config`; `seed` seeds the backoff jitter (use a random one in production,
+    /// a fixed one in tests).
+    pub fn new(config: ClientConfig, seed: u64) -> Self {
+        Self {
+            config,
+            rng: fastrand::Rng::with_seed(seed),
+            conn: Conn::Idle,
+            transport_id: 0,
+            ping_window: 45_000,
+            auth: None,
+            attempts: 0,
+            ever_connected: false,
+            connect_request: None,
+            next_request: 0,
+            next_ack: 0,
+            pending: BTreeMap::new(),
+            channels: BTreeMap::new(),
+            transmits: VecDeque::new(),
+            events: VecDeque::new(),
+        }
+    }
+
+    // ===== outputs =====
+
+    /// The next thing to do with the transport.
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.transmits.pop_front()
+    }
+
+    /// The next event for the app.
+    pub fn poll_event(&mut self) -> Option<ClientEvent> {
+        self.events.pop_front()
+    }
+
+    /// When [`Client::handle_timeout`] must next be called, if ever.
+    pub fn poll_timeout(&self) -> Option<u64> {
+        let conn = match self.conn {
+            Conn::Idle => None,
+            Conn::Opening { deadline, .. } => Some(deadline),
+            Conn::Connected { ping_deadline, .. } => Some(ping_deadline),
+            Conn::Waiting { at } => Some(at),
+        };
+        let pending = self.pending.values().map(|p| p.deadline).min();
+        let channels = if matches!(self.conn, Conn::Connected { .. }) {
+            self.channels.values().filter_map(Channel::deadline).min()
+        } else {
+            None
+        };
+        [conn, pending, channels].into_iter().flatten().min()
+    }
+
+    /// The connection state.
+    pub fn state(&self) -> ConnectionState {
+        match self.conn {
+            Conn::Connected { .. } => ConnectionState::Connected,
+            Conn::Idle => ConnectionState::Disconnected,
+            _ if self.ever_connected => ConnectionState::Reconnecting,
+            _ => ConnectionState::Connecting,
+        }
+    }
+
+    /// The view of `room`'s channel.
+    pub fn view(&self, room: &str) -> Option<&PresenceView> {
+        self.channels.get(room).map(|c| &c.view)
+    }
+
+    /// This client's identity in `room`, while joined.
+    pub fn self_info(&self, room: &str) -> Option<SelfInfo> {
+        match &self.channels.get(room)?.phase {
+            Phase::Joined { conn_id, epoch } => Some(SelfInfo {
+                conn_id: conn_id.clone(),
+                epoch: *epoch,
+            }),
+            _ => None,
+        }
+    }
+
+    /// The state this client holds for itself in `room` (what a rejoin sends).
+    pub fn own_state(&self, room: &str) -> Option<&State> {
+        self.channels.get(room).map(|c| &c.state)
+    }
+
+    /// The rooms with a channel.
+    pub fn rooms(&self) -> Vec<String> {
+        self.channels.keys().cloned().collect()
+    }
+
+    // ===== app calls =====
+
+    /// Connects; completes with [`Completion::Connected`], or fails with `ConnectRefused` or
+    /// `Transport` (the first connection is not retried; later losses are).
+    pub fn connect(&mut self, now: u64) -> RequestId {
+        let id = self.request_id();
+        match self.conn {
+            Conn::Connected { .. } => self.complete(id, Ok(Completion::Connected)),
+            Conn::Idle => {
+                self.connect_request = Some(id);
+                self.ever_connected = false;
+                self.attempts = 0;
+                self.open(now, "connect() called");
+            }
+            _ => {
+                if let Some(previous) = self.connect_request.replace(id) {
+                    self.complete(
+                        previous,
+                        Err(Error::InvalidState(
+                            "superseded by another connect()".into(),
+                        )),
+                    );
+                }
+            }
+        }
+        id
+    }
+
+    /// Joins `room` as `user_id` with `state`; completes with the join response.
+    pub fn join(&mut self, now: u64, room: &str, user_id: &str, state: State) -> RequestId {
+        let id = self.request_id();
+        if self.channels.contains_key(room) {
+            self.complete(
+                id,
+                Err(Error::InvalidState(format!("already in room {room}"))),
+            );
+            return id;
+        }
+        if !self.is_connected() {
+            self.complete(id, Err(Error::Disconnected));
+            return id;
+        }
+        self.channels
+            .insert(room.to_string(), Channel::new(user_id.to_string(), state));
+        self.send_join(now, room, Some(id));
+        id
+    }
+
+    /// Merges `patch` into the channel's state and sends it at once with a heartbeat; completes
+    /// with the ack. While not joined, the patch is kept for the next (re)join and the request
+    /// fails with `Disconnected`.
+    pub fn update_state(&mut self, now: u64, room: &str, patch: State) -> RequestId {
+        let id = self.request_id();
+        let connected = self.is_connected();
+        let Some(channel) = self.channels.get_mut(room) else {
+            self.complete(id, Err(Error::InvalidState(format!("not in room {room}"))));
+            return id;
+        };
+        for (k, v) in &patch {
+            channel.state.insert(k.clone(), v.clone());
+        }
+        if connected && channel.epoch().is_some() {
+            self.send_heartbeat(now, room, Some(patch), Some(id));
+        } else {
+            self.complete(id, Err(Error::Disconnected));
+        }
+        id
+    }
+
+    /// Sends an event without an ack. Fails with `Disconnected` when not connected.
+    pub fn emit(&mut self, event: &str, payload: Value) -> Result<(), Error> {
+        let Conn::Connected { id, .. } = self.conn else {
+            return Err(Error::Disconnected);
+        };
+        let packet = socketio::Packet::Event {
+            name: event.to_string(),
+            args: vec![payload],
+            ack: None,
+        };
+        self.send_packet(id, &packet);
+        Ok(())
+    }
+
+    /// Sends an event and waits for the server's answer, at most `timeout_ms` (default: the
+    /// request timeout); completes with [`Completion::Ack`].
+    pub fn emit_with_ack(
+        &mut self,
+        now: u64,
+        event: &str,
+        payload: Value,
+        timeout_ms: Option<u64>,
+    ) -> RequestId {
+        let id = self.request_id();
+        if !self.is_connected() {
+            self.complete(id, Err(Error::Disconnected));
+            return id;
+        }
+        let timeout = timeout_ms.unwrap_or(self.config.request_timeout_ms);
+        self.send_request(
+            now,
+            event,
+            payload,
+            timeout,
+            PendingKind::Custom { request: id },
+        );
+        id
+    }
+
+    /// Leaves `room`: the channel is gone at once; completes with [`Completion::Left`] after the
+    /// server's ack, its timeout, or a disconnect (it never fails).
+    pub fn leave(&mut self, now: u64, room: &str) -> RequestId {
+        let id = self.request_id();
+        let channel = self.channels.remove(room);
+        self.pending.retain(|_, p| match &p.kind {
+            PendingKind::Heartbeat { room: r, request }
+            | PendingKind::Join { room: r, request }
+                if r == room =>
+            {
+                if let Some(request) = request {
+                    self.events.push_back(ClientEvent::Completed {
+                        id: *request,
+                        result: Err(Error::InvalidState(format!("left room {room}"))),
+                    });
+                }
+                false
+            }
+            _ => true,
+        });
+        if channel.is_some() && self.is_connected() {
+            let timeout = self.config.request_timeout_ms;
+            self.send_request(
+                now,
+                "presence:leave",
+                json!({ "roomId": room }),
+                timeout,
+                PendingKind::Leave { request: id },
+            );
+        } else {
+            self.complete(id, Ok(Completion::Left));
+        }
+        id
+    }
+
+    /// Disconnects for good: every pending request fails with `Disconnected`, channels are
+    /// dropped, nothing reconnects.
+    pub fn disconnect(&mut self, now: u64) {
+        let _ = now;
+        if let Conn::Connected { id, .. } = self.conn {
+            self.send_packet(id, &socketio::Packet::Disconnect);
+        }
+        self.close_transport();
+        self.fail_pending();
+        for (room, _) in std::mem::take(&mut self.channels) {
+            self.channel_event(
+                &room,
+                ChannelEvent::Disconnected {
+                    reason: "client disconnect".into(),
+                },
+            );
+        }
+        if let Some(request) = self.connect_request.take() {
+            self.complete(request, Err(Error::Disconnected));
+        }
+        if self.conn != Conn::Idle {
+            self.conn = Conn::Idle;
+            self.set_state(ConnectionState::Disconnected, "client disconnect", 0, None);
+        }
+    }
+
+    // ===== transport events =====
+
+    /// Transport `id` is open; `auth` is what the app's auth provider gave for this attempt.
+    pub fn transport_opened(&mut self, now: u64, id: u64, auth: Option<Value>) {
+        let _ = now;
+        if id == self.transport_id && matches!(self.conn, Conn::Opening { .. }) {
+            self.auth = auth;
+        }
+    }
+
+    /// Transport `id` could not be opened, or closed.
+    pub fn transport_closed(&mut self, now: u64, id: u64, reason: &str) {
+        if id != self.transport_id || matches!(self.conn, Conn::Idle | Conn::Waiting { .. }) {
+            return;
+        }
+        self.lost(now, reason);
+    }
+
+    /// A text frame arrived on transport `id`.
+    pub fn transport_frame(&mut self, now: u64, id: u64, frame: &str) {
+        if id != self.transport_id || matches!(self.conn, Conn::Idle | Conn::Waiting { .. }) {
+            return;
+        }
+        match engineio::Packet::decode(frame) {
+            Ok(engineio::Packet::Open(handshake)) => {
+                self.ping_window = handshake.ping_interval + handshake.ping_timeout;
+                let connect = socketio::Packet::Connect(self.auth.take());
+                self.send_packet(id, &connect);
+            }
+            Ok(engineio::Packet::Ping(probe)) => {
+                if let Conn::Connected { ping_deadline, .. } = &mut self.conn {
+                    *ping_deadline = now + self.ping_window;
+                }
+                self.transmits.push_back(Transmit::Send {
+                    id,
+                    frame: engineio::Packet::Pong(probe).encode(),
+                });
+            }
+            Ok(engineio::Packet::Message(text)) => {
+                // A packet rtm does not understand changes nothing.
+                if let Ok(packet) = socketio::Packet::decode(&text) {
+                    self.on_packet(now, id, packet);
+                }
+            }
+            Ok(engineio::Packet::Close) => self.lost(now, "server closed the session"),
+            Ok(engineio::Packet::Pong(_) | engineio::Packet::Noop) | Err(_) => {}
+        }
+    }
+
+    /// Time passed: handles every deadline at or before `now`.
+    pub fn handle_timeout(&mut self, now: u64) {
+        match self.conn {
+            Conn::Opening { deadline, .. } if deadline <= now => {
+                self.lost(now, "connect timeout");
+                return;
+            }
+            Conn::Connected { ping_deadline, .. } if ping_deadline <= now => {
+                self.lost(now, "ping timeout");
+                return;
+            }
+            Conn::Waiting { at } if at <= now => {
+                self.open(now, "reconnecting");
+                return;
+            }
+            _ => {}
+        }
+        let due: Vec<u64> = self
+            .pending
+            .iter()
+            .filter(|(_, p)| p.deadline <= now)
+            .map(|(ack, _)| *ack)
+            .collect();
+        for ack in due {
+            if let Some(pending) = self.pending.remove(&ack) {
+                self.on_timeout(now, pending);
+                if !self.is_connected() {
+                    return;
+                }
+            }
+        }
+        if !self.is_connected() {
+            return;
+        }
+        let rooms: Vec<String> = self
+            .channels
+            .iter()
+            .filter(|(_, c)| c.deadline().is_some_and(|d| d <= now))
+            .map(|(room, _)| room.clone())
+            .collect();
+        for room in rooms {
+            let Some(channel) = self.channels.get(&room) else {
+                continue;
+            };
+            match channel.phase {
+                Phase::Joined { .. } => self.send_heartbeat(now, &room, None, None),
+                Phase::NeedsJoin { .. } => self.send_join(now, &room, None),
+                Phase::Joining => {}
+            }
+        }
+    }
+
+    // ===== internals =====
+
+    fn request_id(&mut self) -> RequestId {
+        self.next_request += 1;
+        RequestId(self.next_request)
+    }
+
+    fn is_connected(&self) -> bool {
+        matches!(self.conn, Conn::Connected { .. })
+    }
+
+    fn complete(&mut self, id: RequestId, result: Result<Completion, Error>) {
+        self.events.push_back(ClientEvent::Completed { id, result });
+    }
+
+    fn channel_event(&mut self, room: &str, event: ChannelEvent) {
+        self.events.push_back(ClientEvent::Channel {
+            room: room.to_string(),
+            event,
+        });
+    }
+
+    fn set_state(
+        &mut self,
+        state: ConnectionState,
+        reason: &str,
+        attempt: u32,
+        retry_in_ms: Option<u64>,
+    ) {
+        self.events.push_back(ClientEvent::State(StateChange {
+            state,
+            reason: reason.to_string(),
+            attempt,
+            retry_in_ms,
+        }));
+    }
+
+    fn open(&mut self, now: u64, reason: &str) {
+        self.transport_id += 1;
+        self.conn = Conn::Opening {
+            id: self.transport_id,
+            deadline: now + self.config.connect_timeout_ms,
+        };
+        self.auth = None;
+        self.transmits.push_back(Transmit::Open {
+            id: self.transport_id,
+            url: engineio::websocket_url(&self.config.base_url),
+        });
+        let state = self.state();
+        self.set_state(state, reason, self.attempts, None);
+    }
+
+    fn close_transport(&mut self) {
+        if matches!(self.conn, Conn::Opening { .. } | Conn::Connected { .. }) {
+            self.transmits.push_back(Transmit::Close {
+                id: self.transport_id,
+            });
+        }
+    }
+
+    fn send_packet(&mut self, id: u64, packet: &socketio::Packet) {
+        self.transmits.push_back(Transmit::Send {
+            id,
+            frame: engineio::Packet::Message(packet.encode()).encode(),
+        });
+    }
+
+    fn send_request(
+        &mut self,
+        now: u64,
+        event: &str,
+        payload: Value,
+        timeout: u64,
+        kind: PendingKind,
+    ) {
+        let Conn::Connected { id, .. } = self.conn else {
+            unreachable!("requests are only sent while connected");
+        };
+        let ack = self.next_ack;
+        self.next_ack += 1;
+        let packet = socketio::Packet::Event {
+            name: event.to_string(),
+            args: vec![payload],
+            ack: Some(ack),
+        };
+        self.send_packet(id, &packet);
+        self.pending.insert(
+            ack,
+            Pending {
+                deadline: now + timeout,
+                sent_at: now,
+                kind,
+            },
+        );
+    }
+
+    fn send_join(&mut self, now: u64, room: &str, request: Option<RequestId>) {
+        let Some(channel) = self.channels.get_mut(room) else {
+            return;
+        };
+        channel.phase = Phase::Joining;
+        channel.buffered.clear();
+        let payload = json!({ "roomId": room, "userId": channel.user_id, "state": channel.state });
+        let timeout = self.config.request_timeout_ms;
+        self.send_request(
+            now,
+            "presence:join",
+            payload,
+            timeout,
+            PendingKind::Join {
+                room: room.to_string(),
+                request,
+            },
+        );
+    }
+
+    fn send_heartbeat(
+        &mut self,
+        now: u64,
+        room: &str,
+        patch: Option<State>,
+        request: Option<RequestId>,
+    ) {
+        let interval = self.config.presence.heartbeat_interval_ms;
+        let timeout = self.config.presence.ack_timeout_ms();
+        let Some(channel) = self.channels.get_mut(room) else {
+            return;
+        };
+        let Some(epoch) = channel.epoch() else { return };
+        channel.heartbeat_in_flight = true;
+        channel.next_heartbeat = now + interval;
+        let mut payload = json!({ "roomId": room, "epoch": epoch });
+        if let Some(patch) = patch {
+            payload["patchState"] = Value::Object(patch);
+        }
+        self.send_request(
+            now,
+            "presence:heartbeat",
+            payload,
+            timeout,
+            PendingKind::Heartbeat {
+                room: room.to_string(),
+                request,
+            },
+        );
+    }
+
+    /// Fails every pending request with `Disconnected`.
+    fn fail_pending(&mut self) {
+        for (_, pending) in std::mem::take(&mut self.pending) {
+            match pending.kind {
+                PendingKind::Join {
+                    request: Some(r),
+                    room,
+                } => {
+                    self.channels.remove(&room);
+                    self.complete(r, Err(Error::Disconnected));
+                }
+                PendingKind::Heartbeat {
+                    request: Some(r), ..
+                }
+                | PendingKind::Custom { request: r } => self.complete(r, Err(Error::Disconnected)),
+                PendingKind::Leave { request } => self.complete(request, Ok(Completion::Left)),
+                PendingKind::Join { request: None, .. }
+                | PendingKind::Heartbeat { request: None, .. } => {}
+            }
+        }
+    }
+
+    /// The connection is gone: fail what waits, then reconnect (or not).
+    fn lost(&mut self, now: u64, reason: &str) {
+        self.close_transport();
+        self.fail_pending();
+        let rooms: Vec<String> = self.channels.keys().cloned().collect();
+        for room in &rooms {
+            let channel = self.channels.get_mut(room).expect("listed");
+            let was_joined = channel.epoch().is_some();
+            channel.lose();
+            if was_joined {
+                self.channel_event(
+                    room,
+                    ChannelEvent::Disconnected {
+                        reason: reason.to_string(),
+                    },
+                );
+            }
+        }
+        if !self.ever_connected {
+            self.conn = Conn::Idle;
+            let error = Error::Transport(reason.to_string());
+            if let Some(request) = self.connect_request.take() {
+                self.complete(request, Err(error));
+            }
+            self.set_state(ConnectionState::Disconnected, reason, 0, None);
+            return;
+        }
+        let reconnect = &self.config.reconnection;
+        let exhausted = reconnect
+            .max_attempts
+            .is_some_and(|max| self.attempts >= max);
+        if !reconnect.enabled || exhausted {
+            self.conn = Conn::Idle;
+            for room in rooms {
+                self.channels.remove(&room);
+            }
+            let reason = if exhausted {
+                Error::GaveUp {
+                    attempts: self.attempts,
+                }
+                .to_string()
+            } else {
+                reason.to_string()
+            };
+            self.set_state(ConnectionState::Disconnected, &reason, self.attempts, None);
+            return;
+        }
+        let delay = backoff::delay_ms(reconnect, self.attempts, &mut self.rng);
+        self.attempts += 1;
+        self.conn = Conn::Waiting { at: now + delay };
+        self.set_state(
+            ConnectionState::Reconnecting,
+            reason,
+            self.attempts,
+            Some(delay),
+        );
+    }
+
+    fn on_packet(&mut self, now: u64, id: u64, packet: socketio::Packet) {
+        match packet {
+            socketio::Packet::Connect(_) => self.on_connected(now, id),
+            socketio::Packet::ConnectError(message) => {
+                if self.ever_connected {
+                    self.lost(now, &format!("connection refused: {message}"));
+                } else {
+                    self.close_transport();
+                    self.conn = Conn::Idle;
+                    if let Some(request) = self.connect_request.take() {
+                        self.complete(request, Err(Error::ConnectRefused(message.clone())));
+                    }
+                    self.set_state(
+                        ConnectionState::Disconnected,
+                        &format!("connection refused: {message}"),
+                        0,
+                        None,
+                    );
+                }
+            }
+            socketio::Packet::Disconnect => self.lost(now, "server disconnected the socket"),
+            socketio::Packet::Event { name, mut args, .. } => {
+                let payload = if args.is_empty() {
+                    Value::Null
+                } else {
+                    args.swap_remove(0)
+                };
+                self.on_event(name, payload);
+            }
+            socketio::Packet::Ack { id: ack, mut args } => {
+                let Some(pending) = self.pending.remove(&ack) else {
+                    return;
+                };
+                let value = if args.is_empty() {
+                    Value::Null
+                } else {
+                    args.swap_remove(0)
+                };
+                self.on_ack(now, pending, value);
+            }
+            socketio::Packet::Binary => {}
+        }
+    }
+
+    fn on_connected(&mut self, now: u64, id: u64) {
+        if !matches!(self.conn, Conn::Opening { .. }) {
+            return;
+        }
+        let reconnected = self.ever_connected;
+        self.conn = Conn::Connected {
+            id,
+            ping_deadline: now + self.ping_window,
+        };
+        self.ever_connected = true;
+        self.attempts = 0;
+        self.set_state(
+            ConnectionState::Connected,
+            if reconnected {
+                "reconnected"
+            } else {
+                "connected"
+            },
+            0,
+            None,
+        );
+        if let Some(request) = self.connect_request.take() {
+            self.complete(request, Ok(Completion::Connected));
+        }
+        let rooms: Vec<String> = self.channels.keys().cloned().collect();
+        for room in rooms {
+            self.send_join(now, &room, None);
+        }
+    }
+
+    fn on_event(&mut self, name: String, payload: Value) {
+        if name == "presence:event" {
+            let Ok(event) = serde_json::from_value::<PresenceEvent>(payload) else {
+                return;
+            };
+            let room = event.room_id.clone();
+            let Some(channel) = self.channels.get_mut(&room) else {
+                return;
+            };
+            match channel.phase {
+                Phase::Joining => channel.buffered.push(event),
+                Phase::Joined { .. } => {
+                    if channel.view.apply(&event) {
+                        self.channel_event(&room, ChannelEvent::Presence(event));
+                    }
+                }
+                Phase::NeedsJoin { .. } => {}
+            }
+            return;
+        }
+        // An app event goes to the channel its payload names, or to every channel.
+        let target = payload
+            .get("roomId")
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        let rooms: Vec<String> = match target {
+            Some(room) if self.channels.contains_key(&room) => vec![room],
+            Some(_) => Vec::new(),
+            None => self.channels.keys().cloned().collect(),
+        };
+        for room in rooms {
+            self.channel_event(
+                &room,
+                ChannelEvent::Custom {
+                    event: name.clone(),
+                    payload: payload.clone(),
+                },
+            );
+        }
+    }
+
+    fn on_ack(&mut self, now: u64, pending: Pending, value: Value) {
+        let result = ack_result(value).map_err(|e| Error::Server {
+            code: e.code,
+            message: e.error,
+        });
+        match pending.kind {
+            PendingKind::Custom { request } => {
+                self.complete(request, result.map(Completion::Ack));
+            }
+            PendingKind::Leave { request } => self.complete(request, Ok(Completion::Left)),
+            PendingKind::Join { room, request } => {
+                let parsed = result.and_then(|v| {
+                    serde_json::from_value::<JoinResponse>(v).map_err(|e| Error::Server {
+                        code: "invalid_response".into(),
+                        message: e.to_string(),
+                    })
+                });
+                self.on_join_answer(now, &room, request, parsed);
+            }
+            PendingKind::Heartbeat { room, request } => {
+                let parsed = result.and_then(|v| {
+                    serde_json::from_value::<HeartbeatResponse>(v).map_err(|e| Error::Server {
+                        code: "invalid_response".into(),
+                        message: e.to_string(),
+                    })
+                });
+                self.on_heartbeat_answer(now, pending.sent_at, &room, request, parsed);
+            }
+        }
+    }
+
+    fn on_join_answer(
+        &mut self,
+        now: u64,
+        room: &str,
+        request: Option<RequestId>,
+        answer: Result<JoinResponse, Error>,
+    ) {
+        let interval = self.config.presence.heartbeat_interval_ms;
+        let Some(channel) = self.channels.get_mut(room) else {
+            return;
+        };
+        match answer {
+            Ok(response) => {
+                channel.phase = Phase::Joined {
+                    conn_id: response.self_info.conn_id.clone(),
+                    epoch: response.self_info.epoch,
+                };
+                channel.view.reset(&response.snapshot);
+                for event in std::mem::take(&mut channel.buffered) {
+                    channel.view.apply(&event);
+                }
+                channel.next_heartbeat = now + interval;
+                channel.heartbeat_in_flight = false;
+                channel.missed = 0;
+                channel.rejoin_failures = 0;
+                let first = !channel.ever_joined;
+                channel.ever_joined = true;
+                let snapshot: Vec<PresenceEntry> = channel.view.connections();
+                self.channel_event(room, ChannelEvent::Snapshot(snapshot.clone()));
+                if first {
+                    self.channel_event(room, ChannelEvent::Connected);
+                } else {
+                    self.channel_event(room, ChannelEvent::Reconnected { snapshot });
+                }
+                if let Some(request) = request {
+                    self.complete(request, Ok(Completion::Joined(response)));
+                }
+            }
+            Err(error) => {
+                if let Some(request) = request {
+                    self.channels.remove(room);
+                    self.complete(request, Err(error));
+                    return;
+                }
+                let retryable = matches!(&error, Error::Timeout)
+                    || matches!(
+                        error.code(),
+                        "internal" | "rate_limited" | "invalid_response"
+                    );
+                self.channel_event(room, ChannelEvent::Error(error.clone()));
+                if retryable {
+                    let channel = self.channels.get_mut(room).expect("checked above");
+                    let delay = backoff::delay_ms(
+                        &self.config.reconnection,
+                        channel.rejoin_failures,
+                        &mut self.rng,
+                    );
+                    channel.rejoin_failures += 1;
+                    channel.phase = Phase::NeedsJoin {
+                        at: Some(now + delay),
+                    };
+                } else {
+                    self.channels.remove(room);
+                    self.channel_event(
+                        room,
+                        ChannelEvent::Disconnected {
+                            reason: format!("rejoin refused: {error}"),
+                        },
+                    );
+                }
+            }
+        }
+    }
+
+    fn on_heartbeat_answer(
+        &mut self,
+        now: u64,
+        sent_at: u64,
+        room: &str,
+        request: Option<RequestId>,
+        answer: Result<HeartbeatResponse, Error>,
+    ) {
+        let Some(channel) = self.channels.get_mut(room) else {
+            return;
+        };
+        channel.heartbeat_in_flight = false;
+        match answer {
+            Ok(response) => {
+                channel.missed = 0;
+                if let Phase::Joined { epoch, .. } = &mut channel.phase {
+                    *epoch = response.epoch;
+                }
+                self.channel_event(
+                    room,
+                    ChannelEvent::HeartbeatAck {
+                        changed: response.changed,
+                        epoch: response.epoch,
+                        rtt_ms: now.saturating_sub(sent_at),
+                    },
+                );
+                if let Some(request) = request {
+                    self.complete(request, Ok(Completion::Updated(response)));
+                }
+            }
+            Err(error) => {
+                let rejoin = matches!(error.code(), "not_joined" | "stale_epoch");
+                if let Some(request) = request {
+                    self.complete(request, Err(error.clone()));
+                }
+                self.channel_event(room, ChannelEvent::Error(error));
+                if rejoin {
+                    self.send_join(now, room, None);
+                }
+            }
+        }
+    }
+
+    fn on_timeout(&mut self, now: u64, pending: Pending) {
+        match pending.kind {
+            PendingKind::Custom { request } => self.complete(request, Err(Error::Timeout)),
+            PendingKind::Leave { request } => self.complete(request, Ok(Completion::Left)),
+            PendingKind::Join { room, request } => {
+                self.on_join_answer(now, &room, request, Err(Error::Timeout))
+            }
+            PendingKind::Heartbeat { room, request } => {
+                if let Some(request) = request {
+                    self.complete(request, Err(Error::Timeout));
+                }
+                let max = self.config.presence.max_missed_heartbeats.max(1);
+                let Some(channel) = self.channels.get_mut(&room) else {
+                    return;
+                };
+                channel.heartbeat_in_flight = false;
+                channel.missed += 1;
+                let missed = channel.missed;
+                if missed >= max {
+                    self.channel_event(
+                        &room,
+                        ChannelEvent::Error(Error::MissedHeartbeats { missed }),
+                    );
+                    self.lost(now, &format!("{missed} heartbeats missed"));
+                }
+            }
+        }
+    }
+}

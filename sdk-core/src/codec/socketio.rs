@@ -1,0 +1,253 @@
+//! Socket.IO v5 packets on the default namespace `/`, JSON payloads.
+//!
+//! Format: a type digit, then for binary packets `<n>-`, then for other namespaces `<nsp>,`, then
+//! an optional ack id, then the JSON payload: `0{"token":"x"}`, `2["ev",{}]`, `21["ev",{}]`,
+//! `31[{"ok":true}]`, `4{"message":"unauthorized"}`, `1`.
+
+use serde_json::Value;
+
+/// A Socket.IO packet.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Packet {
+    /// `0`: connect to the namespace, with the auth payload (client) or `{sid}` (server).
+    Connect(Option<Value>),
+    /// `1`: disconnect from the namespace.
+    Disconnect,
+    /// `2`: an event: its name, its arguments, and the ack id it wants answered.
+    Event {
+        /// The event name.
+        name: String,
+        /// Its arguments (usually one).
+        args: Vec<Value>,
+        /// The ack id, when an answer is wanted.
+        ack: Option<u64>,
+    },
+    /// `3`: the answer to an event sent with an ack id.
+    Ack {
+        /// The ack id answered.
+        id: u64,
+        /// The answer's arguments (usually one).
+        args: Vec<Value>,
+    },
+    /// `4`: the server refused the connection.
+    ConnectError(String),
+    /// `5`/`6`: binary event or ack, which rtm does not use.
+    Binary,
+}
+
+/// Why a packet could not be decoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecodeError(pub String);
+
+impl Packet {
+    /// Decodes the payload of an Engine.IO message.
+    pub fn decode(text: &str) -> Result<Self, DecodeError> {
+        let bad = |what: &str| DecodeError(format!("{what}: {text:?}"));
+        let mut rest = text;
+        let kind = rest.chars().next().ok_or_else(|| bad("empty packet"))?;
+        rest = &rest[1..];
+        if kind == '5' || kind == '6' {
+            return Ok(Packet::Binary);
+        }
+        if rest.starts_with('/') {
+            // A namespace other than "/": rtm only uses the default one.
+            let comma = rest
+                .find(',')
+                .ok_or_else(|| bad("namespace without comma"))?;
+            let nsp = &rest[..comma];
+            if nsp != "/" {
+                return Err(bad("packet for another namespace"));
+            }
+            rest = &rest[comma + 1..];
+        }
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let ack = if digits > 0 {
+            Some(
+                rest[..digits]
+                    .parse::<u64>()
+                    .map_err(|_| bad("ack id out of range"))?,
+            )
+        } else {
+            None
+        };
+        let json = &rest[digits..];
+        let payload = || -> Result<Value, DecodeError> {
+            serde_json::from_str(json).map_err(|e| DecodeError(format!("bad JSON ({e}): {text:?}")))
+        };
+        match kind {
+            '0' => Ok(Packet::Connect(if json.is_empty() {
+                None
+            } else {
+                Some(payload()?)
+            })),
+            '1' => Ok(Packet::Disconnect),
+            '2' => {
+                let Value::Array(mut items) = payload()? else {
+                    return Err(bad("event payload is not an array"));
+                };
+                if items.is_empty() {
+                    return Err(bad("event without a name"));
+                }
+                let Value::String(name) = items.remove(0) else {
+                    return Err(bad("event name is not a string"));
+                };
+                Ok(Packet::Event {
+                    name,
+                    args: items,
+                    ack,
+                })
+            }
+            '3' => {
+                let id = ack.ok_or_else(|| bad("ack without id"))?;
+                let Value::Array(args) = payload()? else {
+                    return Err(bad("ack payload is not an array"));
+                };
+                Ok(Packet::Ack { id, args })
+            }
+            '4' => {
+                let value = payload()?;
+                let message = value
+                    .get("message")
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+                    .unwrap_or_else(|| value.to_string());
+                Ok(Packet::ConnectError(message))
+            }
+            other => Err(bad(&format!("unknown packet type {other:?}"))),
+        }
+    }
+
+    /// Encodes for an Engine.IO message.
+    pub fn encode(&self) -> String {
+        match self {
+            Packet::Connect(None) => "0".into(),
+            Packet::Connect(Some(auth)) => format!("0{auth}"),
+            Packet::Disconnect => "1".into(),
+            Packet::Event { name, args, ack } => {
+                let mut items = Vec::with_capacity(args.len() + 1);
+                items.push(Value::String(name.clone()));
+                items.extend(args.iter().cloned());
+                let id = ack.map(|id| id.to_string()).unwrap_or_default();
+                format!("2{id}{}", Value::Array(items))
+            }
+            Packet::Ack { id, args } => format!("3{id}{}", Value::Array(args.clone())),
+            Packet::ConnectError(message) => {
+                format!("4{}", serde_json::json!({ "message": message }))
+            }
+            Packet::Binary => unreachable!("rtm never sends binary packets"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn decodes_frames_as_socketioxide_sends_them() {
+        assert_eq!(
+            Packet::decode(r#"0{"sid":"abc"}"#).unwrap(),
+            Packet::Connect(Some(json!({"sid": "abc"})))
+        );
+        assert_eq!(
+            Packet::decode(r#"2["presence:event",{"type":"join"}]"#).unwrap(),
+            Packet::Event {
+                name: "presence:event".into(),
+                args: vec![json!({"type": "join"})],
+                ack: None
+            }
+        );
+        assert_eq!(
+            Packet::decode(r#"317[{"ok":true,"changed":false,"epoch":3}]"#).unwrap(),
+            Packet::Ack {
+                id: 17,
+                args: vec![json!({"ok": true, "changed": false, "epoch": 3})]
+            }
+        );
+        assert_eq!(
+            Packet::decode(r#"4{"message":"unauthorized: a token is required (auth.token)"}"#)
+                .unwrap(),
+            Packet::ConnectError("unauthorized: a token is required (auth.token)".into())
+        );
+        assert_eq!(Packet::decode("1").unwrap(), Packet::Disconnect);
+        assert_eq!(
+            Packet::decode(r#"51-["x",{"_placeholder":true,"num":0}]"#).unwrap(),
+            Packet::Binary
+        );
+        assert_eq!(
+            Packet::decode(r#"2/,5["e"]"#).unwrap(),
+            Packet::Event {
+                name: "e".into(),
+                args: vec![],
+                ack: Some(5)
+            }
+        );
+    }
+
+    #[test]
+    fn rejects_malformed_packets() {
+        for bad in [
+            "",
+            "2",
+            "2{}",
+            "2[]",
+            "2[1]",
+            "3[1]",
+            "31{}",
+            "7",
+            "2/admin,[\"e\"]",
+            "299999999999999999999[\"e\"]",
+        ] {
+            assert!(Packet::decode(bad).is_err(), "{bad:?} decoded");
+        }
+    }
+
+    #[test]
+    fn encodes_what_servers_expect() {
+        assert_eq!(
+            Packet::Connect(Some(json!({"token": "t"}))).encode(),
+            r#"0{"token":"t"}"#
+        );
+        assert_eq!(Packet::Connect(None).encode(), "0");
+        assert_eq!(
+            Packet::Event {
+                name: "presence:join".into(),
+                args: vec![json!({"roomId": "r"})],
+                ack: Some(0)
+            }
+            .encode(),
+            r#"20["presence:join",{"roomId":"r"}]"#
+        );
+        assert_eq!(
+            Packet::Event {
+                name: "ping".into(),
+                args: vec![],
+                ack: None
+            }
+            .encode(),
+            r#"2["ping"]"#
+        );
+        assert_eq!(
+            Packet::Ack {
+                id: 4,
+                args: vec![json!(1)]
+            }
+            .encode(),
+            "34[1]"
+        );
+        assert_eq!(Packet::Disconnect.encode(), "1");
+    }
+
+    #[test]
+    fn round_trips() {
+        let p = Packet::Event {
+            name: "x".into(),
+            args: vec![json!({"a": [1, "b"]}), json!(null)],
+            ack: Some(42),
+        };
+        assert_eq!(Packet::decode(&p.encode()).unwrap(), p);
+    }
+}

@@ -1,0 +1,149 @@
+//! What the client tells the app: connection state changes, request completions, channel events.
+
+use serde_json::Value;
+
+use crate::error::Error;
+use crate::wire::{HeartbeatResponse, JoinResponse, PresenceEntry, PresenceEvent};
+
+/// Identifies a request (connect, join, update, leave, ack) until it completes, exactly once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RequestId(pub u64);
+
+/// The connection's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectionState {
+    /// Opening the first connection.
+    Connecting,
+    /// Connected.
+    Connected,
+    /// The connection was lost; waiting or trying to get it back.
+    Reconnecting,
+    /// Not connected, and not trying (never connected, disconnected, or gave up).
+    Disconnected,
+}
+
+impl ConnectionState {
+    /// The state's name: `connecting`, `connected`, `reconnecting`, `disconnected`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Connecting => "connecting",
+            Self::Connected => "connected",
+            Self::Reconnecting => "reconnecting",
+            Self::Disconnected => "disconnected",
+        }
+    }
+}
+
+/// A change of connection state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateChange {
+    /// The new state.
+    pub state: ConnectionState,
+    /// Why.
+    pub reason: String,
+    /// While reconnecting: the attempt about to be made (1 for the first).
+    pub attempt: u32,
+    /// While reconnecting: how long until that attempt, ms.
+    pub retry_in_ms: Option<u64>,
+}
+
+/// What a successful request gives.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Completion {
+    /// `connect` succeeded.
+    Connected,
+    /// `join` succeeded.
+    Joined(JoinResponse),
+    /// `update_state` was acknowledged.
+    Updated(HeartbeatResponse),
+    /// `leave` finished (acknowledged, timed out, or disconnected: it never fails).
+    Left,
+    /// `emit_with_ack` got its answer.
+    Ack(Value),
+}
+
+/// Something that happened on a channel (one room).
+#[derive(Debug, Clone, PartialEq)]
+pub enum ChannelEvent {
+    /// A presence event that changed the view (duplicates and stale events are not reported).
+    Presence(PresenceEvent),
+    /// A full snapshot replaced the view (after a join or rejoin).
+    Snapshot(Vec<PresenceEntry>),
+    /// The first join succeeded.
+    Connected,
+    /// The connection was lost; the channel rejoins when it is back.
+    Disconnected {
+        /// Why.
+        reason: String,
+    },
+    /// The channel joined again (after a reconnect, or after `not_joined`/`stale_epoch`), with a
+    /// fresh snapshot.
+    Reconnected {
+        /// The room as it is now.
+        snapshot: Vec<PresenceEntry>,
+    },
+    /// A heartbeat was acknowledged.
+    HeartbeatAck {
+        /// Whether it changed the state.
+        changed: bool,
+        /// The epoch now in force.
+        epoch: u64,
+        /// The measured round trip, ms.
+        rtt_ms: u64,
+    },
+    /// Something went wrong (missed heartbeats, a refused rejoin, ...).
+    Error(Error),
+    /// An event of the app's own (not presence) that the server sent.
+    Custom {
+        /// Its name.
+        event: String,
+        /// Its first argument.
+        payload: Value,
+    },
+}
+
+/// An output of the client.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ClientEvent {
+    /// The connection state changed.
+    State(StateChange),
+    /// A request completed, once.
+    Completed {
+        /// Which.
+        id: RequestId,
+        /// How.
+        result: Result<Completion, Error>,
+    },
+    /// Something happened on the channel of `room`.
+    Channel {
+        /// The room.
+        room: String,
+        /// What.
+        event: ChannelEvent,
+    },
+}
+
+/// What the adapter must do with the transport.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Transmit {
+    /// Get auth from the app's provider (if any), then open a WebSocket to `url`, and report with
+    /// `transport_opened(id, ..)` / `transport_closed(id, ..)`; tag its frames with `id`.
+    Open {
+        /// The transport's id.
+        id: u64,
+        /// The WebSocket URL.
+        url: String,
+    },
+    /// Send this text frame on transport `id`.
+    Send {
+        /// The transport's id.
+        id: u64,
+        /// The frame.
+        frame: String,
+    },
+    /// Close transport `id` (and forget it: nothing it reports matters any more).
+    Close {
+        /// The transport's id.
+        id: u64,
+    },
+}

@@ -1,0 +1,231 @@
+//! A channel's view of its room: the connections, and the members merged by user. Events are
+//! applied idempotently, ordered per connection by `(epoch, rev)`: a duplicate or out-of-date
+//! event changes nothing.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::wire::{PresenceEntry, PresenceEvent, PresenceEventType, State};
+
+/// One user in the room, with all of their connections (tabs).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Member {
+    /// The user.
+    pub user_id: String,
+    /// Their connections, oldest join first.
+    pub connections: Vec<PresenceEntry>,
+    /// The state of their most recently changed connection.
+    pub state: State,
+    /// The latest `lastSeenMs` of their connections.
+    pub last_seen_ms: u64,
+}
+
+/// The room as this client knows it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PresenceView {
+    connections: BTreeMap<String, PresenceEntry>,
+    /// Connections known to have left, with the epoch they left in.
+    gone: BTreeMap<String, u64>,
+}
+
+impl PresenceView {
+    /// Replaces the view with a snapshot.
+    pub fn reset(&mut self, snapshot: &[PresenceEntry]) {
+        self.connections = snapshot
+            .iter()
+            .map(|e| (e.conn_id.clone(), e.clone()))
+            .collect();
+        self.gone.clear();
+    }
+
+    /// Empties the view.
+    pub fn clear(&mut self) {
+        self.connections.clear();
+        self.gone.clear();
+    }
+
+    /// Applies an event; true when it changed the view.
+    pub fn apply(&mut self, event: &PresenceEvent) -> bool {
+        let key = (event.epoch, event.rev);
+        if self
+            .gone
+            .get(&event.conn_id)
+            .is_some_and(|&e| e >= event.epoch)
+        {
+            return false; // that join has left already
+        }
+        match event.kind {
+            PresenceEventType::Join | PresenceEventType::Update => {
+                if let Some(known) = self.connections.get(&event.conn_id)
+                    && (known.epoch, known.rev) >= key
+                {
+                    return false;
+                }
+                let last_seen_ms = event.ts;
+                self.connections.insert(
+                    event.conn_id.clone(),
+                    PresenceEntry {
+                        conn_id: event.conn_id.clone(),
+                        user_id: event.user_id.clone(),
+                        state: event.state.clone().unwrap_or_default(),
+                        last_seen_ms,
+                        epoch: event.epoch,
+                        rev: event.rev,
+                    },
+                );
+                true
+            }
+            PresenceEventType::Leave => {
+                if let Some(known) = self.connections.get(&event.conn_id)
+                    && known.epoch > event.epoch
+                {
+                    return false; // a newer join of the same connection stays
+                }
+                self.gone.insert(event.conn_id.clone(), event.epoch);
+                self.connections.remove(&event.conn_id).is_some()
+            }
+        }
+    }
+
+    /// Every connection, by connection id.
+    pub fn connections(&self) -> Vec<PresenceEntry> {
+        self.connections.values().cloned().collect()
+    }
+
+    /// Every user, their connections merged; sorted by user id.
+    pub fn members(&self) -> Vec<Member> {
+        let mut by_user: BTreeMap<&str, Vec<&PresenceEntry>> = BTreeMap::new();
+        for entry in self.connections.values() {
+            by_user.entry(&entry.user_id).or_default().push(entry);
+        }
+        by_user
+            .into_iter()
+            .map(|(user, mut conns)| {
+                conns.sort_by_key(|c| c.epoch);
+                let latest = conns
+                    .iter()
+                    .max_by_key(|c| (c.last_seen_ms, c.epoch, c.rev))
+                    .expect("a member has a connection");
+                Member {
+                    user_id: user.to_string(),
+                    state: latest.state.clone(),
+                    last_seen_ms: conns.iter().map(|c| c.last_seen_ms).max().unwrap_or(0),
+                    connections: conns.into_iter().cloned().collect(),
+                }
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn ev(
+        kind: PresenceEventType,
+        conn: &str,
+        user: &str,
+        epoch: u64,
+        rev: u64,
+        state: serde_json::Value,
+    ) -> PresenceEvent {
+        PresenceEvent {
+            kind,
+            room_id: "r".into(),
+            user_id: user.into(),
+            conn_id: conn.into(),
+            state: state.as_object().cloned(),
+            ts: 1000 + epoch * 10 + rev,
+            epoch,
+            rev,
+        }
+    }
+    use PresenceEventType::*;
+
+    #[test]
+    fn duplicates_and_stale_events_change_nothing() {
+        let mut v = PresenceView::default();
+        assert!(v.apply(&ev(Join, "c1", "u", 5, 0, json!({"s": 0}))));
+        assert!(
+            !v.apply(&ev(Join, "c1", "u", 5, 0, json!({"s": 0}))),
+            "duplicate join"
+        );
+        assert!(v.apply(&ev(Update, "c1", "u", 5, 2, json!({"s": 2}))));
+        assert!(
+            !v.apply(&ev(Update, "c1", "u", 5, 1, json!({"s": 1}))),
+            "older update"
+        );
+        assert_eq!(v.connections()[0].state["s"], 2);
+        assert!(
+            !v.apply(&ev(Update, "c1", "u", 4, 9, json!({"s": 9}))),
+            "older epoch"
+        );
+        assert!(v.apply(&ev(Leave, "c1", "u", 5, 2, json!(null))));
+        assert!(
+            !v.apply(&ev(Leave, "c1", "u", 5, 2, json!(null))),
+            "duplicate leave"
+        );
+        assert!(
+            !v.apply(&ev(Update, "c1", "u", 5, 3, json!({"s": 3}))),
+            "update after leave"
+        );
+        assert!(v.connections().is_empty());
+        assert!(
+            v.apply(&ev(Join, "c1", "u", 6, 0, json!({}))),
+            "a new join after leave"
+        );
+    }
+
+    #[test]
+    fn a_late_leave_of_an_old_epoch_keeps_the_new_join() {
+        let mut v = PresenceView::default();
+        v.apply(&ev(Join, "c1", "u", 7, 0, json!({})));
+        assert!(!v.apply(&ev(Leave, "c1", "u", 6, 0, json!(null))));
+        assert_eq!(v.connections().len(), 1);
+    }
+
+    #[test]
+    fn snapshot_then_replayed_events() {
+        let mut v = PresenceView::default();
+        let snap = PresenceEntry {
+            conn_id: "c1".into(),
+            user_id: "u".into(),
+            state: json!({"s": 3}).as_object().unwrap().clone(),
+            last_seen_ms: 1,
+            epoch: 5,
+            rev: 3,
+        };
+        v.reset(&[snap]);
+        assert!(
+            !v.apply(&ev(Update, "c1", "u", 5, 2, json!({"s": 2}))),
+            "the snapshot is newer"
+        );
+        assert!(v.apply(&ev(Update, "c1", "u", 5, 4, json!({"s": 4}))));
+        assert_eq!(v.connections()[0].state["s"], 4);
+    }
+
+    #[test]
+    fn members_merge_tabs_of_one_user() {
+        let mut v = PresenceView::default();
+        v.apply(&ev(Join, "a1", "alice", 1, 0, json!({"tab": 1})));
+        v.apply(&ev(Join, "b1", "bob", 2, 0, json!({})));
+        v.apply(&ev(Join, "a2", "alice", 3, 0, json!({"tab": 2})));
+        let members = v.members();
+        assert_eq!(members.len(), 2);
+        let alice = &members[0];
+        assert_eq!(alice.user_id, "alice");
+        assert_eq!(alice.connections.len(), 2);
+        assert_eq!(alice.state["tab"], 2, "the latest tab's state");
+        v.apply(&ev(Leave, "a2", "alice", 3, 0, json!(null)));
+        assert_eq!(
+            v.members()[0].connections.len(),
+            1,
+            "alice stays with one tab"
+        );
+        v.apply(&ev(Leave, "a1", "alice", 1, 0, json!(null)));
+        assert_eq!(v.members().len(), 1, "alice leaves with her last tab");
+    }
+}

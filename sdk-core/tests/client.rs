@@ -1,0 +1,619 @@
+//! The client state machine, rule by rule, with simulated time and a simulated server.
+
+mod harness;
+
+use harness::{HANDSHAKE, Harness, entry, join_ack, presence};
+use rtm_sdk_core::codec::socketio::Packet;
+use rtm_sdk_core::{
+    ChannelEvent, ClientConfig, ClientEvent, Completion, ConnectionState, Error, PresenceConfig,
+    ReconnectConfig,
+};
+use serde_json::{Value, json};
+
+fn channel_events(h: &mut Harness, room: &str) -> Vec<ChannelEvent> {
+    h.pump();
+    let events = std::mem::take(&mut h.events);
+    events
+        .into_iter()
+        .filter_map(|e| match e {
+            ClientEvent::Channel { room: r, event } if r == room => Some(event),
+            _ => None,
+        })
+        .collect()
+}
+
+fn states(h: &mut Harness) -> Vec<(ConnectionState, u32, Option<u64>)> {
+    h.pump();
+    h.events
+        .iter()
+        .filter_map(|e| match e {
+            ClientEvent::State(s) => Some((s.state, s.attempt, s.retry_in_ms)),
+            _ => None,
+        })
+        .collect()
+}
+
+// ===== connecting =====
+
+#[test]
+fn connect_sends_auth_and_answers_pings() {
+    let mut h = Harness::new(Harness::config());
+    let id = h.client.connect(h.now);
+    assert_eq!(h.client.state(), ConnectionState::Connecting);
+    let connect = h.accept_transport(Some(json!({"token": "t1"})));
+    assert_eq!(connect, Packet::Connect(Some(json!({"token": "t1"}))));
+    assert_eq!(h.completion(id), Ok(Completion::Connected));
+    assert_eq!(h.client.state(), ConnectionState::Connected);
+    h.frame("2");
+    assert_eq!(h.raw, ["3"]);
+}
+
+#[test]
+fn connect_refused_fails_the_connect_and_does_not_retry() {
+    let mut h = Harness::new(Harness::config());
+    let id = h.client.connect(h.now);
+    h.pump();
+    h.client.transport_opened(h.now, h.transport, None);
+    h.frame(HANDSHAKE);
+    h.packet(Packet::ConnectError("unauthorized: invalid token".into()));
+    assert_eq!(
+        h.completion(id),
+        Err(Error::ConnectRefused("unauthorized: invalid token".into()))
+    );
+    assert_eq!(h.client.state(), ConnectionState::Disconnected);
+    assert_eq!(h.closed, [h.transport]);
+    h.advance(60_000);
+    assert_eq!(h.opened.len(), 1, "no retry");
+}
+
+#[test]
+fn a_first_connect_that_fails_or_hangs_fails_once() {
+    let mut h = Harness::new(Harness::config());
+    let id = h.client.connect(h.now);
+    h.pump();
+    h.client
+        .transport_closed(h.now, h.transport, "connection refused");
+    assert_eq!(
+        h.completion(id),
+        Err(Error::Transport("connection refused".into()))
+    );
+
+    let mut h = Harness::new(ClientConfig {
+        connect_timeout_ms: 3_000,
+        ..Harness::config()
+    });
+    let id = h.client.connect(h.now);
+    h.advance(2_999);
+    assert!(h.is_pending(id));
+    h.advance(1);
+    assert_eq!(
+        h.completion(id),
+        Err(Error::Transport("connect timeout".into()))
+    );
+}
+
+#[test]
+fn pings_that_stop_mean_a_dead_connection() {
+    let mut h = Harness::connected(Harness::config());
+    h.advance(40_000);
+    h.frame("2"); // a ping resets the window (25 s + 20 s)
+    h.advance(44_999);
+    assert_eq!(h.client.state(), ConnectionState::Connected);
+    h.advance(1);
+    assert_eq!(h.client.state(), ConnectionState::Reconnecting);
+    assert_eq!(h.closed.len(), 1);
+}
+
+// ===== reconnect =====
+
+#[test]
+fn reconnect_backoff_stays_in_bounds_and_gives_up_when_told() {
+    let config = ClientConfig {
+        reconnection: ReconnectConfig {
+            initial_delay_ms: 100,
+            max_delay_ms: 1_000,
+            max_attempts: Some(5),
+            enabled: true,
+        },
+        ..Harness::config()
+    };
+    let mut h = Harness::connected(config);
+    h.client
+        .transport_closed(h.now, h.transport, "network down");
+    for attempt in 1..=5u32 {
+        let s = states(&mut h);
+        let (state, n, delay) = *s.last().unwrap();
+        assert_eq!(state, ConnectionState::Reconnecting);
+        assert_eq!(n, attempt);
+        let bound = (100u64 << (attempt - 1)).min(1_000);
+        assert!(
+            delay.unwrap() <= bound,
+            "attempt {attempt}: {delay:?} > {bound}"
+        );
+        h.events.clear();
+        let before = h.opened.len();
+        h.advance(delay.unwrap());
+        assert_eq!(
+            h.opened.len(),
+            before + 1,
+            "attempt {attempt} opens a transport when its delay is up"
+        );
+        h.client.transport_closed(h.now, h.transport, "still down");
+    }
+    let s = states(&mut h);
+    assert_eq!(s.last().unwrap().0, ConnectionState::Disconnected);
+    let reason = h.events.iter().rev().find_map(|e| match e {
+        ClientEvent::State(s) => Some(s.reason.clone()),
+        _ => None,
+    });
+    assert_eq!(reason.unwrap(), "gave up reconnecting after 5 attempts");
+    h.advance(60_000);
+    assert_eq!(h.opened.len(), 6, "no attempt after giving up");
+}
+
+#[test]
+fn reconnect_delays_are_jittered_between_clients() {
+    let delays: Vec<u64> = (0..20)
+        .map(|seed| {
+            let mut h = Harness::connected(Harness::config());
+            h.client = rtm_sdk_core::Client::new(Harness::config(), seed);
+            h.client.connect(h.now);
+            h.accept_transport(None);
+            h.events.clear();
+            h.client.transport_closed(h.now, h.transport, "down");
+            states(&mut h).last().unwrap().2.unwrap()
+        })
+        .collect();
+    let distinct: std::collections::BTreeSet<_> = delays.iter().collect();
+    assert!(
+        distinct.len() > 10,
+        "delays should differ between clients: {delays:?}"
+    );
+    assert!(delays.iter().all(|&d| d <= 500));
+}
+
+#[test]
+fn a_reconnect_rejoins_every_channel_with_its_last_state() {
+    let mut h = Harness::connected(Harness::config());
+    h.join("r1", "alice", json!({"s": 1}), 3, vec![]);
+    h.join("r2", "alice", json!({}), 4, vec![]);
+    let update = h.client.update_state(
+        h.now,
+        "r1",
+        json!({"typing": true}).as_object().unwrap().clone(),
+    );
+    let (_, _, ack) = h.sent_event();
+    h.ack(ack, json!({"ok": true, "changed": true, "epoch": 3}));
+    assert!(h.completion(update).is_ok());
+    h.events.clear();
+
+    h.client
+        .transport_closed(h.now, h.transport, "network down");
+    let events = channel_events(&mut h, "r1");
+    assert_eq!(
+        events,
+        [ChannelEvent::Disconnected {
+            reason: "network down".into()
+        }]
+    );
+    h.advance(10_000);
+    h.events.clear();
+    h.accept_transport(None);
+    let mut joins: Vec<(String, Value, u64)> = h
+        .take_sent()
+        .into_iter()
+        .map(|p| match p {
+            Packet::Event {
+                name,
+                mut args,
+                ack,
+            } => (name, args.remove(0), ack.unwrap()),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    joins.sort_by(|a, b| a.1["roomId"].as_str().cmp(&b.1["roomId"].as_str()));
+    assert_eq!(joins.len(), 2);
+    assert_eq!(
+        joins[0].1,
+        json!({"roomId": "r1", "userId": "alice", "state": {"s": 1, "typing": true}})
+    );
+    let other = entry("c9", "bob", json!({}), 8, 0);
+    h.ack(
+        joins[0].2,
+        join_ack(
+            "r1",
+            "alice",
+            &json!({"s": 1, "typing": true}),
+            11,
+            vec![other.clone()],
+        ),
+    );
+    let events = channel_events(&mut h, "r1");
+    let ChannelEvent::Reconnected { snapshot } = &events[1] else {
+        panic!("{events:?}")
+    };
+    assert_eq!(snapshot.len(), 2);
+    assert!(matches!(events[0], ChannelEvent::Snapshot(_)));
+    assert_eq!(
+        h.client.self_info("r1").unwrap().epoch,
+        11,
+        "the new epoch is used"
+    );
+    h.advance(10_000);
+    let (name, payload, _) = h.sent_event();
+    assert_eq!(
+        (name.as_str(), &payload["epoch"]),
+        ("presence:heartbeat", &json!(11))
+    );
+}
+
+// ===== heartbeats =====
+
+#[test]
+fn heartbeats_follow_the_interval_from_timestamps() {
+    let config = ClientConfig {
+        presence: PresenceConfig {
+            heartbeat_interval_ms: 1_000,
+            ..Default::default()
+        },
+        ..Harness::config()
+    };
+    let mut h = Harness::connected(config);
+    h.join("r", "u", json!({}), 7, vec![]);
+    h.events.clear();
+    let start = h.now;
+    h.advance(999);
+    assert!(h.take_sent().is_empty(), "not before the interval");
+    h.advance(1);
+    let (name, payload, ack) = h.sent_event();
+    assert_eq!(name, "presence:heartbeat");
+    assert_eq!(payload, json!({"roomId": "r", "epoch": 7}));
+    assert_eq!(h.now, start + 1_000);
+    h.advance(40);
+    h.ack(ack, json!({"ok": true, "changed": false, "epoch": 7}));
+    let events = channel_events(&mut h, "r");
+    assert_eq!(
+        events,
+        [ChannelEvent::HeartbeatAck {
+            changed: false,
+            epoch: 7,
+            rtt_ms: 40
+        }]
+    );
+
+    // A throttled timer that wakes 5 s late sends one heartbeat, not five.
+    h.sleep_then_tick(5_000);
+    let sent = h.take_sent();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+}
+
+#[test]
+fn the_epoch_of_each_ack_is_adopted() {
+    let mut h = Harness::connected(Harness::config());
+    h.join("r", "u", json!({}), 7, vec![]);
+    h.advance(10_000);
+    let (_, _, ack) = h.sent_event();
+    h.ack(ack, json!({"ok": true, "changed": false, "epoch": 9}));
+    h.advance(10_000);
+    let (_, payload, _) = h.sent_event();
+    assert_eq!(payload["epoch"], 9);
+}
+
+#[test]
+fn missed_heartbeats_raise_an_error_and_reconnect() {
+    let config = ClientConfig {
+        presence: PresenceConfig {
+            heartbeat_interval_ms: 1_000,
+            max_missed_heartbeats: 2,
+            heartbeat_ack_timeout_ms: None,
+        },
+        ..Harness::config()
+    };
+    let mut h = Harness::connected(config);
+    h.join("r", "u", json!({}), 7, vec![]);
+    h.events.clear();
+    h.advance(1_000); // first heartbeat
+    h.advance(1_000); // its ack timed out (1 s minimum), the second goes
+    assert!(
+        channel_events(&mut h, "r").is_empty(),
+        "one miss is tolerated"
+    );
+    assert_eq!(h.client.state(), ConnectionState::Connected);
+    h.advance(1_000);
+    let events = channel_events(&mut h, "r");
+    assert!(
+        events.contains(&ChannelEvent::Error(Error::MissedHeartbeats { missed: 2 })),
+        "{events:?}"
+    );
+    assert!(events.contains(&ChannelEvent::Disconnected {
+        reason: "2 heartbeats missed".into()
+    }));
+    assert_eq!(h.client.state(), ConnectionState::Reconnecting);
+    assert_eq!(h.closed.len(), 1, "the dead transport is closed");
+}
+
+#[test]
+fn update_state_sends_the_patch_at_once_and_resolves_with_the_ack() {
+    let mut h = Harness::connected(Harness::config());
+    h.join("r", "u", json!({"a": 1}), 7, vec![]);
+    h.advance(3_000);
+    let id = h
+        .client
+        .update_state(h.now, "r", json!({"b": 2}).as_object().unwrap().clone());
+    let (name, payload, ack) = h.sent_event();
+    assert_eq!(name, "presence:heartbeat");
+    assert_eq!(
+        payload,
+        json!({"roomId": "r", "epoch": 7, "patchState": {"b": 2}})
+    );
+    assert!(h.is_pending(id));
+    h.ack(ack, json!({"ok": true, "changed": true, "epoch": 7}));
+    let done = h.completion(id).unwrap();
+    assert!(matches!(done, Completion::Updated(r) if r.changed));
+    assert_eq!(
+        h.client.own_state("r").unwrap(),
+        json!({"a": 1, "b": 2}).as_object().unwrap()
+    );
+    // It counts as the heartbeat: the next periodic one is an interval after it.
+    h.advance(9_999);
+    assert!(h.take_sent().is_empty());
+    h.advance(1);
+    assert_eq!(h.sent_event().0, "presence:heartbeat");
+}
+
+#[test]
+fn stale_epoch_or_not_joined_leads_to_a_rejoin_with_the_last_state() {
+    for code in ["stale_epoch", "not_joined"] {
+        let mut h = Harness::connected(Harness::config());
+        h.join("r", "u", json!({"a": 1}), 7, vec![]);
+        h.events.clear();
+        h.advance(10_000);
+        let (_, _, ack) = h.sent_event();
+        h.ack(ack, json!({"ok": false, "error": "rejoin", "code": code}));
+        let (name, payload, ack) = h.sent_event();
+        assert_eq!(name, "presence:join", "{code}");
+        assert_eq!(payload["state"], json!({"a": 1}));
+        h.ack(ack, join_ack("r", "u", &json!({"a": 1}), 12, vec![]));
+        let events = channel_events(&mut h, "r");
+        assert!(
+            events
+                .iter()
+                .any(|e| matches!(e, ChannelEvent::Error(err) if err.code() == code))
+        );
+        assert!(
+            events
+                .iter()
+                .any(|e| matches!(e, ChannelEvent::Reconnected { .. })),
+            "{code}: {events:?}"
+        );
+        assert_eq!(h.client.self_info("r").unwrap().epoch, 12);
+    }
+}
+
+// ===== views =====
+
+#[test]
+fn events_update_the_view_once_and_those_during_join_are_replayed() {
+    let mut h = Harness::connected(Harness::config());
+    let id = h.client.join(h.now, "r", "alice", Default::default());
+    let (_, _, ack) = h.sent_event();
+    // Before the ack: bob updated after the snapshot was taken, carol's join is in the snapshot.
+    h.server_event(
+        "presence:event",
+        presence("update", "r", "b1", "bob", json!({"v": 2}), 5, 2),
+    );
+    h.server_event(
+        "presence:event",
+        presence("join", "r", "c1", "carol", json!({}), 6, 0),
+    );
+    h.ack(
+        ack,
+        join_ack(
+            "r",
+            "alice",
+            &json!({}),
+            9,
+            vec![
+                entry("b1", "bob", json!({"v": 1}), 5, 1),
+                entry("c1", "carol", json!({}), 6, 0),
+            ],
+        ),
+    );
+    h.completion(id).unwrap();
+    let view = h.client.view("r").unwrap();
+    assert_eq!(view.connections().len(), 3);
+    let bob = view
+        .connections()
+        .into_iter()
+        .find(|c| c.user_id == "bob")
+        .unwrap();
+    assert_eq!(
+        bob.state["v"], 2,
+        "the buffered update was applied on top of the snapshot"
+    );
+    h.events.clear();
+
+    let leave = presence("leave", "r", "c1", "carol", Value::Null, 6, 0);
+    h.server_event("presence:event", leave.clone());
+    h.server_event("presence:event", leave);
+    let events = channel_events(&mut h, "r");
+    assert_eq!(events.len(), 1, "a duplicate is not reported: {events:?}");
+    assert_eq!(h.client.view("r").unwrap().members().len(), 2);
+}
+
+#[test]
+fn custom_events_reach_the_channel_they_name_or_all() {
+    let mut h = Harness::connected(Harness::config());
+    h.join("r1", "u", json!({}), 1, vec![]);
+    h.join("r2", "u", json!({}), 2, vec![]);
+    h.events.clear();
+    h.server_event("chat:message", json!({"roomId": "r2", "message": "hi"}));
+    h.server_event("announce", json!({"text": "all"}));
+    assert_eq!(
+        channel_events(&mut h.clone_events(), "r1"),
+        [ChannelEvent::Custom {
+            event: "announce".into(),
+            payload: json!({"text": "all"})
+        }]
+    );
+    let r2 = channel_events(&mut h, "r2");
+    assert_eq!(r2.len(), 2);
+}
+
+// ===== acks =====
+
+#[test]
+fn emit_with_ack_resolves_or_times_out_exactly_once() {
+    let mut h = Harness::connected(Harness::config());
+    let id = h
+        .client
+        .emit_with_ack(h.now, "echo", json!({"x": 1}), Some(2_000));
+    let (name, payload, ack) = h.sent_event();
+    assert_eq!((name.as_str(), payload), ("echo", json!({"x": 1})));
+    h.ack(ack, json!({"ok": true, "y": 2}));
+    assert_eq!(
+        h.completion(id),
+        Ok(Completion::Ack(json!({"ok": true, "y": 2})))
+    );
+    h.ack(ack, json!({"ok": true}));
+    assert_eq!(
+        h.completion(id),
+        Ok(Completion::Ack(json!({"ok": true, "y": 2}))),
+        "a second ack changes nothing"
+    );
+
+    let id = h
+        .client
+        .emit_with_ack(h.now, "slow", json!(null), Some(2_000));
+    let (_, _, ack) = h.sent_event();
+    h.advance(1_999);
+    assert!(h.is_pending(id));
+    h.advance(1);
+    assert_eq!(h.completion(id), Err(Error::Timeout));
+    h.ack(ack, json!({"ok": true}));
+    assert_eq!(
+        h.completion(id),
+        Err(Error::Timeout),
+        "a late ack changes nothing"
+    );
+
+    let id = h.client.emit_with_ack(h.now, "refused", json!(null), None);
+    let (_, _, ack) = h.sent_event();
+    h.ack(
+        ack,
+        json!({"ok": false, "error": "no", "code": "forbidden"}),
+    );
+    assert_eq!(
+        h.completion(id),
+        Err(Error::Server {
+            code: "forbidden".into(),
+            message: "no".into()
+        })
+    );
+}
+
+#[test]
+fn every_pending_request_fails_at_once_when_the_transport_closes() {
+    let mut h = Harness::connected(Harness::config());
+    h.join("r", "u", json!({}), 1, vec![]);
+    let join = h.client.join(h.now, "r2", "u", Default::default());
+    let update = h.client.update_state(h.now, "r", Default::default());
+    let custom = h.client.emit_with_ack(h.now, "x", json!(1), Some(60_000));
+    let acks: Vec<u64> = h
+        .take_sent()
+        .into_iter()
+        .filter_map(|p| match p {
+            Packet::Event { ack, .. } => ack,
+            _ => None,
+        })
+        .collect();
+    h.client.transport_closed(h.now, h.transport, "gone");
+    for id in [join, update, custom] {
+        assert_eq!(h.completion(id), Err(Error::Disconnected));
+    }
+    assert!(
+        h.client.view("r2").is_none(),
+        "a failed first join leaves no channel"
+    );
+    // Answers that arrive on a later transport for the old ids change nothing.
+    h.advance(10_000);
+    h.accept_transport(None);
+    for ack in acks {
+        h.ack(ack, json!({"ok": true, "changed": false, "epoch": 1}));
+    }
+    for id in [join, update, custom] {
+        assert_eq!(h.completion(id), Err(Error::Disconnected));
+    }
+}
+
+#[test]
+fn calls_while_disconnected_fail_fast_and_leave_always_resolves() {
+    let mut h = Harness::new(Harness::config());
+    let id = h.client.join(h.now, "r", "u", Default::default());
+    assert_eq!(h.completion(id), Err(Error::Disconnected));
+    let id = h.client.emit_with_ack(h.now, "x", json!(1), None);
+    assert_eq!(h.completion(id), Err(Error::Disconnected));
+    assert_eq!(h.client.emit("x", json!(1)), Err(Error::Disconnected));
+
+    let mut h = Harness::connected(Harness::config());
+    h.join("r", "u", json!({}), 1, vec![]);
+    let id = h.client.leave(h.now, "r");
+    assert!(h.client.view("r").is_none(), "cleaned up locally at once");
+    let (name, payload, _) = h.sent_event();
+    assert_eq!(
+        (name.as_str(), payload),
+        ("presence:leave", json!({"roomId": "r"}))
+    );
+    h.advance(10_000);
+    assert_eq!(
+        h.completion(id),
+        Ok(Completion::Left),
+        "resolves after the ack's timeout"
+    );
+}
+
+#[test]
+fn disconnect_fails_pending_and_stops_everything() {
+    let mut h = Harness::connected(Harness::config());
+    h.join("r", "u", json!({}), 1, vec![]);
+    let id = h.client.emit_with_ack(h.now, "x", json!(1), None);
+    h.take_sent();
+    h.client.disconnect(h.now);
+    assert_eq!(h.completion(id), Err(Error::Disconnected));
+    assert_eq!(h.take_sent(), [Packet::Disconnect]);
+    assert_eq!(h.closed.len(), 1);
+    assert_eq!(h.client.state(), ConnectionState::Disconnected);
+    assert!(h.client.poll_timeout().is_none(), "no timer left");
+    h.advance(120_000);
+    assert_eq!(h.opened.len(), 1, "no reconnect after disconnect()");
+}
+
+#[test]
+fn frames_of_an_old_transport_are_ignored() {
+    let mut h = Harness::connected(Harness::config());
+    let old = h.transport;
+    h.client.transport_closed(h.now, old, "down");
+    h.advance(10_000);
+    h.accept_transport(None);
+    h.events.clear();
+    h.client
+        .transport_closed(h.now, old, "late close of the old socket");
+    h.client.transport_frame(h.now, old, "41");
+    assert_eq!(h.client.state(), ConnectionState::Connected);
+}
+
+#[test]
+fn a_server_side_disconnect_reconnects() {
+    let mut h = Harness::connected(Harness::config());
+    h.packet(Packet::Disconnect);
+    assert_eq!(h.client.state(), ConnectionState::Reconnecting);
+}
+
+impl Harness {
+    /// A copy of the events so far, for looking at one room without losing the others.
+    fn clone_events(&self) -> Harness {
+        let mut copy = Harness::new(Harness::config());
+        copy.events = self.events.clone();
+        copy
+    }
+}
