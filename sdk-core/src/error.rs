@@ -1,11 +1,10 @@
 //! The errors a request or a channel can end with. Each has a stable `code`: the server's code
 //! for a refusal, or one of the client's own.
 
-use std::fmt;
-
 /// Why a request failed, or what went wrong on a channel.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Error {
+    #[error("{message} ({code})")]
     /// The server refused, with its code (`invalid_payload`, `forbidden`, ...) and message.
     Server {
         /// The server's machine-readable code.
@@ -14,24 +13,31 @@ pub enum Error {
         message: String,
     },
     /// No answer within the timeout.
+    #[error("no answer in time")]
     Timeout,
-    /// The connection closed before the answer came.
+    /// The connection closed before the answer came (or the client is closed).
+    #[error("the connection closed")]
     Disconnected,
     /// This many heartbeats in a row went unanswered; the client reconnects.
+    #[error("{missed} heartbeats went unanswered")]
     MissedHeartbeats {
         /// How many were missed.
         missed: u32,
     },
     /// The server refused the connection (CONNECT_ERROR), with its message.
+    #[error("connection refused: {0}")]
     ConnectRefused(String),
     /// The connection could not be opened or broke while opening.
+    #[error("transport error: {0}")]
     Transport(String),
     /// The client gave up reconnecting after this many attempts.
+    #[error("gave up reconnecting after {attempts} attempts")]
     GaveUp {
         /// How many attempts were made.
         attempts: u32,
     },
     /// The call does not fit the client's state (joining a room twice, say).
+    #[error("{0}")]
     InvalidState(String),
 }
 
@@ -51,22 +57,3 @@ impl Error {
         }
     }
 }
-
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Error::Server { code, message } => write!(f, "{message} ({code})"),
-            Error::Timeout => f.write_str("no answer in time"),
-            Error::Disconnected => f.write_str("the connection closed"),
-            Error::MissedHeartbeats { missed } => write!(f, "{missed} heartbeats went unanswered"),
-            Error::ConnectRefused(m) => write!(f, "connection refused: {m}"),
-            Error::Transport(m) => write!(f, "transport error: {m}"),
-            Error::GaveUp { attempts } => {
-                write!(f, "gave up reconnecting after {attempts} attempts")
-            }
-            Error::InvalidState(m) => f.write_str(m),
-        }
-    }
-}
-
-impl std::error::Error for Error {}

@@ -112,7 +112,7 @@ impl RealtimeServer {
             .ping_timeout(Duration::from_millis(config.ping_timeout_ms))
             .with_state(shared.clone())
             .build_layer();
-        io.ns("/", on_connect.with(authorize));
+        io.ns("/", on_connect.with(admit));
 
         let (bus, bus_tasks) = Bus::start(io.clone(), redis.clone()).await?;
         let mut modules = Vec::with_capacity(self.modules.len());
@@ -192,8 +192,14 @@ impl Shared {
 #[derive(Clone)]
 struct Released;
 
-/// Connect middleware: refuses connections while closing, and checks the token when required.
-async fn authorize(
+/// Connect middleware: refuses connections while closing, checks the token when required, and
+/// attaches every module's handlers.
+///
+/// Handlers are attached here, not in the connect handler: socketioxide sends the CONNECT answer
+/// before it runs the (spawned) connect handler, so a client that sends an event right after
+/// CONNECT could otherwise find no handler and never get its ack. Middleware runs before the
+/// answer is sent.
+async fn admit(
     socket: SocketRef,
     State(shared): State<Arc<Shared>>,
     TryData(auth): TryData<Value>,
@@ -216,15 +222,15 @@ async fn authorize(
     socket
         .extensions
         .insert(SocketBucket(Arc::new(Mutex::new(bucket))));
-    Ok(())
-}
-
-async fn on_connect(socket: SocketRef, State(shared): State<Arc<Shared>>) {
-    tracing::debug!(sid = %socket.id, "connected");
     for (module, ctx) in shared.modules() {
         module.on_connection(&socket, ctx);
     }
     socket.on_disconnect(on_disconnect);
+    Ok(())
+}
+
+async fn on_connect(socket: SocketRef) {
+    tracing::debug!(sid = %socket.id, "connected");
 }
 
 async fn on_disconnect(

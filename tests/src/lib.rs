@@ -3,10 +3,12 @@
 //! proof that the server works with clients other than ours).
 
 mod client;
+mod proxy;
 mod redis_server;
 mod server;
 
 pub use client::TestClient;
+pub use proxy::Proxy;
 pub use redis_server::{RedisServer, free_port};
 pub use server::{Store, TestServer};
 
@@ -44,4 +46,27 @@ pub async fn http_get(url: &str, bearer: Option<&str>) -> (u16, serde_json::Valu
 /// `segment` percent-encoded for use in a URL path.
 pub fn encode_path(segment: &str) -> String {
     percent_encoding::utf8_percent_encode(segment, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
+
+/// Waits for the first channel event matching `pred` (panics after [`WAIT`]).
+pub async fn expect_event<S>(
+    events: &mut S,
+    what: &str,
+    pred: impl Fn(&rtm_sdk::ChannelEvent) -> bool,
+) -> rtm_sdk::ChannelEvent
+where
+    S: futures_util::Stream<Item = rtm_sdk::ChannelEvent> + Unpin,
+{
+    use futures_util::StreamExt;
+    let wait = async {
+        while let Some(event) = events.next().await {
+            if pred(&event) {
+                return event;
+            }
+        }
+        panic!("the event stream ended while waiting for {what}");
+    };
+    tokio::time::timeout(WAIT, wait)
+        .await
+        .unwrap_or_else(|_| panic!("no {what} within {WAIT:?}"))
 }

@@ -1,0 +1,320 @@
+//! The background task of one client: it owns the sans-IO core and the WebSocket, and turns the
+//! core's outputs into socket writes, timers, and answers to the handles.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{SinkExt, StreamExt};
+use rtm_sdk_core::{
+    ChannelEvent, Client, ClientEvent, Completion, Error, PresenceView, RequestId, StateChange,
+    Transmit,
+};
+use serde_json::Value;
+use tokio::net::TcpStream;
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
+use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+use crate::options::{AuthProvider, JoinOptions};
+
+type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+pub(crate) type Reply = oneshot::Sender<Result<Completion, Error>>;
+
+/// How many channel events a slow listener may fall behind before it loses the oldest.
+const EVENT_BUFFER: usize = 1024;
+
+/// A call from a handle.
+pub(crate) enum Command {
+    Connect(Reply),
+    Join(JoinOptions, Reply, oneshot::Sender<ChannelShared>),
+    Update(String, rtm_sdk_core::State, Reply),
+    Emit(String, Value, oneshot::Sender<Result<(), Error>>),
+    EmitWithAck(String, Value, Option<u64>, Reply),
+    Leave(String, Reply),
+    Disconnect(oneshot::Sender<()>),
+}
+
+/// What a channel handle shares with the task.
+#[derive(Clone)]
+pub(crate) struct ChannelShared {
+    pub(crate) events: broadcast::Sender<ChannelEvent>,
+    pub(crate) view: Arc<RwLock<PresenceView>>,
+}
+
+/// What the transport opener reports.
+enum Opened {
+    Ok(u64, Box<Ws>, Option<Value>),
+    Failed(u64, String),
+}
+
+pub(crate) struct Driver {
+    core: Client,
+    start: Instant,
+    auth: Option<AuthProvider>,
+    commands: mpsc::UnboundedReceiver<Command>,
+    state: watch::Sender<StateChange>,
+    replies: HashMap<RequestId, Reply>,
+    /// First joins in flight: their channel goes if they fail.
+    joins: HashMap<RequestId, String>,
+    channels: HashMap<String, ChannelShared>,
+    opened_tx: mpsc::UnboundedSender<Opened>,
+    opened_rx: mpsc::UnboundedReceiver<Opened>,
+    sink: Option<(u64, SplitSink<Ws, Message>)>,
+    stream: Option<(u64, SplitStream<Ws>)>,
+}
+
+impl Driver {
+    pub(crate) fn new(
+        core: Client,
+        auth: Option<AuthProvider>,
+        commands: mpsc::UnboundedReceiver<Command>,
+        state: watch::Sender<StateChange>,
+    ) -> Self {
+        let (opened_tx, opened_rx) = mpsc::unbounded_channel();
+        Self {
+            core,
+            start: Instant::now(),
+            auth,
+            commands,
+            state,
+            replies: HashMap::new(),
+            joins: HashMap::new(),
+            channels: HashMap::new(),
+            opened_tx,
+            opened_rx,
+            sink: None,
+            stream: None,
+        }
+    }
+
+    fn now(&self) -> u64 {
+        self.start.elapsed().as_millis() as u64
+    }
+
+    /// Runs until `disconnect()` or until every handle is dropped.
+    pub(crate) async fn run(mut self) {
+        loop {
+            self.flush().await;
+            let deadline = self
+                .core
+                .poll_timeout()
+                .map(|ms| self.start + std::time::Duration::from_millis(ms));
+            tokio::select! {
+                command = self.commands.recv() => match command {
+                    Some(Command::Disconnect(done)) => {
+                        self.shut_down().await;
+                        let _ = done.send(());
+                        return;
+                    }
+                    Some(command) => self.command(command),
+                    None => {
+                        self.shut_down().await;
+                        return;
+                    }
+                },
+                frame = next_frame(&mut self.stream) => self.frame(frame),
+                Some(opened) = self.opened_rx.recv() => self.opened(opened),
+                () = sleep_until(deadline) => {
+                    let now = self.now();
+                    self.core.handle_timeout(now);
+                }
+            }
+        }
+    }
+
+    async fn shut_down(&mut self) {
+        let now = self.now();
+        self.core.disconnect(now);
+        self.flush().await;
+    }
+
+    fn command(&mut self, command: Command) {
+        let now = self.now();
+        let (id, reply) = match command {
+            Command::Connect(reply) => (self.core.connect(now), reply),
+            Command::Join(options, reply, shared_tx) => {
+                let shared = ChannelShared {
+                    events: broadcast::channel(EVENT_BUFFER).0,
+                    view: Arc::default(),
+                };
+                self.channels
+                    .insert(options.room_id.clone(), shared.clone());
+                let _ = shared_tx.send(shared);
+                let id = self
+                    .core
+                    .join(now, &options.room_id, &options.user_id, options.state);
+                self.joins.insert(id, options.room_id);
+                (id, reply)
+            }
+            Command::Update(room, patch, reply) => {
+                (self.core.update_state(now, &room, patch), reply)
+            }
+            Command::Emit(event, payload, reply) => {
+                let _ = reply.send(self.core.emit(&event, payload));
+                return;
+            }
+            Command::EmitWithAck(event, payload, timeout, reply) => (
+                self.core.emit_with_ack(now, &event, payload, timeout),
+                reply,
+            ),
+            Command::Leave(room, reply) => {
+                self.channels.remove(&room);
+                (self.core.leave(now, &room), reply)
+            }
+            Command::Disconnect(_) => unreachable!("handled by run"),
+        };
+        self.replies.insert(id, reply);
+    }
+
+    fn frame(&mut self, frame: Option<Result<Message, String>>) {
+        let now = self.now();
+        let Some((id, _)) = &self.stream else { return };
+        let id = *id;
+        match frame {
+            Some(Ok(Message::Text(text))) => self.core.transport_frame(now, id, text.as_str()),
+            Some(Ok(Message::Close(_))) | None => {
+                self.stream = None;
+                self.core
+                    .transport_closed(now, id, "the server closed the connection");
+            }
+            Some(Ok(_)) => {} // binary, ping, pong: tungstenite answers pings itself
+            Some(Err(err)) => {
+                self.stream = None;
+                self.core.transport_closed(now, id, &err);
+            }
+        }
+    }
+
+    fn opened(&mut self, opened: Opened) {
+        let now = self.now();
+        match opened {
+            Opened::Ok(id, ws, auth) => {
+                let (sink, stream) = (*ws).split();
+                self.sink = Some((id, sink));
+                self.stream = Some((id, stream));
+                self.core.transport_opened(now, id, auth);
+            }
+            Opened::Failed(id, reason) => self.core.transport_closed(now, id, &reason),
+        }
+    }
+
+    /// Carries out everything the core asked for, until it asks for nothing.
+    async fn flush(&mut self) {
+        loop {
+            let mut progressed = false;
+            while let Some(transmit) = self.core.poll_transmit() {
+                progressed = true;
+                self.transmit(transmit).await;
+            }
+            while let Some(event) = self.core.poll_event() {
+                progressed = true;
+                self.deliver(event);
+            }
+            if !progressed {
+                return;
+            }
+        }
+    }
+
+    async fn transmit(&mut self, transmit: Transmit) {
+        match transmit {
+            Transmit::Open { id, url } => {
+                let auth = self.auth.clone();
+                let report = self.opened_tx.clone();
+                tokio::spawn(async move {
+                    let auth = match auth {
+                        Some(provider) => match provider().await {
+                            Ok(value) => Some(value),
+                            Err(err) => {
+                                let _ = report.send(Opened::Failed(
+                                    id,
+                                    format!("auth provider failed: {err}"),
+                                ));
+                                return;
+                            }
+                        },
+                        None => None,
+                    };
+                    let opened = match tokio_tungstenite::connect_async(url.as_str()).await {
+                        Ok((ws, _)) => Opened::Ok(id, Box::new(ws), auth),
+                        Err(err) => Opened::Failed(id, err.to_string()),
+                    };
+                    let _ = report.send(opened);
+                });
+            }
+            Transmit::Send { id, frame } => {
+                let result = match &mut self.sink {
+                    Some((current, sink)) if *current == id => {
+                        sink.send(Message::text(frame)).await
+                    }
+                    _ => return,
+                };
+                if let Err(err) = result {
+                    let now = self.now();
+                    self.core.transport_closed(now, id, &err.to_string());
+                }
+            }
+            Transmit::Close { id } => {
+                if let Some((current, mut sink)) = self.sink.take() {
+                    if current == id {
+                        let _ = sink.close().await;
+                    } else {
+                        self.sink = Some((current, sink));
+                    }
+                }
+                if self
+                    .stream
+                    .as_ref()
+                    .is_some_and(|(current, _)| *current == id)
+                {
+                    self.stream = None;
+                }
+            }
+        }
+    }
+
+    fn deliver(&mut self, event: ClientEvent) {
+        match event {
+            ClientEvent::State(change) => {
+                let _ = self.state.send(change);
+            }
+            ClientEvent::Completed { id, result } => {
+                if let Some(room) = self.joins.remove(&id)
+                    && result.is_err()
+                {
+                    self.channels.remove(&room);
+                }
+                if let Some(reply) = self.replies.remove(&id) {
+                    let _ = reply.send(result);
+                }
+            }
+            ClientEvent::Channel { room, event } => {
+                let Some(shared) = self.channels.get(&room) else {
+                    return;
+                };
+                if let Some(view) = self.core.view(&room) {
+                    *shared.view.write().expect("view lock") = view.clone();
+                }
+                let _ = shared.events.send(event);
+            }
+        }
+    }
+}
+
+async fn next_frame(
+    stream: &mut Option<(u64, SplitStream<Ws>)>,
+) -> Option<Result<Message, String>> {
+    match stream {
+        Some((_, s)) => s.next().await.map(|r| r.map_err(|e| e.to_string())),
+        None => std::future::pending().await,
+    }
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}

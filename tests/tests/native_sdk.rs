@@ -1,0 +1,506 @@
+//! The native SDK (`rtm-sdk`) against the real server, on both stores.
+
+use std::time::Duration;
+
+use rtm_sdk::{
+    ChannelEvent, ClientOptions, ConnectionState, Error, JoinOptions, PresenceEventType,
+    RealtimeClient,
+};
+use rtm_tests::{Proxy, Store, TestServer, expect_event, unique};
+use serde_json::json;
+
+macro_rules! on_both_stores {
+    ($($name:ident),* $(,)?) => {
+        mod memory {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                super::$name(rtm_tests::Store::Memory).await;
+            })*
+        }
+        mod redis {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                let redis = rtm_tests::RedisServer::start();
+                super::$name(rtm_tests::Store::Redis(redis.url())).await;
+            })*
+        }
+    };
+}
+
+on_both_stores!(
+    two_clients_see_each_other_and_their_updates,
+    custom_events_with_ack_and_timeout,
+    an_expired_presence_is_rejoined,
+    many_clients_in_many_rooms_get_correct_snapshots,
+);
+
+fn options(url: &str) -> ClientOptions {
+    ClientOptions::new(url).configure(|c| {
+        c.reconnection.initial_delay_ms = 50;
+        c.reconnection.max_delay_ms = 300;
+        c.request_timeout_ms = 10_000;
+    })
+}
+
+fn is_presence(kind: PresenceEventType, user: &'static str) -> impl Fn(&ChannelEvent) -> bool {
+    move |e| matches!(e, ChannelEvent::Presence(p) if p.kind == kind && p.user_id == user)
+}
+
+async fn two_clients_see_each_other_and_their_updates(store: Store) {
+    let server = TestServer::start(&store, |_| {}).await;
+    let room = unique("sdk");
+    let alice = RealtimeClient::connect(options(&server.url()))
+        .await
+        .unwrap();
+    let bob = RealtimeClient::connect(options(&server.url()))
+        .await
+        .unwrap();
+    assert_eq!(alice.state().state, ConnectionState::Connected);
+    let (a, joined) = alice
+        .join_room(JoinOptions::new(&room, "alice").state(json!({"status": "online"})))
+        .await
+        .unwrap();
+    assert_eq!(joined.snapshot.len(), 1);
+    let mut a_events = a.events();
+    let (b, joined) = bob.join_room(JoinOptions::new(&room, "bob")).await.unwrap();
+    assert_eq!(joined.snapshot.len(), 2);
+    assert_eq!(b.members().len(), 2, "bob's view has both");
+
+    expect_event(
+        &mut a_events,
+        "bob's join",
+        is_presence(PresenceEventType::Join, "bob"),
+    )
+    .await;
+    assert_eq!(
+        a.members()
+            .iter()
+            .map(|m| m.user_id.as_str())
+            .collect::<Vec<_>>(),
+        ["alice", "bob"]
+    );
+
+    let ack = b.update_state(json!({"status": "busy"})).await.unwrap();
+    assert!(ack.changed);
+    let update = expect_event(
+        &mut a_events,
+        "bob's update",
+        is_presence(PresenceEventType::Update, "bob"),
+    )
+    .await;
+    let ChannelEvent::Presence(update) = update else {
+        unreachable!()
+    };
+    assert_eq!(update.state.unwrap()["status"], "busy");
+    let bob_member = a
+        .members()
+        .into_iter()
+        .find(|m| m.user_id == "bob")
+        .unwrap();
+    assert_eq!(bob_member.state["status"], "busy");
+
+    b.leave().await;
+    expect_event(
+        &mut a_events,
+        "bob's leave",
+        is_presence(PresenceEventType::Leave, "bob"),
+    )
+    .await;
+    assert_eq!(a.members().len(), 1);
+    alice.disconnect().await;
+    bob.disconnect().await;
+    server.stop().await;
+}
+
+async fn custom_events_with_ack_and_timeout(store: Store) {
+    let server = TestServer::start(&store, |_| {}).await;
+    let room = unique("sdk");
+    let alice = RealtimeClient::connect(options(&server.url()))
+        .await
+        .unwrap();
+    let (a, _) = alice
+        .join_room(JoinOptions::new(&room, "alice"))
+        .await
+        .unwrap();
+    let mut events = a.events();
+    let ack = a
+        .emit_with_ack("chat:send", json!({"roomId": room, "message": "hi"}), None)
+        .await
+        .unwrap();
+    assert_eq!(ack["ok"], true);
+    let msg = expect_event(
+        &mut events,
+        "the chat message",
+        |e| matches!(e, ChannelEvent::Custom { event, .. } if event == "chat:message"),
+    )
+    .await;
+    let ChannelEvent::Custom { payload, .. } = msg else {
+        unreachable!()
+    };
+    assert_eq!(payload["msgId"], ack["msgId"]);
+
+    let refused = a
+        .emit_with_ack("chat:send", json!({"roomId": room}), None)
+        .await;
+    assert!(
+        matches!(&refused, Err(Error::Server { code, .. }) if code == "invalid_payload"),
+        "{refused:?}"
+    );
+    let silent = a
+        .emit_with_ack(
+            "nobody:answers",
+            json!({}),
+            Some(Duration::from_millis(300)),
+        )
+        .await;
+    assert_eq!(silent, Err(Error::Timeout));
+    alice.disconnect().await;
+    server.stop().await;
+}
+
+async fn an_expired_presence_is_rejoined(store: Store) {
+    // Heartbeats slower than the TTL: the server expires the connection, the next heartbeat gets
+    // not_joined, and the channel rejoins by itself.
+    let server = TestServer::start(&store, |c| {
+        c.presence_ttl_ms = 400;
+        c.presence_reaper_interval_ms = 50;
+    })
+    .await;
+    let room = unique("sdk");
+    let watcher = RealtimeClient::connect(options(&server.url()).configure(|c| {
+        c.presence.heartbeat_interval_ms = 100;
+    }))
+    .await
+    .unwrap();
+    let (w, _) = watcher
+        .join_room(JoinOptions::new(&room, "watcher"))
+        .await
+        .unwrap();
+    let mut w_events = w.events();
+    let slow = RealtimeClient::connect(options(&server.url()).configure(|c| {
+        c.presence.heartbeat_interval_ms = 1_500;
+    }))
+    .await
+    .unwrap();
+    let (s, _) = slow
+        .join_room(JoinOptions::new(&room, "slow").state(json!({"mood": "sleepy"})))
+        .await
+        .unwrap();
+    let mut s_events = s.events();
+    expect_event(
+        &mut w_events,
+        "slow's leave by expiry",
+        is_presence(PresenceEventType::Leave, "slow"),
+    )
+    .await;
+    let error = expect_event(&mut s_events, "not_joined", |e| {
+        matches!(e, ChannelEvent::Error(_))
+    })
+    .await;
+    assert!(
+        matches!(&error, ChannelEvent::Error(Error::Server { code, .. }) if code == "not_joined"),
+        "{error:?}"
+    );
+    let back = expect_event(&mut s_events, "reconnected", |e| {
+        matches!(e, ChannelEvent::Reconnected { .. })
+    })
+    .await;
+    let ChannelEvent::Reconnected { snapshot } = back else {
+        unreachable!()
+    };
+    let me = snapshot
+        .iter()
+        .find(|e| e.user_id == "slow")
+        .expect("in the fresh snapshot");
+    assert_eq!(me.state["mood"], "sleepy", "rejoined with its last state");
+    let join = expect_event(
+        &mut w_events,
+        "slow's rejoin",
+        is_presence(PresenceEventType::Join, "slow"),
+    )
+    .await;
+    let ChannelEvent::Presence(join) = join else {
+        unreachable!()
+    };
+    assert_eq!(join.state.unwrap()["mood"], "sleepy");
+    watcher.disconnect().await;
+    slow.disconnect().await;
+    server.stop().await;
+}
+
+async fn many_clients_in_many_rooms_get_correct_snapshots(store: Store) {
+    const ROOMS: usize = 20;
+    const PER_ROOM: usize = 10;
+    let server = TestServer::start(&store, |_| {}).await;
+    let prefix = unique("many");
+    let mut clients = Vec::new();
+    for i in 0..ROOMS * PER_ROOM {
+        clients.push(
+            RealtimeClient::connect(options(&server.url()))
+                .await
+                .unwrap(),
+        );
+        let _ = i;
+    }
+    let joins = clients.iter().enumerate().map(|(i, client)| {
+        let room = format!("{prefix}-{}", i % ROOMS);
+        async move {
+            client
+                .join_room(JoinOptions::new(room, format!("user-{i}")))
+                .await
+                .unwrap()
+        }
+    });
+    let channels: Vec<_> = futures_util::future::join_all(joins).await;
+    // Once every join is done, a fresh look at each room lists exactly its ten members.
+    for (i, (channel, _)) in channels.iter().enumerate().take(ROOMS) {
+        let mut users: Vec<String> = channel.members().into_iter().map(|m| m.user_id).collect();
+        let mut expected: Vec<String> = (0..PER_ROOM)
+            .map(|k| format!("user-{}", i + k * ROOMS))
+            .collect();
+        users.sort();
+        expected.sort();
+        let room = channel.room_id().to_string();
+        // Events for late joiners may still be in flight: wait until the view settles on them.
+        let mut events = channel.events();
+        while users != expected {
+            tokio::time::timeout(rtm_tests::WAIT, futures_util::StreamExt::next(&mut events))
+                .await
+                .unwrap_or_else(|_| panic!("room {room} never saw everyone: {users:?}"));
+            users = channel.members().into_iter().map(|m| m.user_id).collect();
+            users.sort();
+        }
+    }
+    for client in &clients {
+        client.disconnect().await;
+    }
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clients_reconnect_and_rejoin_after_a_server_restart() {
+    let server = TestServer::start(&Store::Memory, |_| {}).await;
+    let addr = server.addr().to_string();
+    let room = unique("restart");
+    let alice = RealtimeClient::connect(options(&server.url()))
+        .await
+        .unwrap();
+    let bob = RealtimeClient::connect(options(&server.url()))
+        .await
+        .unwrap();
+    let (a, _) = alice
+        .join_room(JoinOptions::new(&room, "alice").state(json!({"n": 1})))
+        .await
+        .unwrap();
+    let (b, _) = bob.join_room(JoinOptions::new(&room, "bob")).await.unwrap();
+    let (mut a_events, mut b_events) = (a.events(), b.events());
+    let mut states = alice.state_changes();
+
+    server.stop().await;
+    expect_event(&mut a_events, "disconnected", |e| {
+        matches!(e, ChannelEvent::Disconnected { .. })
+    })
+    .await;
+    let reconnecting = async {
+        while let Some(s) = futures_util::StreamExt::next(&mut states).await {
+            if s.state == ConnectionState::Reconnecting {
+                return s;
+            }
+        }
+        unreachable!()
+    };
+    let s = tokio::time::timeout(rtm_tests::WAIT, reconnecting)
+        .await
+        .unwrap();
+    assert!(s.attempt >= 1);
+
+    let server = TestServer::start_on(&addr, &Store::Memory, |_| {}).await;
+    for events in [&mut a_events, &mut b_events] {
+        expect_event(events, "reconnected", |e| {
+            matches!(e, ChannelEvent::Reconnected { .. })
+        })
+        .await;
+    }
+    // The new server knows both again (the in-memory store started empty).
+    let until_both = |c: &rtm_sdk::PresenceChannel| c.members().len() == 2;
+    while !until_both(&a) {
+        expect_event(&mut a_events, "bob back", |_| true).await;
+    }
+    while !until_both(&b) {
+        expect_event(&mut b_events, "alice back", |_| true).await;
+    }
+    let alice_seen = b
+        .members()
+        .into_iter()
+        .find(|m| m.user_id == "alice")
+        .unwrap();
+    assert_eq!(alice_seen.state["n"], 1, "rejoined with its state");
+    assert_eq!(alice.state().state, ConnectionState::Connected);
+    alice.disconnect().await;
+    bob.disconnect().await;
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cut_network_is_noticed_on_both_sides() {
+    let server = TestServer::start(&Store::Memory, |c| {
+        c.ping_interval_ms = 1_000;
+        c.ping_timeout_ms = 1_000;
+    })
+    .await;
+    let proxy = Proxy::start(server.addr()).await;
+    let room = unique("cut");
+    let watcher = RealtimeClient::connect(options(&server.url()))
+        .await
+        .unwrap();
+    let (w, _) = watcher
+        .join_room(JoinOptions::new(&room, "watcher"))
+        .await
+        .unwrap();
+    let mut w_events = w.events();
+    let cut =
+        RealtimeClient::connect(options(&proxy.url()).configure(|c| c.connect_timeout_ms = 1_000))
+            .await
+            .unwrap();
+    let (c, _) = cut.join_room(JoinOptions::new(&room, "cut")).await.unwrap();
+    let mut c_events = c.events();
+    expect_event(
+        &mut w_events,
+        "cut's join",
+        is_presence(PresenceEventType::Join, "cut"),
+    )
+    .await;
+
+    proxy.freeze();
+    // The server notices the silent socket (no pong) and the room sees it leave...
+    expect_event(
+        &mut w_events,
+        "cut's leave",
+        is_presence(PresenceEventType::Leave, "cut"),
+    )
+    .await;
+    // ...and the client notices the pings stopped.
+    expect_event(&mut c_events, "disconnected", |e| {
+        matches!(e, ChannelEvent::Disconnected { .. })
+    })
+    .await;
+    assert_ne!(cut.state().state, ConnectionState::Connected);
+
+    proxy.thaw();
+    expect_event(&mut c_events, "reconnected", |e| {
+        matches!(e, ChannelEvent::Reconnected { .. })
+    })
+    .await;
+    expect_event(
+        &mut w_events,
+        "cut's rejoin",
+        is_presence(PresenceEventType::Join, "cut"),
+    )
+    .await;
+    watcher.disconnect().await;
+    cut.disconnect().await;
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missed_heartbeats_make_the_client_reconnect() {
+    let server = TestServer::start(&Store::Memory, |_| {}).await;
+    let proxy = Proxy::start(server.addr()).await;
+    let room = unique("missed");
+    let client = RealtimeClient::connect(options(&proxy.url()).configure(|c| {
+        c.connect_timeout_ms = 1_000;
+        c.presence.heartbeat_interval_ms = 100;
+        c.presence.heartbeat_ack_timeout_ms = Some(100);
+    }))
+    .await
+    .unwrap();
+    let (channel, _) = client
+        .join_room(JoinOptions::new(&room, "u"))
+        .await
+        .unwrap();
+    let mut events = channel.events();
+    expect_event(&mut events, "a heartbeat ack", |e| {
+        matches!(e, ChannelEvent::HeartbeatAck { .. })
+    })
+    .await;
+    proxy.freeze();
+    let missed = expect_event(&mut events, "missed heartbeats", |e| {
+        matches!(e, ChannelEvent::Error(_))
+    })
+    .await;
+    assert_eq!(
+        missed,
+        ChannelEvent::Error(Error::MissedHeartbeats { missed: 2 })
+    );
+    expect_event(&mut events, "disconnected", |e| {
+        matches!(e, ChannelEvent::Disconnected { .. })
+    })
+    .await;
+    proxy.thaw();
+    expect_event(&mut events, "reconnected", |e| {
+        matches!(e, ChannelEvent::Reconnected { .. })
+    })
+    .await;
+    assert_eq!(channel.members().len(), 1);
+    client.disconnect().await;
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pending_requests_fail_with_disconnected_when_the_socket_closes() {
+    let server = TestServer::start(&Store::Memory, |_| {}).await;
+    let proxy = Proxy::start(server.addr()).await;
+    let client = RealtimeClient::connect(
+        options(&proxy.url()).configure(|c| c.reconnection.enabled = false),
+    )
+    .await
+    .unwrap();
+    proxy.freeze();
+    let pending = tokio::spawn({
+        let client = client.clone();
+        async move {
+            client
+                .emit_with_ack("nobody:answers", json!({}), Some(Duration::from_secs(60)))
+                .await
+        }
+    });
+    tokio::task::yield_now().await;
+    client.disconnect().await;
+    let result = tokio::time::timeout(rtm_tests::WAIT, pending)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        result,
+        Err(Error::Disconnected),
+        "failed at once, not after 60 s"
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connect_errors_are_typed() {
+    let server = TestServer::start(&Store::Memory, |c| c.jwt_secret = Some("s".into())).await;
+    let refused = RealtimeClient::connect(options(&server.url()))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&refused, Error::ConnectRefused(m) if m.contains("unauthorized")),
+        "{refused:?}"
+    );
+    let provider_failed = RealtimeClient::connect(
+        options(&server.url()).auth(|| async { Err("no token".to_string()) }),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(&provider_failed, Error::Transport(m) if m.contains("no token")),
+        "{provider_failed:?}"
+    );
+    let port = rtm_tests::free_port();
+    let nobody = RealtimeClient::connect(options(&format!("http://127.0.0.1:{port}")))
+        .await
+        .unwrap_err();
+    assert_eq!(nobody.code(), "transport");
+    server.stop().await;
+}
