@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# Installs what the tests need, only what is missing, so a second run is fast.
+# Installs what the tests and the browser SDK build need, only what is missing, so a second run
+# is fast: redis-server, Chromium and its driver (Debian), the wasm32 target, wasm-bindgen-cli at
+# the exact version of Cargo.lock, wasm-pack, and wasm-opt from npm's binaryen (Debian's is broken).
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
 apt_updated=""
 apt_install() {
@@ -11,10 +14,25 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
 }
 
-# Redis: the tests start their own redis-server on a free 127.0.0.1 port.
-if ! command -v redis-server >/dev/null 2>&1; then
-  echo "installing redis-server"
-  apt_install redis-server
+command -v redis-server >/dev/null 2>&1 || { echo "installing redis-server"; apt_install redis-server; }
+command -v chromium >/dev/null 2>&1 || { echo "installing chromium"; apt_install chromium; }
+command -v chromedriver >/dev/null 2>&1 || { echo "installing chromium-driver"; apt_install chromium-driver; }
+
+rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+
+# wasm-bindgen-cli must match the wasm-bindgen crate exactly.
+want=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/"/, "", $3); print $3; exit }' Cargo.lock)
+have=$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)
+if [ -n "$want" ] && [ "$want" != "$have" ]; then
+  echo "installing wasm-bindgen-cli $want"
+  cargo install -q wasm-bindgen-cli --version "$want"
+fi
+command -v wasm-pack >/dev/null 2>&1 || { echo "installing wasm-pack"; cargo install -q wasm-pack; }
+
+# wasm-opt from npm (binaryen 132); scripts put tools/node_modules/.bin first on PATH.
+if [ ! -x tools/node_modules/.bin/wasm-opt ]; then
+  echo "installing binaryen (wasm-opt) from npm"
+  npm install --silent --no-audit --no-fund --prefix tools binaryen@132 >/dev/null
 fi
 
-echo "dependencies ready: $(redis-server --version | cut -d' ' -f1-3)"
+echo "dependencies ready: $(redis-server --version | cut -d' ' -f1-3), $(chromium --version 2>/dev/null | head -1), wasm-bindgen $(wasm-bindgen --version | awk '{print $2}'), $(wasm-pack --version)"

@@ -1,1 +1,21 @@
-//! The rtm browser SDK (npm package `rtm-sdk`). Filled in by the sdk-wasm issue.
+//! The rtm browser SDK: the npm package `rtm-sdk`, a wasm-bindgen adapter over `rtm-sdk-core`.
+//!
+//! A `web_sys::WebSocket` transport, one `gloo-timers` timer for the core's next deadline,
+//! promises for requests, and listeners for events. The protocol logic is the core's, the same as
+//! the native SDK's.
+
+mod channel;
+mod client;
+mod driver;
+mod js;
+mod lifecycle;
+mod listeners;
+mod transport;
+
+pub use channel::PresenceChannel;
+pub use client::RealtimeClient;
+
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen(typescript_custom_section)]
+const TYPES: &str = include_str!("rtm-sdk.d.ts");

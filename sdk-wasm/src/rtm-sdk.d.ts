@@ -1,0 +1,180 @@
+/** Reconnection after a lost connection: exponential backoff with full jitter. */
+export interface ReconnectionOptions {
+  /** Reconnect at all (default true). */
+  enabled?: boolean;
+  /** Upper bound of the first delay, ms (default 500). */
+  initialDelayMs?: number;
+  /** Largest upper bound a delay grows to, ms (default 10000). */
+  maxDelayMs?: number;
+  /** Give up after this many failed attempts in a row (default: never). */
+  maxAttempts?: number | null;
+}
+
+/** Presence heartbeats. */
+export interface PresenceOptions {
+  /** How often each channel heartbeats, ms (default 10000). */
+  heartbeatIntervalMs?: number;
+  /** How long a heartbeat waits for its ack, ms (default max(0.8 × interval, 1000)). */
+  heartbeatAckTimeoutMs?: number | null;
+  /** Heartbeats in a row without ack before the connection counts as dead (default 2). */
+  maxMissedHeartbeats?: number;
+}
+
+/** Options of `new RealtimeClient(...)`. */
+export interface ClientOptions {
+  /** The server, e.g. `"http://localhost:3000"`. */
+  baseUrl: string;
+  /** Called before every (re)connect; returns the Socket.IO handshake `auth`, e.g. `{ token }`. */
+  authProvider?: () => Record<string, unknown> | Promise<Record<string, unknown>>;
+  reconnection?: ReconnectionOptions;
+  presence?: PresenceOptions;
+  /** How long one connection attempt may take, ms (default 10000). */
+  connectTimeoutMs?: number;
+  /** How long a join, leave or ack waits for its answer, ms (default 10000). */
+  requestTimeoutMs?: number;
+}
+
+/** A connection's shared state: any JSON object. */
+export type PresenceState = Record<string, unknown>;
+
+/** Options of `client.joinRoom(...)`. */
+export interface JoinOptions {
+  roomId: string;
+  userId: string;
+  state?: PresenceState;
+}
+
+/** One connection in a room. */
+export interface PresenceEntry {
+  connId: string;
+  userId: string;
+  state: PresenceState;
+  /** When the server last heard from it, ms since the Unix epoch. */
+  lastSeenMs: number;
+  /** The epoch of its join. */
+  epoch: number;
+  /** State changes since that join. */
+  rev: number;
+}
+
+/** This client's identity in a room. */
+export interface SelfInfo {
+  connId: string;
+  epoch: number;
+}
+
+/** The server's answer to a join. */
+export interface JoinResponse {
+  snapshot: PresenceEntry[];
+  self: SelfInfo;
+}
+
+/** The server's answer to a heartbeat or state update. */
+export interface HeartbeatResponse {
+  changed: boolean;
+  epoch: number;
+}
+
+/** A `presence:event`. */
+export interface PresenceEvent {
+  type: "join" | "update" | "leave";
+  roomId: string;
+  userId: string;
+  connId: string;
+  /** The state after the change; `null` on leave. */
+  state: PresenceState | null;
+  ts: number;
+  epoch: number;
+  rev: number;
+}
+
+/** One user in a room, with all of their connections (tabs). */
+export interface Member {
+  userId: string;
+  connections: PresenceEntry[];
+  /** The state of their most recently changed connection. */
+  state: PresenceState;
+  lastSeenMs: number;
+}
+
+/** The connection state. */
+export type ConnectionState = "connecting" | "connected" | "reconnecting" | "disconnected";
+
+/** A change of connection state. */
+export interface ConnectionStateChange {
+  state: ConnectionState;
+  reason: string;
+  /** While reconnecting: the attempt about to be made. */
+  attempt: number;
+  /** While reconnecting: ms until that attempt. */
+  retryInMs: number | null;
+}
+
+/**
+ * Every rejection is an `Error` with a `code`: the server's (`invalid_payload`, `forbidden`,
+ * `rate_limited`, `not_joined`, `stale_epoch`, `internal`, ...) or the client's own (`timeout`,
+ * `disconnected`, `missed_heartbeats`, `connect_refused`, `transport`, `gave_up`,
+ * `invalid_state`, `invalid_argument`).
+ */
+export interface RtmError extends Error {
+  code: string;
+}
+
+/** The channel's own events and their argument. */
+export interface ChannelEventMap {
+  presenceEvent: PresenceEvent;
+  snapshot: PresenceEntry[];
+  connected: undefined;
+  disconnected: { reason: string };
+  reconnected: { snapshot: PresenceEntry[] };
+  heartbeatAck: { changed: boolean; epoch: number; rttMs: number };
+  error: RtmError;
+}
+
+/** The client's events and their argument. */
+export interface ClientEventMap {
+  connectionStateChange: ConnectionStateChange;
+}
+
+/** A connection to an rtm server. */
+export class RealtimeClient {
+  constructor(options: ClientOptions);
+  /** Connects; rejects with `connect_refused` or `transport`. Lost connections are retried. */
+  connect(): Promise<void>;
+  /** Joins a room. */
+  joinRoom(options: JoinOptions): Promise<{ channel: PresenceChannel; response: JoinResponse }>;
+  /** Sends an event of the app's own. */
+  emit(event: string, payload?: unknown): void;
+  /** Sends an event and resolves with the server's answer. */
+  emitWithAck<T = unknown>(event: string, payload?: unknown, timeoutMs?: number): Promise<T>;
+  on<K extends keyof ClientEventMap>(event: K, handler: (arg: ClientEventMap[K]) => void): void;
+  off<K extends keyof ClientEventMap>(event: K, handler: (arg: ClientEventMap[K]) => void): void;
+  readonly state: ConnectionState;
+  /** Leaves every room and closes; pending promises reject with `disconnected`. */
+  disconnect(): Promise<void>;
+  /** Frees the client's memory (after `disconnect()`). */
+  free(): void;
+}
+
+/** One joined room. It rejoins by itself after a reconnect, with its last state. */
+export class PresenceChannel {
+  readonly roomId: string;
+  /** This connection's identity while joined. */
+  readonly self: SelfInfo | undefined;
+  on<K extends keyof ChannelEventMap>(event: K, handler: (arg: ChannelEventMap[K]) => void): void;
+  /** A custom event of the app, by name. */
+  on(event: string, handler: (payload: any) => void): void;
+  off<K extends keyof ChannelEventMap>(event: K, handler: (arg: ChannelEventMap[K]) => void): void;
+  off(event: string, handler: (payload: any) => void): void;
+  /** The room's users, their tabs merged. */
+  members(): Member[];
+  /** The room's connections. */
+  connections(): PresenceEntry[];
+  /** Merges `patch` into this connection's state and sends it at once. */
+  updateState(patch: PresenceState): Promise<HeartbeatResponse>;
+  emit(event: string, payload?: unknown): void;
+  emit<T = unknown>(event: string, payload: unknown, options: { ack: true; timeoutMs?: number }): Promise<T>;
+  /** Leaves the room; resolves after the server's ack or its timeout (never rejects). */
+  leave(): Promise<void>;
+  free(): void;
+}
