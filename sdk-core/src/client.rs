@@ -6,7 +6,7 @@
 //! ([`Client::poll_timeout`]) and events for the app ([`Client::poll_event`]). Every deadline is a
 //! timestamp: a timer that fires late (a throttled background tab) just finds more work due.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 
 use serde_json::{Value, json};
 
@@ -18,6 +18,7 @@ use crate::error::Error;
 use crate::event::{
     ChannelEvent, ClientEvent, Completion, ConnectionState, RequestId, StateChange, Transmit,
 };
+use crate::small_map::SmallMap;
 use crate::view::PresenceView;
 use crate::wire::{
     HeartbeatResponse, JoinResponse, PresenceEntry, PresenceEvent, SelfInfo, State, ack_result,
@@ -77,8 +78,8 @@ pub struct Client {
     connect_request: Option<RequestId>,
     next_request: u64,
     next_ack: u64,
-    pending: BTreeMap<u64, Pending>,
-    channels: BTreeMap<String, Channel>,
+    pending: SmallMap<u64, Pending>,
+    channels: SmallMap<String, Channel>,
     transmits: VecDeque<Transmit>,
     events: VecDeque<ClientEvent>,
 }
@@ -99,8 +100,8 @@ impl Client {
             connect_request: None,
             next_request: 0,
             next_ack: 0,
-            pending: BTreeMap::new(),
-            channels: BTreeMap::new(),
+            pending: SmallMap::default(),
+            channels: SmallMap::default(),
             transmits: VecDeque::new(),
             events: VecDeque::new(),
         }
@@ -323,7 +324,7 @@ impl Client {
         }
         self.close_transport();
         self.fail_pending();
-        for (room, _) in std::mem::take(&mut self.channels) {
+        for (room, _) in self.channels.take() {
             self.channel_event(
                 &room,
                 ChannelEvent::Disconnected {
@@ -590,7 +591,7 @@ impl Client {
 
     /// Fails every pending request with `Disconnected`.
     fn fail_pending(&mut self) {
-        for (_, pending) in std::mem::take(&mut self.pending) {
+        for (_, pending) in self.pending.take() {
             match pending.kind {
                 PendingKind::Join {
                     request: Some(r),
@@ -795,18 +796,18 @@ impl Client {
             PendingKind::Leave { request } => self.complete(request, Ok(Completion::Left)),
             PendingKind::Join { room, request } => {
                 let parsed = result.and_then(|v| {
-                    serde_json::from_value::<JoinResponse>(v).map_err(|e| Error::Server {
+                    serde_json::from_value::<JoinResponse>(v).map_err(|_| Error::Server {
                         code: "invalid_response".into(),
-                        message: e.to_string(),
+                        message: "the server's answer has an unexpected shape".into(),
                     })
                 });
                 self.on_join_answer(now, &room, request, parsed);
             }
             PendingKind::Heartbeat { room, request } => {
                 let parsed = result.and_then(|v| {
-                    serde_json::from_value::<HeartbeatResponse>(v).map_err(|e| Error::Server {
+                    serde_json::from_value::<HeartbeatResponse>(v).map_err(|_| Error::Server {
                         code: "invalid_response".into(),
-                        message: e.to_string(),
+                        message: "the server's answer has an unexpected shape".into(),
                     })
                 });
                 self.on_heartbeat_answer(now, pending.sent_at, &room, request, parsed);

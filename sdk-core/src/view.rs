@@ -2,7 +2,7 @@
 //! applied idempotently, ordered per connection by `(epoch, rev)`: a duplicate or out-of-date
 //! event changes nothing.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 
 use serde::Serialize;
 
@@ -25,9 +25,9 @@ pub struct Member {
 /// The room as this client knows it.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PresenceView {
-    connections: BTreeMap<String, PresenceEntry>,
+    connections: HashMap<String, PresenceEntry>,
     /// Connections known to have left, with the epoch they left in.
-    gone: BTreeMap<String, u64>,
+    gone: HashMap<String, u64>,
 }
 
 impl PresenceView {
@@ -89,16 +89,23 @@ impl PresenceView {
         }
     }
 
-    /// Every connection, by connection id.
+    /// Every connection, sorted by connection id.
     pub fn connections(&self) -> Vec<PresenceEntry> {
-        self.connections.values().cloned().collect()
+        let mut all: Vec<PresenceEntry> = self.connections.values().cloned().collect();
+        all.sort_by(|a, b| a.conn_id.cmp(&b.conn_id));
+        all
     }
 
     /// Every user, their connections merged; sorted by user id.
     pub fn members(&self) -> Vec<Member> {
-        let mut by_user: BTreeMap<&str, Vec<&PresenceEntry>> = BTreeMap::new();
-        for entry in self.connections.values() {
-            by_user.entry(&entry.user_id).or_default().push(entry);
+        let mut entries: Vec<&PresenceEntry> = self.connections.values().collect();
+        entries.sort_by(|a, b| a.user_id.cmp(&b.user_id));
+        let mut by_user: Vec<(&str, Vec<&PresenceEntry>)> = Vec::new();
+        for entry in entries {
+            match by_user.last_mut() {
+                Some((user, conns)) if *user == entry.user_id => conns.push(entry),
+                _ => by_user.push((&entry.user_id, vec![entry])),
+            }
         }
         by_user
             .into_iter()

@@ -52,8 +52,12 @@ impl RealtimeClient {
         let auth = function_property(&options, "authProvider");
         let plain = js_sys::Object::assign(&js_sys::Object::new(), options.unchecked_ref());
         let _ = js_sys::Reflect::delete_property(&plain, &"authProvider".into());
-        let config: ClientConfig = serde_json::from_value(to_json(&plain)?)
-            .map_err(|e| error("invalid_argument", &format!("invalid options: {e}")))?;
+        let config: ClientConfig = serde_json::from_value(to_json(&plain)?).map_err(|_| {
+            error(
+                "invalid_argument",
+                "invalid options: see ClientOptions for the fields and their types",
+            )
+        })?;
         if config.base_url.is_empty() {
             return Err(error("invalid_argument", "baseUrl is required"));
         }

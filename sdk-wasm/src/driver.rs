@@ -119,7 +119,7 @@ async fn open(inner: Weak<RefCell<Inner>>, id: u64, url: String, auth: Option<Fu
         None => Ok(None),
         Some(provider) => match provider.call0(&JsValue::NULL) {
             Ok(value) => match JsFuture::from(js_sys::Promise::resolve(&value)).await {
-                Ok(value) => to_json(&value).map(Some).map_err(|e| format!("{e:?}")),
+                Ok(value) => to_json(&value).map(Some).map_err(|e| js_message(&e)),
                 Err(e) => Err(format!("auth provider failed: {}", js_message(&e))),
             },
             Err(e) => Err(format!("auth provider failed: {}", js_message(&e))),
@@ -138,12 +138,12 @@ async fn open(inner: Weak<RefCell<Inner>>, id: u64, url: String, auth: Option<Fu
     }
 }
 
-fn js_message(value: &JsValue) -> String {
+pub(crate) fn js_message(value: &JsValue) -> String {
     js_sys::Reflect::get(value, &"message".into())
         .ok()
         .and_then(|m| m.as_string())
         .or_else(|| value.as_string())
-        .unwrap_or_else(|| format!("{value:?}"))
+        .unwrap_or_else(|| "unknown error".into())
 }
 
 fn arm_timer(shared: &Shared) {

@@ -6,10 +6,12 @@ use rtm_sdk_core::Error;
 use serde::Serialize;
 use wasm_bindgen::{JsCast, JsValue};
 
-/// A Rust value as a plain JS object (maps become objects, not `Map`s).
+/// A Rust value as a plain JS object, through JSON text: `JSON.parse` is the browser's own, and
+/// it keeps a second (de)serializer out of the WebAssembly.
 pub(crate) fn to_js<T: Serialize + ?Sized>(value: &T) -> JsValue {
-    value
-        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+    serde_json::to_string(value)
+        .ok()
+        .and_then(|text| js_sys::JSON::parse(&text).ok())
         .unwrap_or(JsValue::UNDEFINED)
 }
 
@@ -18,8 +20,12 @@ pub(crate) fn to_json(value: &JsValue) -> Result<serde_json::Value, JsValue> {
     if value.is_undefined() {
         return Ok(serde_json::Value::Null);
     }
-    serde_wasm_bindgen::from_value(value.clone())
-        .map_err(|e| error("invalid_argument", &format!("not JSON: {e}")))
+    let text = js_sys::JSON::stringify(value)
+        .ok()
+        .and_then(|s| s.as_string())
+        .ok_or_else(|| error("invalid_argument", "the value cannot be sent as JSON"))?;
+    serde_json::from_str(&text)
+        .map_err(|_| error("invalid_argument", "the value cannot be sent as JSON"))
 }
 
 /// An `Error` with `message` and a `code` property.

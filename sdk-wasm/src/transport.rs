@@ -29,7 +29,7 @@ impl Socket {
         auth: Option<serde_json::Value>,
         inner: Weak<RefCell<Inner>>,
     ) -> Result<Self, String> {
-        let ws = WebSocket::new(url).map_err(|e| format!("{e:?}"))?;
+        let ws = WebSocket::new(url).map_err(|e| driver::js_message(&e))?;
         ws.set_binary_type(BinaryType::Arraybuffer);
         let on_open = {
             let inner = inner.clone();

@@ -46,14 +46,14 @@ impl Packet {
         match kind {
             '0' => serde_json::from_str(rest)
                 .map(Packet::Open)
-                .map_err(|e| DecodeError(format!("bad handshake: {e}"))),
+                .map_err(|_| DecodeError("bad handshake".into())),
             '1' => Ok(Packet::Close),
             '2' => Ok(Packet::Ping(rest.to_string())),
             '3' => Ok(Packet::Pong(rest.to_string())),
             '4' => Ok(Packet::Message(rest.to_string())),
             '6' => Ok(Packet::Noop),
             other => Err(DecodeError(format!(
-                "unknown engine.io packet type {other:?}"
+                "unknown engine.io packet type {other}"
             ))),
         }
     }

@@ -42,7 +42,7 @@ pub struct DecodeError(pub String);
 impl Packet {
     /// Decodes the payload of an Engine.IO message.
     pub fn decode(text: &str) -> Result<Self, DecodeError> {
-        let bad = |what: &str| DecodeError(format!("{what}: {text:?}"));
+        let bad = |what: &str| DecodeError(format!("{what}: {text}"));
         let mut rest = text;
         let kind = rest.chars().next().ok_or_else(|| bad("empty packet"))?;
         rest = &rest[1..];
@@ -74,7 +74,7 @@ impl Packet {
         };
         let json = &rest[digits..];
         let payload = || -> Result<Value, DecodeError> {
-            serde_json::from_str(json).map_err(|e| DecodeError(format!("bad JSON ({e}): {text:?}")))
+            serde_json::from_str(json).map_err(|_| DecodeError(format!("bad JSON: {text}")))
         };
         match kind {
             '0' => Ok(Packet::Connect(if json.is_empty() {
@@ -115,7 +115,7 @@ impl Packet {
                     .unwrap_or_else(|| value.to_string());
                 Ok(Packet::ConnectError(message))
             }
-            other => Err(bad(&format!("unknown packet type {other:?}"))),
+            other => Err(bad(&format!("unknown packet type {other}"))),
         }
     }
 
