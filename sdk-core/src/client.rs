@@ -745,7 +745,7 @@ impl Client {
 
     fn on_event(&mut self, name: String, payload: Value) {
         if name == "presence:event" {
-            let Ok(event) = serde_json::from_value::<PresenceEvent>(payload) else {
+            let Some(event) = PresenceEvent::from_json(&payload) else {
                 return;
             };
             let room = event.room_id.clone();
@@ -796,7 +796,7 @@ impl Client {
             PendingKind::Leave { request } => self.complete(request, Ok(Completion::Left)),
             PendingKind::Join { room, request } => {
                 let parsed = result.and_then(|v| {
-                    serde_json::from_value::<JoinResponse>(v).map_err(|_| Error::Server {
+                    JoinResponse::from_json(&v).ok_or_else(|| Error::Server {
                         code: "invalid_response".into(),
                         message: "the server's answer has an unexpected shape".into(),
                     })
@@ -805,7 +805,7 @@ impl Client {
             }
             PendingKind::Heartbeat { room, request } => {
                 let parsed = result.and_then(|v| {
-                    serde_json::from_value::<HeartbeatResponse>(v).map_err(|_| Error::Server {
+                    HeartbeatResponse::from_json(&v).ok_or_else(|| Error::Server {
                         code: "invalid_response".into(),
                         message: "the server's answer has an unexpected shape".into(),
                     })

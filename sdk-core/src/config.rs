@@ -1,11 +1,12 @@
-//! Client settings, with the defaults of the protocol document. Field names in JSON are
-//! camelCase, so the browser SDK takes its options object as is.
+//! Client settings, with the defaults of the protocol document. [`ClientConfig::from_json`]
+//! reads the camelCase options object the browser SDK takes.
 
-use serde::Deserialize;
+use serde_json::Value;
+
+use crate::json;
 
 /// How a client connects and behaves.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ClientConfig {
     /// The server, `http(s)://host[:port]` (or `ws(s)://`).
     pub base_url: String,
@@ -32,8 +33,7 @@ impl Default for ClientConfig {
 }
 
 /// Reconnection: exponential backoff with full jitter.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ReconnectConfig {
     /// Whether to reconnect at all after a connection was lost.
     pub enabled: bool,
@@ -57,8 +57,7 @@ impl Default for ReconnectConfig {
 }
 
 /// Presence heartbeats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PresenceConfig {
     /// How often each channel heartbeats, ms.
     pub heartbeat_interval_ms: u64,
@@ -75,6 +74,45 @@ impl Default for PresenceConfig {
             heartbeat_ack_timeout_ms: None,
             max_missed_heartbeats: 2,
         }
+    }
+}
+
+impl ClientConfig {
+    /// Reads `{ baseUrl, reconnection?, presence?, connectTimeoutMs?, requestTimeoutMs? }` (camelCase,
+    /// defaults for what is absent, unknown keys ignored); `Err` names a field of the wrong type.
+    pub fn from_json(v: &Value) -> Result<Self, String> {
+        let d = Self::default();
+        let uint = |v: &Value| v.as_u64();
+        let r = v.get("reconnection").cloned().unwrap_or(Value::Null);
+        let p = v.get("presence").cloned().unwrap_or(Value::Null);
+        let dr = d.reconnection;
+        let dp = d.presence;
+        Ok(Self {
+            base_url: json::optional(v, "baseUrl", |v| v.as_str().map(str::to_string))?
+                .unwrap_or(d.base_url),
+            reconnection: ReconnectConfig {
+                enabled: json::optional(&r, "enabled", Value::as_bool)?.unwrap_or(dr.enabled),
+                initial_delay_ms: json::optional(&r, "initialDelayMs", uint)?
+                    .unwrap_or(dr.initial_delay_ms),
+                max_delay_ms: json::optional(&r, "maxDelayMs", uint)?.unwrap_or(dr.max_delay_ms),
+                max_attempts: json::optional(&r, "maxAttempts", |v| {
+                    v.as_u64().map(|n| n.min(u32::MAX as u64) as u32)
+                })?,
+            },
+            presence: PresenceConfig {
+                heartbeat_interval_ms: json::optional(&p, "heartbeatIntervalMs", uint)?
+                    .unwrap_or(dp.heartbeat_interval_ms),
+                heartbeat_ack_timeout_ms: json::optional(&p, "heartbeatAckTimeoutMs", uint)?,
+                max_missed_heartbeats: json::optional(&p, "maxMissedHeartbeats", |v| {
+                    v.as_u64().map(|n| n.min(u32::MAX as u64) as u32)
+                })?
+                .unwrap_or(dp.max_missed_heartbeats),
+            },
+            connect_timeout_ms: json::optional(v, "connectTimeoutMs", uint)?
+                .unwrap_or(d.connect_timeout_ms),
+            request_timeout_ms: json::optional(v, "requestTimeoutMs", uint)?
+                .unwrap_or(d.request_timeout_ms),
+        })
     }
 }
 
@@ -108,14 +146,18 @@ mod tests {
 
     #[test]
     fn options_parse_from_camel_case_json_with_defaults() {
-        let c: ClientConfig = serde_json::from_str(
-            r#"{"baseUrl":"http://h:1","reconnection":{"maxAttempts":3},"presence":{"heartbeatIntervalMs":2000}}"#,
-        )
+        let c = ClientConfig::from_json(&serde_json::json!(
+            {"baseUrl":"http://h:1","reconnection":{"maxAttempts":3},"presence":{"heartbeatIntervalMs":2000}}
+        ))
         .unwrap();
         assert_eq!(c.base_url, "http://h:1");
         assert_eq!(c.reconnection.max_attempts, Some(3));
         assert_eq!(c.reconnection.initial_delay_ms, 500);
         assert_eq!(c.presence.heartbeat_interval_ms, 2000);
         assert_eq!(c.presence.max_missed_heartbeats, 2);
+        let err = ClientConfig::from_json(
+            &serde_json::json!({"presence": {"heartbeatIntervalMs": "fast"}}),
+        );
+        assert_eq!(err.unwrap_err(), "heartbeatIntervalMs has the wrong type");
     }
 }

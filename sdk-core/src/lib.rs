@@ -14,6 +14,7 @@ pub mod codec;
 pub mod config;
 pub mod error;
 pub mod event;
+mod json;
 mod small_map;
 pub mod view;
 pub mod wire;

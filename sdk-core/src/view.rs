@@ -2,8 +2,6 @@
 //! applied idempotently, ordered per connection by `(epoch, rev)`: a duplicate or out-of-date
 //! event changes nothing.
 
-use std::collections::HashMap;
-
 use serde::Serialize;
 
 use crate::wire::{PresenceEntry, PresenceEvent, PresenceEventType, State};
@@ -25,19 +23,46 @@ pub struct Member {
 /// The room as this client knows it.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PresenceView {
-    connections: HashMap<String, PresenceEntry>,
-    /// Connections known to have left, with the epoch they left in.
-    gone: HashMap<String, u64>,
+    /// Sorted by connection id.
+    connections: Vec<PresenceEntry>,
+    /// Connections known to have left, with the epoch they left in; sorted by connection id.
+    gone: Vec<(String, u64)>,
 }
 
 impl PresenceView {
     /// Replaces the view with a snapshot.
     pub fn reset(&mut self, snapshot: &[PresenceEntry]) {
-        self.connections = snapshot
-            .iter()
-            .map(|e| (e.conn_id.clone(), e.clone()))
-            .collect();
+        self.connections.clear();
+        for entry in snapshot {
+            self.upsert(entry.clone());
+        }
         self.gone.clear();
+    }
+
+    fn find(&self, conn_id: &str) -> Result<usize, usize> {
+        self.connections
+            .binary_search_by(|e| e.conn_id.as_str().cmp(conn_id))
+    }
+
+    fn upsert(&mut self, entry: PresenceEntry) {
+        match self.find(&entry.conn_id) {
+            Ok(i) => self.connections[i] = entry,
+            Err(i) => self.connections.insert(i, entry),
+        }
+    }
+
+    fn gone_epoch(&self, conn_id: &str) -> Option<u64> {
+        self.gone
+            .binary_search_by(|(c, _)| c.as_str().cmp(conn_id))
+            .ok()
+            .map(|i| self.gone[i].1)
+    }
+
+    fn mark_gone(&mut self, conn_id: &str, epoch: u64) {
+        match self.gone.binary_search_by(|(c, _)| c.as_str().cmp(conn_id)) {
+            Ok(i) => self.gone[i].1 = epoch,
+            Err(i) => self.gone.insert(i, (conn_id.to_string(), epoch)),
+        }
     }
 
     /// Empties the view.
@@ -50,67 +75,70 @@ impl PresenceView {
     pub fn apply(&mut self, event: &PresenceEvent) -> bool {
         let key = (event.epoch, event.rev);
         if self
-            .gone
-            .get(&event.conn_id)
-            .is_some_and(|&e| e >= event.epoch)
+            .gone_epoch(&event.conn_id)
+            .is_some_and(|e| e >= event.epoch)
         {
             return false; // that join has left already
         }
         match event.kind {
             PresenceEventType::Join | PresenceEventType::Update => {
-                if let Some(known) = self.connections.get(&event.conn_id)
-                    && (known.epoch, known.rev) >= key
-                {
-                    return false;
+                if let Ok(i) = self.find(&event.conn_id) {
+                    let known = &self.connections[i];
+                    if (known.epoch, known.rev) >= key {
+                        return false;
+                    }
                 }
-                let last_seen_ms = event.ts;
-                self.connections.insert(
-                    event.conn_id.clone(),
-                    PresenceEntry {
-                        conn_id: event.conn_id.clone(),
-                        user_id: event.user_id.clone(),
-                        state: event.state.clone().unwrap_or_default(),
-                        last_seen_ms,
-                        epoch: event.epoch,
-                        rev: event.rev,
-                    },
-                );
+                self.upsert(PresenceEntry {
+                    conn_id: event.conn_id.clone(),
+                    user_id: event.user_id.clone(),
+                    state: event.state.clone().unwrap_or_default(),
+                    last_seen_ms: event.ts,
+                    epoch: event.epoch,
+                    rev: event.rev,
+                });
                 true
             }
             PresenceEventType::Leave => {
-                if let Some(known) = self.connections.get(&event.conn_id)
-                    && known.epoch > event.epoch
+                let found = self.find(&event.conn_id);
+                if let Ok(i) = found
+                    && self.connections[i].epoch > event.epoch
                 {
                     return false; // a newer join of the same connection stays
                 }
-                self.gone.insert(event.conn_id.clone(), event.epoch);
-                self.connections.remove(&event.conn_id).is_some()
+                self.mark_gone(&event.conn_id, event.epoch);
+                match found {
+                    Ok(i) => {
+                        self.connections.remove(i);
+                        true
+                    }
+                    Err(_) => false,
+                }
             }
         }
     }
 
     /// Every connection, sorted by connection id.
     pub fn connections(&self) -> Vec<PresenceEntry> {
-        let mut all: Vec<PresenceEntry> = self.connections.values().cloned().collect();
-        all.sort_by(|a, b| a.conn_id.cmp(&b.conn_id));
-        all
+        self.connections.clone()
     }
 
     /// Every user, their connections merged; sorted by user id.
     pub fn members(&self) -> Vec<Member> {
-        let mut entries: Vec<&PresenceEntry> = self.connections.values().collect();
-        entries.sort_by(|a, b| a.user_id.cmp(&b.user_id));
+        // Users sorted by id, each with their connections in join (epoch) order.
         let mut by_user: Vec<(&str, Vec<&PresenceEntry>)> = Vec::new();
-        for entry in entries {
-            match by_user.last_mut() {
-                Some((user, conns)) if *user == entry.user_id => conns.push(entry),
-                _ => by_user.push((&entry.user_id, vec![entry])),
+        for entry in &self.connections {
+            match by_user.binary_search_by(|(u, _)| (*u).cmp(entry.user_id.as_str())) {
+                Ok(i) => {
+                    let conns = &mut by_user[i].1;
+                    let at = conns.partition_point(|c| c.epoch <= entry.epoch);
+                    conns.insert(at, entry);
+                }
+                Err(i) => by_user.insert(i, (&entry.user_id, vec![entry])),
             }
         }
         by_user
             .into_iter()
-            .map(|(user, mut conns)| {
-                conns.sort_by_key(|c| c.epoch);
+            .map(|(user, conns)| {
                 let latest = conns
                     .iter()
                     .max_by_key(|c| (c.last_seen_ms, c.epoch, c.rev))

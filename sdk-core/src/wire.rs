@@ -1,13 +1,15 @@
 //! The presence protocol's payloads, as `docs/protocol.md` describes them.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::{Map, Value};
+
+use crate::json;
 
 /// A state object: what a connection shares about itself.
 pub type State = Map<String, Value>;
 
 /// One connection in a room, as a snapshot lists it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PresenceEntry {
     /// The connection's id.
@@ -15,20 +17,17 @@ pub struct PresenceEntry {
     /// The user it joined as.
     pub user_id: String,
     /// Its state.
-    #[serde(default)]
     pub state: State,
     /// When the server last heard from it, ms since the Unix epoch.
-    #[serde(default)]
     pub last_seen_ms: u64,
     /// The epoch of its join.
     pub epoch: u64,
     /// State changes since its join (0 from servers that do not send it).
-    #[serde(default)]
     pub rev: u64,
 }
 
 /// The joiner's own identity in a room.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SelfInfo {
     /// Its connection id.
@@ -38,7 +37,7 @@ pub struct SelfInfo {
 }
 
 /// The answer to `presence:join`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct JoinResponse {
     /// Everyone in the room, the joiner included.
     pub snapshot: Vec<PresenceEntry>,
@@ -48,17 +47,16 @@ pub struct JoinResponse {
 }
 
 /// The answer to `presence:heartbeat`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct HeartbeatResponse {
     /// Whether the patch changed the state.
-    #[serde(default)]
     pub changed: bool,
     /// The connection's epoch.
     pub epoch: u64,
 }
 
 /// What happened to a connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum PresenceEventType {
     /// It joined.
@@ -70,7 +68,7 @@ pub enum PresenceEventType {
 }
 
 /// A `presence:event`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PresenceEvent {
     /// What happened.
@@ -89,32 +87,96 @@ pub struct PresenceEvent {
     /// The epoch of the connection's join.
     pub epoch: u64,
     /// State changes since that join (0 from servers that do not send it).
-    #[serde(default)]
     pub rev: u64,
 }
 
 /// An error ack: `{ok:false, error, code}`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ErrorAck {
     /// The human-readable message.
-    #[serde(default)]
     pub error: String,
     /// The machine-readable code (`internal` when a server sent none).
-    #[serde(default = "unknown_code")]
     pub code: String,
 }
 
-fn unknown_code() -> String {
-    "internal".into()
+impl PresenceEntry {
+    /// Reads a snapshot entry.
+    pub fn from_json(v: &Value) -> Option<Self> {
+        Some(Self {
+            conn_id: json::string(v, "connId")?,
+            user_id: json::string(v, "userId")?,
+            state: json::object_or_empty(v, "state")?,
+            last_seen_ms: json::uint(v, "lastSeenMs").unwrap_or(0),
+            epoch: json::uint(v, "epoch")?,
+            rev: json::uint(v, "rev").unwrap_or(0),
+        })
+    }
+}
+
+impl JoinResponse {
+    /// Reads a join ack.
+    pub fn from_json(v: &Value) -> Option<Self> {
+        let snapshot = v
+            .get("snapshot")?
+            .as_array()?
+            .iter()
+            .map(PresenceEntry::from_json)
+            .collect::<Option<Vec<_>>>()?;
+        let me = v.get("self")?;
+        Some(Self {
+            snapshot,
+            self_info: SelfInfo {
+                conn_id: json::string(me, "connId")?,
+                epoch: json::uint(me, "epoch")?,
+            },
+        })
+    }
+}
+
+impl HeartbeatResponse {
+    /// Reads a heartbeat ack.
+    pub fn from_json(v: &Value) -> Option<Self> {
+        Some(Self {
+            changed: v.get("changed").and_then(Value::as_bool).unwrap_or(false),
+            epoch: json::uint(v, "epoch")?,
+        })
+    }
+}
+
+impl PresenceEvent {
+    /// Reads a `presence:event`.
+    pub fn from_json(v: &Value) -> Option<Self> {
+        let kind = match v.get("type")?.as_str()? {
+            "join" => PresenceEventType::Join,
+            "update" => PresenceEventType::Update,
+            "leave" => PresenceEventType::Leave,
+            _ => return None,
+        };
+        let state = match v.get("state") {
+            None | Some(Value::Null) => None,
+            Some(Value::Object(map)) => Some(map.clone()),
+            Some(_) => return None,
+        };
+        Some(Self {
+            kind,
+            room_id: json::string(v, "roomId")?,
+            user_id: json::string(v, "userId")?,
+            conn_id: json::string(v, "connId")?,
+            state,
+            ts: json::uint(v, "ts").unwrap_or(0),
+            epoch: json::uint(v, "epoch")?,
+            rev: json::uint(v, "rev").unwrap_or(0),
+        })
+    }
 }
 
 /// Splits an ack into success (`ok` not false) and refusal.
 pub fn ack_result(value: Value) -> Result<Value, ErrorAck> {
     if value.get("ok") == Some(&Value::Bool(false)) {
-        Err(serde_json::from_value(value).unwrap_or_else(|_| ErrorAck {
-            error: "malformed error ack".into(),
-            code: unknown_code(),
-        }))
+        Err(ErrorAck {
+            error: json::string(&value, "error").unwrap_or_default(),
+            code: json::string(&value, "code").unwrap_or_else(|| "internal".into()),
+        })
     } else {
         Ok(value)
     }

@@ -33,16 +33,17 @@ impl PresenceChannel {
         self.shared
             .borrow_mut()
             .channels
-            .entry(self.room.clone())
-            .or_default()
+            .room(&self.room)
             .on(name, handler);
     }
 
     /// Removes a listener.
     pub fn off(&self, name: &str, handler: &Function) {
-        if let Some(listeners) = self.shared.borrow_mut().channels.get_mut(&self.room) {
-            listeners.off(name, handler);
-        }
+        self.shared
+            .borrow_mut()
+            .channels
+            .room(&self.room)
+            .off(name, handler);
     }
 
     /// The room's users, their tabs merged.

@@ -30,14 +30,14 @@ pub(crate) fn promise(
         {
             let mut inner = shared.borrow_mut();
             let id = start(&mut inner.core, crate::js::now_ms());
-            inner.waiting.insert(
+            inner.waiting.push((
                 id,
                 Waiting {
                     resolve,
                     reject,
                     join_room: join_room.take(),
                 },
-            );
+            ));
         }
         crate::driver::pump(shared);
     })
@@ -52,15 +52,16 @@ impl RealtimeClient {
         let auth = function_property(&options, "authProvider");
         let plain = js_sys::Object::assign(&js_sys::Object::new(), options.unchecked_ref());
         let _ = js_sys::Reflect::delete_property(&plain, &"authProvider".into());
-        let config: ClientConfig = serde_json::from_value(to_json(&plain)?).map_err(|_| {
-            error(
-                "invalid_argument",
-                "invalid options: see ClientOptions for the fields and their types",
-            )
-        })?;
-        if config.base_url.is_empty() {
+        let options_json = to_json(&plain)?;
+        if options_json
+            .get("baseUrl")
+            .and_then(|v| v.as_str())
+            .is_none_or(str::is_empty)
+        {
             return Err(error("invalid_argument", "baseUrl is required"));
         }
+        let config = ClientConfig::from_json(&options_json)
+            .map_err(|e| error("invalid_argument", &format!("invalid options: {e}")))?;
         let seed = (js_sys::Math::random() * u64::MAX as f64) as u64;
         let shared: Shared = Rc::new(RefCell::new(Inner::new(Client::new(config, seed), auth)));
         let lifecycle = Lifecycle::attach(&shared);
@@ -85,11 +86,7 @@ impl RealtimeClient {
             Some(serde_json::Value::Object(map)) => map.clone(),
             Some(_) => return Err(error("invalid_argument", "state must be an object")),
         };
-        self.shared
-            .borrow_mut()
-            .channels
-            .entry(room.clone())
-            .or_default();
+        self.shared.borrow_mut().channels.room(&room);
         Ok(promise(
             &self.shared,
             Some(room.clone()),

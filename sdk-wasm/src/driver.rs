@@ -2,7 +2,6 @@
 //! close WebSockets, set the one timer, settle promises, call listeners.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::rc::{Rc, Weak};
 
 use gloo_timers::callback::Timeout;
@@ -15,7 +14,7 @@ use wasm_bindgen_futures::{JsFuture, spawn_local};
 use crate::channel::PresenceChannel;
 use crate::js::{client_error, notify, now_ms, to_js, to_json};
 use crate::lifecycle::Lifecycle;
-use crate::listeners::Listeners;
+use crate::listeners::{Listeners, RoomListeners};
 use crate::transport::Socket;
 
 /// A promise waiting for a request to complete.
@@ -32,9 +31,9 @@ pub(crate) struct Inner {
     pub(crate) auth: Option<Function>,
     pub(crate) socket: Option<Socket>,
     timer: Option<(u64, Timeout)>,
-    pub(crate) waiting: HashMap<RequestId, Waiting>,
+    pub(crate) waiting: Vec<(RequestId, Waiting)>,
     pub(crate) listeners: Listeners,
-    pub(crate) channels: HashMap<String, Listeners>,
+    pub(crate) channels: RoomListeners,
     pub(crate) lifecycle: Option<Lifecycle>,
 }
 
@@ -47,9 +46,9 @@ impl Inner {
             auth,
             socket: None,
             timer: None,
-            waiting: HashMap::new(),
+            waiting: Vec::new(),
             listeners: Listeners::default(),
-            channels: HashMap::new(),
+            channels: RoomListeners::default(),
             lifecycle: None,
         }
     }
@@ -179,8 +178,12 @@ fn deliver(shared: &Shared, event: ClientEvent) {
             notify(&listeners, &value);
         }
         ClientEvent::Completed { id, result } => {
-            let Some(waiting) = shared.borrow_mut().waiting.remove(&id) else {
-                return;
+            let waiting = {
+                let mut inner = shared.borrow_mut();
+                let Some(i) = inner.waiting.iter().position(|(w, _)| *w == id) else {
+                    return;
+                };
+                inner.waiting.swap_remove(i).1
             };
             let settled = match result {
                 Ok(completion) => {
@@ -198,12 +201,7 @@ fn deliver(shared: &Shared, event: ClientEvent) {
         }
         ClientEvent::Channel { room, event } => {
             let (name, value) = channel_event(&event);
-            let listeners = shared
-                .borrow()
-                .channels
-                .get(&room)
-                .map(|l| l.of(&name))
-                .unwrap_or_default();
+            let listeners = shared.borrow().channels.of(&room, &name);
             notify(&listeners, &value);
         }
     }

@@ -1,10 +1,11 @@
 //! Engine.IO v4 over a WebSocket: one packet per text frame, the type a leading digit.
 
-use serde::Deserialize;
+use serde_json::Value;
+
+use crate::json;
 
 /// The handshake the server sends first (`0{...}`).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Handshake {
     /// The Engine.IO session id.
     pub sid: String,
@@ -44,9 +45,17 @@ impl Packet {
             .ok_or_else(|| DecodeError("empty frame".into()))?;
         let rest = chars.as_str();
         match kind {
-            '0' => serde_json::from_str(rest)
+            '0' => serde_json::from_str::<Value>(rest)
+                .ok()
+                .and_then(|v| {
+                    Some(Handshake {
+                        sid: json::string(&v, "sid")?,
+                        ping_interval: json::uint(&v, "pingInterval")?,
+                        ping_timeout: json::uint(&v, "pingTimeout")?,
+                    })
+                })
                 .map(Packet::Open)
-                .map_err(|_| DecodeError("bad handshake".into())),
+                .ok_or_else(|| DecodeError("bad handshake".into())),
             '1' => Ok(Packet::Close),
             '2' => Ok(Packet::Ping(rest.to_string())),
             '3' => Ok(Packet::Pong(rest.to_string())),

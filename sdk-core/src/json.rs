@@ -1,0 +1,38 @@
+//! Reading typed fields out of JSON values by hand. The wire types are read this way rather than
+//! with `#[derive(Deserialize)]`: it is as strict for what rtm needs, and it keeps serde's
+//! deserializer machinery (and its error formatting) out of the WebAssembly, a third of its size.
+
+use serde_json::{Map, Value};
+
+/// A string field.
+pub(crate) fn string(v: &Value, key: &str) -> Option<String> {
+    v.get(key)?.as_str().map(str::to_string)
+}
+
+/// A non-negative integer field.
+pub(crate) fn uint(v: &Value, key: &str) -> Option<u64> {
+    v.get(key)?.as_u64()
+}
+
+/// An object field; `null` or absent is an empty object.
+pub(crate) fn object_or_empty(v: &Value, key: &str) -> Option<Map<String, Value>> {
+    match v.get(key) {
+        None | Some(Value::Null) => Some(Map::new()),
+        Some(Value::Object(map)) => Some(map.clone()),
+        Some(_) => None,
+    }
+}
+
+/// An optional field that must have the right type when present: `Ok(None)` when absent or null.
+pub(crate) fn optional<T>(
+    v: &Value,
+    key: &str,
+    read: impl FnOnce(&Value) -> Option<T>,
+) -> Result<Option<T>, String> {
+    match v.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(field) => read(field)
+            .map(Some)
+            .ok_or_else(|| format!("{key} has the wrong type")),
+    }
+}
