@@ -2,14 +2,23 @@
 # store; `make test` runs every test. Each installs what it needs first.
 
 PORT ?= 3000
+WASM_SOURCES := $(shell find sdk-core/src sdk-wasm/src -type f) sdk-core/Cargo.toml sdk-wasm/Cargo.toml
 
-.PHONY: demo test lint deps
+.PHONY: demo test lint deps package
 
 ## The server with the demo page at http://localhost:$(PORT), in-memory store (no Redis needed).
-demo:
+demo: demo/rtm-sdk/index.js
 	PORT=$(PORT) cargo run --release -p rtm-server -- --static-dir demo
 
-## Every test: unit, conformance on memory and Redis, multi-node, end-to-end.
+## The npm package rtm-sdk (sdk-wasm/pkg), and the demo's copy of it.
+package: demo/rtm-sdk/index.js
+
+demo/rtm-sdk/index.js: $(WASM_SOURCES) scripts/build-wasm.sh
+	scripts/install-deps.sh build
+	scripts/build-wasm.sh
+	rm -rf demo/rtm-sdk && cp -r sdk-wasm/pkg demo/rtm-sdk
+
+## Every test: unit, conformance on memory and Redis, multi-node, native SDK, browser SDK, demo.
 test: deps
 	scripts/test.sh
 
@@ -17,6 +26,7 @@ test: deps
 lint:
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
+	cargo clippy -p rtm-sdk-wasm --target wasm32-unknown-unknown -- -D warnings
 
 ## What the tests need on this machine (idempotent; fast when all is there).
 deps:

@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # Installs what the tests and the browser SDK build need, only what is missing, so a second run
 # is fast: redis-server, Chromium and its driver (Debian), the wasm32 target, wasm-bindgen-cli at
-# the exact version of Cargo.lock, wasm-pack, and wasm-opt from npm's binaryen (Debian's is broken).
+# the exact version of Cargo.lock, wasm-pack, wasm-opt from npm's binaryen (Debian's is broken),
+# and the browser tests' npm packages. `install-deps.sh build` installs only what building the
+# npm package needs (for `make demo`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+only_build=""
+[ "${1:-}" = "build" ] && only_build=1
 
 apt_updated=""
 apt_install() {
@@ -14,9 +18,15 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
 }
 
-command -v redis-server >/dev/null 2>&1 || { echo "installing redis-server"; apt_install redis-server; }
-command -v chromium >/dev/null 2>&1 || { echo "installing chromium"; apt_install chromium; }
-command -v chromedriver >/dev/null 2>&1 || { echo "installing chromium-driver"; apt_install chromium-driver; }
+if [ -z "$only_build" ]; then
+  command -v redis-server >/dev/null 2>&1 || { echo "installing redis-server"; apt_install redis-server; }
+  command -v chromium >/dev/null 2>&1 || { echo "installing chromium"; apt_install chromium; }
+  command -v chromedriver >/dev/null 2>&1 || { echo "installing chromium-driver"; apt_install chromium-driver; }
+  if [ ! -d tests/e2e/node_modules/playwright-core ]; then
+    echo "installing the browser tests' npm packages"
+    npm ci --silent --no-audit --no-fund --prefix tests/e2e >/dev/null
+  fi
+fi
 
 rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
 
@@ -35,4 +45,8 @@ if [ ! -x tools/node_modules/.bin/wasm-opt ]; then
   npm install --silent --no-audit --no-fund --prefix tools binaryen@132 >/dev/null
 fi
 
-echo "dependencies ready: $(redis-server --version | cut -d' ' -f1-3), $(chromium --version 2>/dev/null | head -1), wasm-bindgen $(wasm-bindgen --version | awk '{print $2}'), $(wasm-pack --version)"
+if [ -z "$only_build" ]; then
+  echo "dependencies ready: $(redis-server --version | cut -d' ' -f1-3), $(chromium --version 2>/dev/null | head -1), wasm-bindgen $(wasm-bindgen --version | awk '{print $2}'), $(wasm-pack --version)"
+else
+  echo "build dependencies ready: wasm-bindgen $(wasm-bindgen --version | awk '{print $2}'), $(wasm-pack --version)"
+fi

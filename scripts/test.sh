@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test: the workspace (unit, integration, examples, doc tests), then the browser SDK in
-# headless Chromium. Closes with one
+# headless Chromium, then the demo page in two Chromium browsers. Closes with one
 # summary line: "tests: N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -13,9 +13,16 @@ status=${PIPESTATUS[0]}
 scripts/test-wasm.sh 2>&1 | tee -a "$log"
 wasm_status=${PIPESTATUS[0]}
 [ "$status" -eq 0 ] && status=$wasm_status
+# The demo page, started with README's command, in two headless Chromium browsers.
+scripts/test-demo.sh 2>&1 | tee -a "$log"
+demo_status=${PIPESTATUS[0]}
+[ "$status" -eq 0 ] && status=$demo_status
 
 passed=$(grep -Eo '^test result: .* ([0-9]+) passed' "$log" | grep -Eo '[0-9]+ passed' | awk '{s+=$1} END {print s+0}')
 failed=$(grep -Eo '^test result: .* ([0-9]+) failed' "$log" | grep -Eo '[0-9]+ failed' | awk '{s+=$1} END {print s+0}')
+# node's test runner (the demo tests) reports "# pass N" and "# fail N".
+passed=$(( passed + $(grep -E '^# pass [0-9]+$' "$log" | awk '{s+=$3} END {print s+0}') ))
+failed=$(( failed + $(grep -E '^# fail [0-9]+$' "$log" | awk '{s+=$3} END {print s+0}') ))
 if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
   failed=1 # the build failed, or a test binary crashed before reporting
 fi
