@@ -320,6 +320,21 @@ impl Client {
     pub fn disconnect(&mut self, now: u64) {
         let _ = now;
         if let Conn::Connected { id, .. } = self.conn {
+            // Leave each room explicitly, then the namespace: others see this client go at once.
+            let joined: Vec<String> = self
+                .channels
+                .iter()
+                .filter(|(_, c)| c.epoch().is_some())
+                .map(|(room, _)| room.clone())
+                .collect();
+            for room in joined {
+                let leave = socketio::Packet::Event {
+                    name: "presence:leave".into(),
+                    args: vec![json!({ "roomId": room })],
+                    ack: None,
+                };
+                self.send_packet(id, &leave);
+            }
             self.send_packet(id, &socketio::Packet::Disconnect);
         }
         self.close_transport();

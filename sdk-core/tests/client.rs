@@ -580,7 +580,16 @@ fn disconnect_fails_pending_and_stops_everything() {
     h.take_sent();
     h.client.disconnect(h.now);
     assert_eq!(h.completion(id), Err(Error::Disconnected));
-    assert_eq!(h.take_sent(), [Packet::Disconnect]);
+    let leave = Packet::Event {
+        name: "presence:leave".into(),
+        args: vec![json!({"roomId": "r"})],
+        ack: None,
+    };
+    assert_eq!(
+        h.take_sent(),
+        [leave, Packet::Disconnect],
+        "leaves its rooms, then disconnects"
+    );
     assert_eq!(h.closed.len(), 1);
     assert_eq!(h.client.state(), ConnectionState::Disconnected);
     assert!(h.client.poll_timeout().is_none(), "no timer left");

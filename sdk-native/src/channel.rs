@@ -23,6 +23,18 @@ pub struct PresenceChannel {
     first_events: Mutex<Option<broadcast::Receiver<ChannelEvent>>>,
 }
 
+impl Clone for PresenceChannel {
+    /// Another handle on the same channel; its `events()` start when asked for.
+    fn clone(&self) -> Self {
+        Self {
+            room: self.room.clone(),
+            client: self.client.clone(),
+            shared: self.shared.clone(),
+            first_events: Mutex::new(None),
+        }
+    }
+}
+
 impl std::fmt::Debug for PresenceChannel {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PresenceChannel")

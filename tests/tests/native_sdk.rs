@@ -1,5 +1,7 @@
 //! The native SDK (`rtm-sdk`) against the real server, on both stores.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use rtm_sdk::{
@@ -282,9 +284,15 @@ async fn clients_reconnect_and_rejoin_after_a_server_restart() {
     let server = TestServer::start(&Store::Memory, |_| {}).await;
     let addr = server.addr().to_string();
     let room = unique("restart");
-    let alice = RealtimeClient::connect(options(&server.url()))
-        .await
-        .unwrap();
+    let auth_calls = Arc::new(AtomicUsize::new(0));
+    let counter = auth_calls.clone();
+    let alice = RealtimeClient::connect(options(&server.url()).auth(move || {
+        let n = counter.fetch_add(1, Ordering::SeqCst);
+        async move { Ok(json!({ "token": format!("t{n}") })) }
+    }))
+    .await
+    .unwrap();
+    assert_eq!(auth_calls.load(Ordering::SeqCst), 1);
     let bob = RealtimeClient::connect(options(&server.url()))
         .await
         .unwrap();
@@ -336,6 +344,10 @@ async fn clients_reconnect_and_rejoin_after_a_server_restart() {
         .unwrap();
     assert_eq!(alice_seen.state["n"], 1, "rejoined with its state");
     assert_eq!(alice.state().state, ConnectionState::Connected);
+    assert!(
+        auth_calls.load(Ordering::SeqCst) >= 2,
+        "the auth provider is asked again for the reconnect"
+    );
     alice.disconnect().await;
     bob.disconnect().await;
     server.stop().await;
