@@ -2,6 +2,7 @@
 //! Socket.IO test client (built on the third-party `rust_socketio`, which doubles as the interop
 //! proof that the server works with clients other than ours).
 
+pub mod bench;
 mod client;
 mod proxy;
 mod redis_server;
