@@ -71,3 +71,24 @@ where
         .await
         .unwrap_or_else(|_| panic!("no {what} within {WAIT:?}"))
 }
+
+/// Runs each listed `async fn name(store: Store)` as two tests, `memory::name` and `redis::name`,
+/// the second on a private `redis-server`.
+#[macro_export]
+macro_rules! on_both_stores {
+    ($($name:ident),* $(,)?) => {
+        mod memory {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                super::$name($crate::Store::Memory).await;
+            })*
+        }
+        mod redis {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                let redis = $crate::RedisServer::start();
+                super::$name($crate::Store::Redis(redis.url())).await;
+            })*
+        }
+    };
+}

@@ -3,25 +3,7 @@
 use rtm_tests::{Store, TestClient, TestServer, unique};
 use serde_json::{Value, json};
 
-macro_rules! on_both_stores {
-    ($($name:ident),* $(,)?) => {
-        mod memory {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() {
-                super::$name(rtm_tests::Store::Memory).await;
-            })*
-        }
-        mod redis {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() {
-                let redis = rtm_tests::RedisServer::start();
-                super::$name(rtm_tests::Store::Redis(redis.url())).await;
-            })*
-        }
-    };
-}
-
-on_both_stores!(
+rtm_tests::on_both_stores!(
     send_broadcasts_to_the_room,
     history_is_oldest_first_and_capped,
     only_members_may_use_a_room,

@@ -11,25 +11,7 @@ use rtm_sdk::{
 use rtm_tests::{Proxy, Store, TestServer, expect_event, unique};
 use serde_json::json;
 
-macro_rules! on_both_stores {
-    ($($name:ident),* $(,)?) => {
-        mod memory {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() {
-                super::$name(rtm_tests::Store::Memory).await;
-            })*
-        }
-        mod redis {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() {
-                let redis = rtm_tests::RedisServer::start();
-                super::$name(rtm_tests::Store::Redis(redis.url())).await;
-            })*
-        }
-    };
-}
-
-on_both_stores!(
+rtm_tests::on_both_stores!(
     two_clients_see_each_other_and_their_updates,
     custom_events_with_ack_and_timeout,
     an_expired_presence_is_rejoined,

@@ -4,26 +4,7 @@
 use rtm_tests::{Store, TestClient, TestServer, unique};
 use serde_json::{Value, json};
 
-/// Runs each listed test against both stores.
-macro_rules! on_both_stores {
-    ($($name:ident),* $(,)?) => {
-        mod memory {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() {
-                super::$name(rtm_tests::Store::Memory).await;
-            })*
-        }
-        mod redis {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() {
-                let redis = rtm_tests::RedisServer::start();
-                super::$name(rtm_tests::Store::Redis(redis.url())).await;
-            })*
-        }
-    };
-}
-
-on_both_stores!(
+rtm_tests::on_both_stores!(
     join_answers_snapshot_and_self,
     join_is_announced_to_the_room,
     heartbeat_merges_shallowly_and_reports_changed,
