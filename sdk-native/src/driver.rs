@@ -237,7 +237,10 @@ impl Driver {
                         },
                         None => None,
                     };
-                    let opened = match tokio_tungstenite::connect_async(url.as_str()).await {
+                    // Small frames must go out at once: Nagle's algorithm would hold them for an ACK.
+                    let connecting =
+                        tokio_tungstenite::connect_async_with_config(url.as_str(), None, true);
+                    let opened = match connecting.await {
                         Ok((ws, _)) => Opened::Ok(id, Box::new(ws), auth),
                         Err(err) => Opened::Failed(id, err.to_string()),
                     };
