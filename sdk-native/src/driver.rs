@@ -297,8 +297,15 @@ impl Driver {
                 let Some(shared) = self.channels.get(&room) else {
                     return;
                 };
-                if let Some(view) = self.core.view(&room) {
-                    *shared.view.write().expect("view lock") = view.clone();
+                // Only these change the view; acks, errors and app events leave it as it is.
+                let changes_view = matches!(
+                    event,
+                    ChannelEvent::Presence(_)
+                        | ChannelEvent::Snapshot(_)
+                        | ChannelEvent::Reconnected { .. }
+                );
+                if changes_view && let Some(view) = self.core.view(&room) {
+                    shared.view.write().expect("view lock").clone_from(view);
                 }
                 let _ = shared.events.send(event);
             }
