@@ -630,20 +630,27 @@ impl Client {
     fn lost(&mut self, now: u64, reason: &str) {
         self.close_transport();
         self.fail_pending();
+        // The connection's new state first, so that a channel's `Disconnected` listener already
+        // sees the client as reconnecting (or disconnected).
+        let keep_channels = self.next_after_loss(now, reason);
         let rooms: Vec<String> = self.channels.keys().cloned().collect();
         for room in &rooms {
             let channel = self.channels.get_mut(room).expect("listed");
             let was_joined = channel.epoch().is_some();
             channel.lose();
+            if !keep_channels {
+                self.channels.remove(room);
+            }
             if was_joined {
-                self.channel_event(
-                    room,
-                    ChannelEvent::Disconnected {
-                        reason: reason.to_string(),
-                    },
-                );
+                let reason = reason.to_string();
+                self.channel_event(room, ChannelEvent::Disconnected { reason });
             }
         }
+    }
+
+    /// Moves to the state that follows a lost connection and announces it; false when nothing
+    /// will reconnect (the channels are then dropped).
+    fn next_after_loss(&mut self, now: u64, reason: &str) -> bool {
         if !self.ever_connected {
             self.conn = Conn::Idle;
             let error = Error::Transport(reason.to_string());
@@ -651,7 +658,7 @@ impl Client {
                 self.complete(request, Err(error));
             }
             self.set_state(ConnectionState::Disconnected, reason, 0, None);
-            return;
+            return true;
         }
         let reconnect = &self.config.reconnection;
         let exhausted = reconnect
@@ -659,9 +666,6 @@ impl Client {
             .is_some_and(|max| self.attempts >= max);
         if !reconnect.enabled || exhausted {
             self.conn = Conn::Idle;
-            for room in rooms {
-                self.channels.remove(&room);
-            }
             let reason = if exhausted {
                 Error::GaveUp {
                     attempts: self.attempts,
@@ -671,7 +675,7 @@ impl Client {
                 reason.to_string()
             };
             self.set_state(ConnectionState::Disconnected, &reason, self.attempts, None);
-            return;
+            return false;
         }
         let delay = backoff::delay_ms(reconnect, self.attempts, &mut self.rng);
         self.attempts += 1;
@@ -682,6 +686,7 @@ impl Client {
             self.attempts,
             Some(delay),
         );
+        true
     }
 
     fn on_packet(&mut self, now: u64, id: u64, packet: socketio::Packet) {

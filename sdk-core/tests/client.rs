@@ -626,3 +626,22 @@ impl Harness {
         copy
     }
 }
+
+#[test]
+fn the_connection_state_changes_before_channels_hear_of_a_loss() {
+    let mut h = Harness::connected(Harness::config());
+    h.join("r", "u", json!({}), 1, vec![]);
+    h.events.clear();
+    h.client.transport_closed(h.now, h.transport, "down");
+    h.pump();
+    let order: Vec<&str> = h
+        .events
+        .iter()
+        .map(|e| match e {
+            ClientEvent::State(_) => "state",
+            ClientEvent::Channel { .. } => "channel",
+            ClientEvent::Completed { .. } => "completed",
+        })
+        .collect();
+    assert_eq!(order, ["state", "channel"]);
+}

@@ -5,8 +5,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use rtm_sdk::{
-    ChannelEvent, ClientOptions, ConnectionState, Error, JoinOptions, PresenceEventType,
-    RealtimeClient,
+    ChannelEvent, ClientOptions, ConnectionState, Error, JoinOptions, PresenceEvent,
+    PresenceEventType, RealtimeClient,
 };
 use rtm_tests::{Proxy, Store, TestServer, expect_event, unique};
 use serde_json::json;
@@ -28,6 +28,22 @@ fn options(url: &str) -> ClientOptions {
 
 fn is_presence(kind: PresenceEventType, user: &'static str) -> impl Fn(&ChannelEvent) -> bool {
     move |e| matches!(e, ChannelEvent::Presence(p) if p.kind == kind && p.user_id == user)
+}
+
+/// Waits for `user`'s presence event of `kind` and returns it.
+async fn expect_presence<S>(
+    events: &mut S,
+    kind: PresenceEventType,
+    user: &'static str,
+) -> PresenceEvent
+where
+    S: futures_util::Stream<Item = ChannelEvent> + Unpin,
+{
+    let what = format!("{user}'s {kind:?}");
+    match expect_event(events, &what, is_presence(kind, user)).await {
+        ChannelEvent::Presence(event) => event,
+        _ => unreachable!("matched a presence event"),
+    }
 }
 
 async fn two_clients_see_each_other_and_their_updates(store: Store) {
@@ -66,15 +82,7 @@ async fn two_clients_see_each_other_and_their_updates(store: Store) {
 
     let ack = b.update_state(json!({"status": "busy"})).await.unwrap();
     assert!(ack.changed);
-    let update = expect_event(
-        &mut a_events,
-        "bob's update",
-        is_presence(PresenceEventType::Update, "bob"),
-    )
-    .await;
-    let ChannelEvent::Presence(update) = update else {
-        unreachable!()
-    };
+    let update = expect_presence(&mut a_events, PresenceEventType::Update, "bob").await;
     assert_eq!(update.state.unwrap()["status"], "busy");
     let bob_member = a
         .members()
@@ -197,15 +205,7 @@ async fn an_expired_presence_is_rejoined(store: Store) {
         .find(|e| e.user_id == "slow")
         .expect("in the fresh snapshot");
     assert_eq!(me.state["mood"], "sleepy", "rejoined with its last state");
-    let join = expect_event(
-        &mut w_events,
-        "slow's rejoin",
-        is_presence(PresenceEventType::Join, "slow"),
-    )
-    .await;
-    let ChannelEvent::Presence(join) = join else {
-        unreachable!()
-    };
+    let join = expect_presence(&mut w_events, PresenceEventType::Join, "slow").await;
     assert_eq!(join.state.unwrap()["mood"], "sleepy");
     watcher.disconnect().await;
     slow.disconnect().await;
