@@ -39,10 +39,11 @@ if [ -n "$want" ] && [ "$want" != "$have" ]; then
 fi
 command -v wasm-pack >/dev/null 2>&1 || { echo "installing wasm-pack"; cargo install -q wasm-pack; }
 
-# wasm-opt from npm (binaryen 132); scripts put tools/node_modules/.bin first on PATH.
-if [ ! -x tools/node_modules/.bin/wasm-opt ]; then
-  echo "installing binaryen (wasm-opt) from npm"
-  npm install --silent --no-audit --no-fund --prefix tools binaryen@132 >/dev/null
+# wasm-opt (binaryen 132) and esbuild (minifies the JS glue) from npm; scripts put
+# tools/node_modules/.bin first on PATH.
+if [ ! -x tools/node_modules/.bin/wasm-opt ] || [ ! -x tools/node_modules/.bin/esbuild ]; then
+  echo "installing binaryen (wasm-opt) and esbuild from npm"
+  npm install --silent --no-audit --no-fund --prefix tools binaryen@132 esbuild@0.25.12 >/dev/null
 fi
 
 if [ -z "$only_build" ]; then

@@ -8,7 +8,7 @@
 
 use std::collections::VecDeque;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::backoff;
 use crate::channel::{Channel, Phase};
@@ -18,6 +18,7 @@ use crate::error::Error;
 use crate::event::{
     ChannelEvent, ClientEvent, Completion, ConnectionState, RequestId, StateChange, Transmit,
 };
+use crate::json;
 use crate::small_map::SmallMap;
 use crate::view::PresenceView;
 use crate::wire::{
@@ -305,7 +306,7 @@ impl Client {
             self.send_request(
                 now,
                 "presence:leave",
-                json!({ "roomId": room }),
+                json::object([("roomId", room.into())]),
                 timeout,
                 PendingKind::Leave { request: id },
             );
@@ -330,7 +331,7 @@ impl Client {
             for room in joined {
                 let leave = socketio::Packet::Event {
                     name: "presence:leave".into(),
-                    args: vec![json!({ "roomId": room })],
+                    args: vec![json::object([("roomId", room.into())])],
                     ack: None,
                 };
                 self.send_packet(id, &leave);
@@ -559,7 +560,11 @@ impl Client {
         };
         channel.phase = Phase::Joining;
         channel.buffered.clear();
-        let payload = json!({ "roomId": room, "userId": channel.user_id, "state": channel.state });
+        let payload = json::object([
+            ("roomId", room.into()),
+            ("userId", channel.user_id.clone().into()),
+            ("state", Value::Object(channel.state.clone())),
+        ]);
         let timeout = self.config.request_timeout_ms;
         self.send_request(
             now,
@@ -588,9 +593,9 @@ impl Client {
         let Some(epoch) = channel.epoch() else { return };
         channel.heartbeat_in_flight = true;
         channel.next_heartbeat = now + interval;
-        let mut payload = json!({ "roomId": room, "epoch": epoch });
-        if let Some(patch) = patch {
-            payload["patchState"] = Value::Object(patch);
+        let mut payload = json::object([("roomId", room.into()), ("epoch", epoch.into())]);
+        if let (Some(patch), Value::Object(fields)) = (patch, &mut payload) {
+            fields.insert("patchState".into(), Value::Object(patch));
         }
         self.send_request(
             now,

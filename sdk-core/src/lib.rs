@@ -14,7 +14,7 @@ pub mod codec;
 pub mod config;
 pub mod error;
 pub mod event;
-mod json;
+pub mod json;
 mod small_map;
 pub mod view;
 pub mod wire;

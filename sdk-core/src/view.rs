@@ -2,13 +2,18 @@
 //! applied idempotently, ordered per connection by `(epoch, rev)`: a duplicate or out-of-date
 //! event changes nothing.
 
-use serde::Serialize;
+use serde_json::Value;
 
-use crate::wire::{PresenceEntry, PresenceEvent, PresenceEventType, State};
+use crate::json;
+use crate::wire::{PresenceEntry, PresenceEvent, PresenceEventType, State, snapshot_json};
 
 /// One user in the room, with all of their connections (tabs).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize),
+    serde(rename_all = "camelCase")
+)]
 pub struct Member {
     /// The user.
     pub user_id: String,
@@ -18,6 +23,18 @@ pub struct Member {
     pub state: State,
     /// The latest `lastSeenMs` of their connections.
     pub last_seen_ms: u64,
+}
+
+impl Member {
+    /// As a JSON object: `{ userId, connections, state, lastSeenMs }`.
+    pub fn to_json(&self) -> Value {
+        json::object([
+            ("userId", self.user_id.clone().into()),
+            ("connections", snapshot_json(&self.connections)),
+            ("state", Value::Object(self.state.clone())),
+            ("lastSeenMs", self.last_seen_ms.into()),
+        ])
+    }
 }
 
 /// The room as this client knows it.

@@ -1,6 +1,5 @@
 //! The presence protocol's payloads, as `docs/protocol.md` describes them.
 
-use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::json;
@@ -9,8 +8,12 @@ use crate::json;
 pub type State = Map<String, Value>;
 
 /// One connection in a room, as a snapshot lists it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize),
+    serde(rename_all = "camelCase")
+)]
 pub struct PresenceEntry {
     /// The connection's id.
     pub conn_id: String,
@@ -27,8 +30,12 @@ pub struct PresenceEntry {
 }
 
 /// The joiner's own identity in a room.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize),
+    serde(rename_all = "camelCase")
+)]
 pub struct SelfInfo {
     /// Its connection id.
     pub conn_id: String,
@@ -37,17 +44,19 @@ pub struct SelfInfo {
 }
 
 /// The answer to `presence:join`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct JoinResponse {
     /// Everyone in the room, the joiner included.
     pub snapshot: Vec<PresenceEntry>,
     /// The joiner.
-    #[serde(rename = "self")]
+    #[cfg_attr(feature = "serde", serde(rename = "self"))]
     pub self_info: SelfInfo,
 }
 
 /// The answer to `presence:heartbeat`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct HeartbeatResponse {
     /// Whether the patch changed the state.
     pub changed: bool,
@@ -56,8 +65,12 @@ pub struct HeartbeatResponse {
 }
 
 /// What happened to a connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize),
+    serde(rename_all = "lowercase")
+)]
 pub enum PresenceEventType {
     /// It joined.
     Join,
@@ -68,11 +81,15 @@ pub enum PresenceEventType {
 }
 
 /// A `presence:event`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize),
+    serde(rename_all = "camelCase")
+)]
 pub struct PresenceEvent {
     /// What happened.
-    #[serde(rename = "type")]
+    #[cfg_attr(feature = "serde", serde(rename = "type"))]
     pub kind: PresenceEventType,
     /// The room.
     pub room_id: String,
@@ -100,6 +117,18 @@ pub struct ErrorAck {
 }
 
 impl PresenceEntry {
+    /// As the protocol's JSON object.
+    pub fn to_json(&self) -> Value {
+        json::object([
+            ("connId", self.conn_id.clone().into()),
+            ("userId", self.user_id.clone().into()),
+            ("state", Value::Object(self.state.clone())),
+            ("lastSeenMs", self.last_seen_ms.into()),
+            ("epoch", self.epoch.into()),
+            ("rev", self.rev.into()),
+        ])
+    }
+
     /// Reads a snapshot entry.
     pub fn from_json(v: &Value) -> Option<Self> {
         Some(Self {
@@ -113,7 +142,25 @@ impl PresenceEntry {
     }
 }
 
+impl SelfInfo {
+    /// As the protocol's JSON object.
+    pub fn to_json(&self) -> Value {
+        json::object([
+            ("connId", self.conn_id.clone().into()),
+            ("epoch", self.epoch.into()),
+        ])
+    }
+}
+
 impl JoinResponse {
+    /// As the protocol's JSON object.
+    pub fn to_json(&self) -> Value {
+        json::object([
+            ("snapshot", snapshot_json(&self.snapshot)),
+            ("self", self.self_info.to_json()),
+        ])
+    }
+
     /// Reads a join ack.
     pub fn from_json(v: &Value) -> Option<Self> {
         let snapshot = v
@@ -134,6 +181,14 @@ impl JoinResponse {
 }
 
 impl HeartbeatResponse {
+    /// As the protocol's JSON object.
+    pub fn to_json(&self) -> Value {
+        json::object([
+            ("changed", self.changed.into()),
+            ("epoch", self.epoch.into()),
+        ])
+    }
+
     /// Reads a heartbeat ack.
     pub fn from_json(v: &Value) -> Option<Self> {
         Some(Self {
@@ -143,7 +198,35 @@ impl HeartbeatResponse {
     }
 }
 
+impl PresenceEventType {
+    /// The protocol's name for it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PresenceEventType::Join => "join",
+            PresenceEventType::Update => "update",
+            PresenceEventType::Leave => "leave",
+        }
+    }
+}
+
 impl PresenceEvent {
+    /// As the protocol's JSON object.
+    pub fn to_json(&self) -> Value {
+        json::object([
+            ("type", self.kind.as_str().into()),
+            ("roomId", self.room_id.clone().into()),
+            ("userId", self.user_id.clone().into()),
+            ("connId", self.conn_id.clone().into()),
+            (
+                "state",
+                self.state.clone().map_or(Value::Null, Value::Object),
+            ),
+            ("ts", self.ts.into()),
+            ("epoch", self.epoch.into()),
+            ("rev", self.rev.into()),
+        ])
+    }
+
     /// Reads a `presence:event`.
     pub fn from_json(v: &Value) -> Option<Self> {
         let kind = match v.get("type")?.as_str()? {
@@ -168,6 +251,11 @@ impl PresenceEvent {
             rev: json::uint(v, "rev").unwrap_or(0),
         })
     }
+}
+
+/// A snapshot as a JSON array.
+pub fn snapshot_json(snapshot: &[PresenceEntry]) -> Value {
+    Value::Array(snapshot.iter().map(PresenceEntry::to_json).collect())
 }
 
 /// Splits an ack into success (`ok` not false) and refusal.

@@ -1,6 +1,9 @@
 //! `PresenceChannel`, as JavaScript sees it.
 
 use js_sys::{Function, Promise, Reflect};
+use rtm_sdk_core::Member;
+use rtm_sdk_core::wire::snapshot_json;
+use serde_json::Value;
 use wasm_bindgen::prelude::*;
 
 use crate::client::promise;
@@ -53,8 +56,8 @@ impl PresenceChannel {
             &inner
                 .core
                 .view(&self.room)
-                .map(|v| v.members())
-                .unwrap_or_default(),
+                .map(|v| v.members().iter().map(Member::to_json).collect())
+                .map_or(Value::Array(Vec::new()), Value::Array),
         )
     }
 
@@ -65,21 +68,23 @@ impl PresenceChannel {
             &inner
                 .core
                 .view(&self.room)
-                .map(|v| v.connections())
-                .unwrap_or_default(),
+                .map_or(Value::Array(Vec::new()), |v| {
+                    snapshot_json(&v.connections())
+                }),
         )
     }
 
     /// This connection's `{ connId, epoch }` while joined.
     #[wasm_bindgen(getter, js_name = self)]
     pub fn self_info(&self) -> JsValue {
-        to_js(&self.shared.borrow().core.self_info(&self.room))
+        let info = self.shared.borrow().core.self_info(&self.room);
+        info.map_or(JsValue::NULL, |info| to_js(&info.to_json()))
     }
 
     /// Merges `patch` into this connection's state and sends it at once.
     #[wasm_bindgen(js_name = updateState)]
     pub fn update_state(&self, patch: JsValue) -> Result<Promise, JsValue> {
-        let serde_json::Value::Object(patch) = to_json(&patch)? else {
+        let Value::Object(patch) = to_json(&patch)? else {
             return Err(error("invalid_argument", "the patch must be an object"));
         };
         let room = self.room.clone();

@@ -5,14 +5,16 @@ use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 
 use gloo_timers::callback::Timeout;
-use js_sys::Function;
+use js_sys::{Array, Function, Promise, Reflect};
+use rtm_sdk_core::json;
+use rtm_sdk_core::wire::snapshot_json;
 use rtm_sdk_core::{ChannelEvent, Client, ClientEvent, Completion, RequestId, Transmit};
-use serde_json::json;
+use serde_json::Value;
 use wasm_bindgen::JsValue;
-use wasm_bindgen_futures::{JsFuture, spawn_local};
+use wasm_bindgen::closure::Closure;
 
 use crate::channel::PresenceChannel;
-use crate::js::{client_error, notify, now_ms, to_js, to_json};
+use crate::js::{client_error, notify, now_ms, then, to_js, to_json};
 use crate::lifecycle::Lifecycle;
 use crate::listeners::{Listeners, RoomListeners};
 use crate::transport::Socket;
@@ -90,7 +92,7 @@ fn carry_out(shared: &Shared, transmit: Transmit) {
         Transmit::Open { id, url } => {
             let weak = Rc::downgrade(shared);
             let auth = shared.borrow().auth.clone();
-            spawn_local(open(weak, id, url, auth));
+            open(weak, id, url, auth);
         }
         Transmit::Send { id, frame } => {
             let inner = shared.borrow();
@@ -112,22 +114,57 @@ fn carry_out(shared: &Shared, transmit: Transmit) {
     }
 }
 
-/// Asks the auth provider (if any), then opens the WebSocket of transport `id`.
-async fn open(inner: Weak<RefCell<Inner>>, id: u64, url: String, auth: Option<Function>) {
-    let auth = match auth {
-        None => Ok(None),
-        Some(provider) => match provider.call0(&JsValue::NULL) {
-            Ok(value) => match JsFuture::from(js_sys::Promise::resolve(&value)).await {
-                Ok(value) => to_json(&value).map(Some).map_err(|e| js_message(&e)),
-                Err(e) => Err(format!("auth provider failed: {}", js_message(&e))),
-            },
-            Err(e) => Err(format!("auth provider failed: {}", js_message(&e))),
-        },
+/// Asks the auth provider (if any), then opens the WebSocket of transport `id`, always from a
+/// later microtask (never inside the pump that asked).
+fn open(inner: Weak<RefCell<Inner>>, id: u64, url: String, auth: Option<Function>) {
+    let asked = match &auth {
+        None => Ok(JsValue::NULL),
+        Some(provider) => provider.call0(&JsValue::NULL),
     };
+    let value = match asked {
+        Ok(value) => value,
+        Err(e) => return open_later(inner, id, url, Err(auth_failed(&e))),
+    };
+    let ask = auth.is_some();
+    // `allSettled` of one promise settles once, so one closure that runs once: nothing leaks.
+    let settled = Closure::once_into_js(move |results: JsValue| {
+        let result = Reflect::get(&results, &0.into()).unwrap_or_default();
+        let field = |name: &str| Reflect::get(&result, &name.into()).unwrap_or_default();
+        let auth = if field("status").as_string().as_deref() != Some("fulfilled") {
+            Err(auth_failed(&field("reason")))
+        } else if ask {
+            to_json(&field("value"))
+                .map(Some)
+                .map_err(|e| js_message(&e))
+        } else {
+            Ok(None)
+        };
+        connect(&inner, id, &url, auth);
+    });
+    then(&Promise::all_settled(&Array::of1(&value)), &settled);
+}
+
+/// `open` for an outcome already known: still from a later microtask.
+fn open_later(
+    inner: Weak<RefCell<Inner>>,
+    id: u64,
+    url: String,
+    auth: Result<Option<Value>, String>,
+) {
+    let later = Closure::once_into_js(move |_: JsValue| connect(&inner, id, &url, auth));
+    then(&Promise::resolve(&JsValue::NULL), &later);
+}
+
+fn auth_failed(error: &JsValue) -> String {
+    format!("auth provider failed: {}", js_message(error))
+}
+
+/// Opens the WebSocket of transport `id` with the auth payload, or reports why it cannot.
+fn connect(inner: &Weak<RefCell<Inner>>, id: u64, url: &str, auth: Result<Option<Value>, String>) {
     let Some(shared) = inner.upgrade() else {
         return;
     };
-    let opened = auth.and_then(|auth| Socket::open(id, &url, auth, inner.clone()));
+    let opened = auth.and_then(|auth| Socket::open(id, url, auth, inner.clone()));
     match opened {
         Ok(socket) => {
             let old = shared.borrow_mut().socket.replace(socket);
@@ -169,12 +206,12 @@ fn deliver(shared: &Shared, event: ClientEvent) {
     match event {
         ClientEvent::State(change) => {
             let listeners = shared.borrow().listeners.of("connectionStateChange");
-            let value = to_js(&json!({
-                "state": change.state.as_str(),
-                "reason": change.reason,
-                "attempt": change.attempt,
-                "retryInMs": change.retry_in_ms,
-            }));
+            let value = to_js(&json::object([
+                ("state", change.state.as_str().into()),
+                ("reason", change.reason.into()),
+                ("attempt", change.attempt.into()),
+                ("retryInMs", change.retry_in_ms.into()),
+            ]));
             notify(&listeners, &value);
         }
         ClientEvent::Completed { id, result } => {
@@ -215,10 +252,10 @@ fn completion_value(shared: &Shared, waiting: &Waiting, completion: Completion) 
             let result = js_sys::Object::new();
             let channel = PresenceChannel::new(shared.clone(), room);
             let _ = js_sys::Reflect::set(&result, &"channel".into(), &channel.into());
-            let _ = js_sys::Reflect::set(&result, &"response".into(), &to_js(&response));
+            let _ = js_sys::Reflect::set(&result, &"response".into(), &to_js(&response.to_json()));
             result.into()
         }
-        Completion::Updated(response) => to_js(&response),
+        Completion::Updated(response) => to_js(&response.to_json()),
         Completion::Ack(value) => to_js(&value),
     }
 }
@@ -226,15 +263,16 @@ fn completion_value(shared: &Shared, waiting: &Waiting, completion: Completion) 
 /// A channel event as the listener name and argument of the JS API.
 fn channel_event(event: &ChannelEvent) -> (String, JsValue) {
     match event {
-        ChannelEvent::Presence(e) => ("presenceEvent".into(), to_js(e)),
-        ChannelEvent::Snapshot(s) => ("snapshot".into(), to_js(s)),
+        ChannelEvent::Presence(e) => ("presenceEvent".into(), to_js(&e.to_json())),
+        ChannelEvent::Snapshot(s) => ("snapshot".into(), to_js(&snapshot_json(s))),
         ChannelEvent::Connected => ("connected".into(), JsValue::UNDEFINED),
-        ChannelEvent::Disconnected { reason } => {
-            ("disconnected".into(), to_js(&json!({ "reason": reason })))
-        }
+        ChannelEvent::Disconnected { reason } => (
+            "disconnected".into(),
+            to_js(&json::object([("reason", reason.as_str().into())])),
+        ),
         ChannelEvent::Reconnected { snapshot } => (
             "reconnected".into(),
-            to_js(&json!({ "snapshot": snapshot })),
+            to_js(&json::object([("snapshot", snapshot_json(snapshot))])),
         ),
         ChannelEvent::HeartbeatAck {
             changed,
@@ -242,7 +280,11 @@ fn channel_event(event: &ChannelEvent) -> (String, JsValue) {
             rtt_ms,
         } => (
             "heartbeatAck".into(),
-            to_js(&json!({ "changed": changed, "epoch": epoch, "rttMs": rtt_ms })),
+            to_js(&json::object([
+                ("changed", (*changed).into()),
+                ("epoch", (*epoch).into()),
+                ("rttMs", (*rtt_ms).into()),
+            ])),
         ),
         ChannelEvent::Error(err) => ("error".into(), client_error(err)),
         ChannelEvent::Custom { event, payload } => (event.clone(), to_js(payload)),

@@ -2,30 +2,32 @@
 //! as `Error` objects with a `code`.
 
 use js_sys::{Error as JsError, Function, Reflect};
-use rtm_sdk_core::Error;
-use serde::Serialize;
+use rtm_sdk_core::{Error, json};
+use serde_json::Value;
 use wasm_bindgen::{JsCast, JsValue};
 
-/// A Rust value as a plain JS object, through JSON text: `JSON.parse` is the browser's own, and
-/// it keeps a second (de)serializer out of the WebAssembly.
-pub(crate) fn to_js<T: Serialize + ?Sized>(value: &T) -> JsValue {
-    serde_json::to_string(value)
-        .ok()
-        .and_then(|text| js_sys::JSON::parse(&text).ok())
-        .unwrap_or(JsValue::UNDEFINED)
+/// `promise.then(callback)` for a callback made with `Closure::once_into_js`.
+pub(crate) fn then(promise: &js_sys::Promise, callback: &JsValue) {
+    if let Some(then) = function_property(promise, "then") {
+        let _ = then.call1(promise, callback);
+    }
+}
+
+/// A JSON value as a plain JS value, through JSON text: `JSON.parse` is the browser's own.
+pub(crate) fn to_js(value: &Value) -> JsValue {
+    js_sys::JSON::parse(&json::to_string(value)).unwrap_or(JsValue::UNDEFINED)
 }
 
 /// A JS value as JSON (`undefined` is `null`); `Err` for what JSON cannot hold.
-pub(crate) fn to_json(value: &JsValue) -> Result<serde_json::Value, JsValue> {
+pub(crate) fn to_json(value: &JsValue) -> Result<Value, JsValue> {
     if value.is_undefined() {
-        return Ok(serde_json::Value::Null);
+        return Ok(Value::Null);
     }
     let text = js_sys::JSON::stringify(value)
         .ok()
         .and_then(|s| s.as_string())
         .ok_or_else(|| error("invalid_argument", "the value cannot be sent as JSON"))?;
-    serde_json::from_str(&text)
-        .map_err(|_| error("invalid_argument", "the value cannot be sent as JSON"))
+    json::parse(&text).map_err(|_| error("invalid_argument", "the value cannot be sent as JSON"))
 }
 
 /// An `Error` with `message` and a `code` property.

@@ -17,5 +17,10 @@ pub use client::RealtimeClient;
 
 use wasm_bindgen::prelude::*;
 
+/// Talc instead of the default dlmalloc: a few KiB smaller, and faster.
+#[cfg(target_arch = "wasm32")]
+#[global_allocator]
+static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+
 #[wasm_bindgen(typescript_custom_section)]
 const TYPES: &str = include_str!("rtm-sdk.d.ts");

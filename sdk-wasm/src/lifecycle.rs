@@ -6,7 +6,7 @@ use std::rc::Rc;
 
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
-use web_sys::{Event, VisibilityState};
+use web_sys::Event;
 
 use crate::driver::{Shared, act};
 
@@ -31,7 +31,7 @@ impl Lifecycle {
         let on_visibility = Closure::<dyn FnMut(Event)>::new(move |_: Event| {
             let visible = web_sys::window()
                 .and_then(|w| w.document())
-                .is_some_and(|d| d.visibility_state() == VisibilityState::Visible);
+                .is_some_and(|d| !d.hidden());
             if let (true, Some(shared)) = (visible, weak.upgrade()) {
                 act(&shared, |core, now| core.handle_timeout(now));
             }

@@ -279,3 +279,60 @@ async fn pending_promises_reject_with_disconnected_when_the_socket_closes() {
     let _ = JsFuture::from(update).await;
     let _ = JsFuture::from(a.disconnect()).await;
 }
+
+/// A client whose `authProvider` is the JS function with `body`.
+fn client_with_auth(body: &str) -> RealtimeClient {
+    let options = obj(&format!(r#"{{"baseUrl":"{URL}"}}"#));
+    let provider = Function::new_no_args(body);
+    Reflect::set(&options, &"authProvider".into(), &provider).unwrap();
+    RealtimeClient::new(options).unwrap()
+}
+
+#[wasm_bindgen_test]
+async fn the_auth_provider_is_awaited_and_its_rejection_fails_connect() {
+    let ok = client_with_auth(
+        "globalThis.rtmAuthCalls = (globalThis.rtmAuthCalls || 0) + 1;
+         return new Promise(resolve => setTimeout(() => resolve({ token: 't' }), 20));",
+    );
+    JsFuture::from(ok.connect()).await.expect("connects");
+    assert_eq!(ok.state(), "connected");
+    let calls = Reflect::get(&js_sys::global(), &"rtmAuthCalls".into()).unwrap();
+    assert_eq!(calls.as_f64(), Some(1.0));
+    let _ = JsFuture::from(ok.disconnect()).await;
+
+    let refused = client_with_auth("return Promise.reject(new Error('no token today'));");
+    let err = rejection(refused.connect()).await;
+    assert!(text(&err, "message").contains("no token today"), "{err:?}");
+    assert!(!text(&err, "code").is_empty());
+}
+
+#[wasm_bindgen_test]
+async fn numbers_cross_the_wire_unchanged() {
+    let room = unique("wasm");
+    let a = client(URL, "").await;
+    let b = client(URL, "").await;
+    let state = r#"{"sum":0.30000000000000004,"tiny":5e-324,"huge":1.7976931348623157e308,"id":9007199254740991,"neg":-0.5}"#;
+    join(&a, &room, "alice", state).await;
+    let (cb, _) = join(&b, &room, "bob", "{}").await;
+    let members = js_sys::Array::from(&cb.members());
+    let alice = members
+        .iter()
+        .find(|m| text(m, "userId") == "alice")
+        .expect("alice is listed");
+    for (key, want) in [
+        ("sum", 0.1 + 0.2),
+        ("tiny", 5e-324),
+        ("huge", f64::MAX),
+        ("id", 9007199254740991.0),
+        ("neg", -0.5),
+    ] {
+        let got = get(&alice, &format!("state.{key}")).as_f64();
+        assert_eq!(
+            got.map(f64::to_bits),
+            Some(want.to_bits()),
+            "{key}: {got:?}"
+        );
+    }
+    let _ = JsFuture::from(a.disconnect()).await;
+    let _ = JsFuture::from(b.disconnect()).await;
+}

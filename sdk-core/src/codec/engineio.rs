@@ -1,7 +1,5 @@
 //! Engine.IO v4 over a WebSocket: one packet per text frame, the type a leading digit.
 
-use serde_json::Value;
-
 use crate::json;
 
 /// The handshake the server sends first (`0{...}`).
@@ -45,7 +43,7 @@ impl Packet {
             .ok_or_else(|| DecodeError("empty frame".into()))?;
         let rest = chars.as_str();
         match kind {
-            '0' => serde_json::from_str::<Value>(rest)
+            '0' => json::parse(rest)
                 .ok()
                 .and_then(|v| {
                     Some(Handshake {

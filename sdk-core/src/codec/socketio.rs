@@ -6,6 +6,8 @@
 
 use serde_json::Value;
 
+use crate::json;
+
 /// A Socket.IO packet.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Packet {
@@ -74,7 +76,7 @@ impl Packet {
         };
         let json = &rest[digits..];
         let payload = || -> Result<Value, DecodeError> {
-            serde_json::from_str(json).map_err(|_| DecodeError(format!("bad JSON: {text}")))
+            json::parse(json).map_err(|_| DecodeError(format!("bad JSON: {text}")))
         };
         match kind {
             '0' => Ok(Packet::Connect(if json.is_empty() {
@@ -112,7 +114,7 @@ impl Packet {
                     .get("message")
                     .and_then(Value::as_str)
                     .map(str::to_string)
-                    .unwrap_or_else(|| json_text(&value));
+                    .unwrap_or_else(|| json::to_string(&value));
                 Ok(Packet::ConnectError(message))
             }
             other => Err(bad(&format!("unknown packet type {other}"))),
@@ -123,27 +125,27 @@ impl Packet {
     pub fn encode(&self) -> String {
         match self {
             Packet::Connect(None) => "0".into(),
-            Packet::Connect(Some(auth)) => format!("0{}", json_text(auth)),
+            Packet::Connect(Some(auth)) => format!("0{}", json::to_string(auth)),
             Packet::Disconnect => "1".into(),
             Packet::Event { name, args, ack } => {
                 let mut items = Vec::with_capacity(args.len() + 1);
                 items.push(Value::String(name.clone()));
                 items.extend(args.iter().cloned());
                 let id = ack.map(|id| id.to_string()).unwrap_or_default();
-                format!("2{id}{}", json_text(&Value::Array(items)))
+                format!("2{id}{}", json::to_string(&Value::Array(items)))
             }
-            Packet::Ack { id, args } => format!("3{id}{}", json_text(&Value::Array(args.clone()))),
+            Packet::Ack { id, args } => {
+                format!("3{id}{}", json::to_string(&Value::Array(args.clone())))
+            }
             Packet::ConnectError(message) => {
-                format!("4{}", serde_json::json!({ "message": message }))
+                format!(
+                    "4{}",
+                    json::to_string(&json::object([("message", message.as_str().into())]))
+                )
             }
             Packet::Binary => unreachable!("rtm never sends binary packets"),
         }
     }
-}
-
-/// A value as JSON text (through the serializer, not `Display`, which is a second copy of it).
-fn json_text(value: &Value) -> String {
-    serde_json::to_string(value).unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! Reading typed fields out of JSON values by hand. The wire types are read this way rather than
 //! with `#[derive(Deserialize)]`: it is as strict for what rtm needs, and it keeps serde's
-//! deserializer machinery (and its error formatting) out of the WebAssembly, a third of its size.
+//! deserializer machinery (and its error formatting) out of the WebAssembly.
 
 use serde_json::{Map, Value};
 

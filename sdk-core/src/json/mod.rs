@@ -1,0 +1,32 @@
+//! JSON text in and out of [`serde_json::Value`], without serde's (de)serializer machinery.
+//!
+//! `serde_json::Value` stays the SDK's JSON type, so Rust apps get the type they know. Only the
+//! conversion to and from text is rtm's own: serde's generic deserializer and serializer are a
+//! third of the browser SDK's WebAssembly, and rtm needs neither (its wire types are read and
+//! written field by field). The reader and writer are cross-checked against serde_json in tests.
+
+mod fields;
+mod float;
+mod parse;
+mod write;
+
+pub(crate) use fields::{object_or_empty, optional, string, uint};
+pub use parse::{ParseError, parse};
+pub use write::{to_string, write};
+
+use serde_json::{Map, Value};
+
+/// An object from its fields: `object([("roomId", room.into())])`.
+pub fn object<const N: usize>(fields: [(&str, Value); N]) -> Value {
+    object_of(Vec::from(fields))
+}
+
+/// Inserts one by one: one copy of this code whatever `N`, where `collect` would make a
+/// sorting `BTreeMap::from_iter` per array length (a few KiB of WebAssembly each).
+fn object_of(fields: Vec<(&str, Value)>) -> Value {
+    let mut map = Map::new();
+    for (key, value) in fields {
+        map.insert(key.to_string(), value);
+    }
+    Value::Object(map)
+}
