@@ -37,7 +37,7 @@ hb, j = r["heartbeat"], r["join"]
 calls = hb["count"] + j["count"]
 print(f"### {title}\n")
 print(f"| | p50 | p90 | p95 | p99 | max | count |\n|---|---|---|---|---|---|---|")
-for name, s in (("join ack", j), ("heartbeat ack", hb)):
+for name, s in (("join ack", j), ("join fan-out", r["join_fanout"]), ("heartbeat ack", hb)):
     print(f"| {name} | {s['p50_ms']:.2f} ms | {s['p90_ms']:.2f} ms | {s['p95_ms']:.2f} ms | {s['p99_ms']:.2f} ms | {s['max_ms']:.2f} ms | {s['count']} |")
 print()
 print(f"- clients: {r['clients']} in {r['rooms']} rooms")

@@ -238,8 +238,11 @@ impl Driver {
                         None => None,
                     };
                     // Small frames must go out at once: Nagle's algorithm would hold them for an ACK.
-                    let connecting =
-                        tokio_tungstenite::connect_async_with_config(url.as_str(), None, true);
+                    let connecting = tokio_tungstenite::connect_async_with_config(
+                        url.as_str(),
+                        Some(ws_config()),
+                        true,
+                    );
                     let opened = match connecting.await {
                         Ok((ws, _)) => Opened::Ok(id, Box::new(ws), auth),
                         Err(err) => Opened::Failed(id, err.to_string()),
@@ -327,4 +330,11 @@ async fn sleep_until(deadline: Option<Instant>) {
         Some(at) => tokio::time::sleep_until(at).await,
         None => std::future::pending().await,
     }
+}
+
+/// tungstenite's defaults read into a 128 KiB buffer that it zeroes before every read: a
+/// presence client's frames are small, so 8 KiB reads cost far less (larger frames still
+/// arrive, over several reads).
+fn ws_config() -> tokio_tungstenite::tungstenite::protocol::WebSocketConfig {
+    tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default().read_buffer_size(8 * 1024)
 }

@@ -130,7 +130,11 @@ impl Bus {
 
 async fn deliver(io: SocketIo, bus: Bus, mut rx: mpsc::UnboundedReceiver<BusMessage>) {
     while let Some(message) = rx.recv().await {
-        if let Err(err) = io
+        // `io.to` would panic once shutdown has closed the namespace; `of` says so instead.
+        let Some(namespace) = io.of("/") else {
+            continue;
+        };
+        if let Err(err) = namespace
             .to(message.room.clone())
             .emit(&message.event, &message.data)
             .await

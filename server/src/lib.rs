@@ -15,6 +15,7 @@ pub mod module;
 pub mod presence;
 pub mod rate_limit;
 pub mod redis_backend;
+mod request_head;
 mod server;
 pub mod validate;
 

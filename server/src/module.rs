@@ -59,8 +59,12 @@ pub trait Module: Send + Sync + 'static {
 }
 
 /// What a module is given: direct access to Socket.IO and Redis, the bus, limits and a logger.
+/// Cloning it is one reference count: each socket's handlers hold a clone.
 #[derive(Clone)]
-pub struct ModuleContext {
+pub struct ModuleContext(Arc<Parts>);
+
+/// What a [`ModuleContext`] holds.
+pub(crate) struct Parts {
     pub(crate) io: SocketIo,
     pub(crate) redis: Option<RedisBackend>,
     pub(crate) bus: Bus,
@@ -70,34 +74,38 @@ pub struct ModuleContext {
 }
 
 impl ModuleContext {
+    pub(crate) fn new(parts: Parts) -> Self {
+        Self(Arc::new(parts))
+    }
+
     /// The socketioxide handle, for anything Socket.IO offers.
     pub fn io(&self) -> &SocketIo {
-        &self.io
+        &self.0.io
     }
 
     /// The shared Redis connection, when the server runs on Redis; `None` on the in-memory store.
     pub fn redis(&self) -> Option<&RedisBackend> {
-        self.redis.as_ref()
+        self.0.redis.as_ref()
     }
 
     /// The bus: broadcast to a room on every node, exactly once per member.
     pub fn bus(&self) -> &Bus {
-        &self.bus
+        &self.0.bus
     }
 
     /// This node's id (unique per process).
     pub fn node_id(&self) -> &str {
-        &self.node_id
+        &self.0.node_id
     }
 
     /// The input limits the server was configured with.
     pub fn limits(&self) -> &Limits {
-        &self.limits
+        &self.0.limits
     }
 
     /// The module's logging span: enter it, or use it as the parent of the module's spans.
     pub fn span(&self) -> &tracing::Span {
-        &self.span
+        &self.0.span
     }
 
     /// Counts one request against the socket's rate limit; `rate_limited` when over it.

@@ -111,6 +111,9 @@ impl RealtimeServer {
         let (layer, io) = SocketIo::builder()
             .ping_interval(Duration::from_millis(config.ping_interval_ms))
             .ping_timeout(Duration::from_millis(config.ping_timeout_ms))
+            // Presence frames are small: a 1 KiB read buffer per socket, not 4 (larger frames
+            // still arrive, over several reads).
+            .ws_read_buffer_size(1024)
             .with_state(shared.clone())
             .build_layer();
         io.ns("/", on_connect.with(admit));
@@ -118,14 +121,14 @@ impl RealtimeServer {
         let (bus, bus_tasks) = Bus::start(io.clone(), redis.clone()).await?;
         let mut modules = Vec::with_capacity(self.modules.len());
         for module in self.modules {
-            let ctx = ModuleContext {
+            let ctx = ModuleContext::new(crate::module::Parts {
                 io: io.clone(),
                 redis: redis.clone(),
                 bus: bus.clone(),
                 node_id: node_id.clone(),
                 limits: config.limits(),
                 span: tracing::info_span!("module", name = module.name()),
-            };
+            });
             if let Err(source) = module.register(&ctx).await {
                 bus_tasks.abort();
                 return Err(StartError::Module {
@@ -138,7 +141,9 @@ impl RealtimeServer {
         let _ = shared.modules.set(modules);
 
         let store = if redis.is_some() { "redis" } else { "memory" };
-        let app = crate::http::router(&config, &shared, store, &node_id).layer(layer);
+        let app = crate::http::router(&config, &shared, store, &node_id)
+            .layer(layer)
+            .layer(axum::middleware::map_request(crate::request_head::detach));
         let app = crate::http::with_cors(app, &config.cors_origin);
         let addr = listener.local_addr()?;
         let (stop_tx, stop_rx) = oneshot::channel::<()>();

@@ -27,6 +27,8 @@ async fn the_load_test_runs_clean_on_redis() {
     let report = bench::run(&smoke(server.url())).await;
     assert_eq!(report.clients, 12);
     assert_eq!(report.join.count, 12);
+    // Each join reaches the joiner and everyone before it: 1 + 2 + 3 per room of 3.
+    assert_eq!(report.join_fanout.count, 4 * 6, "{report:?}");
     assert!(report.heartbeat.count > 0, "{report:?}");
     assert_eq!(report.error_count(), 0, "{report:?}");
     assert!(report.events_expected > 0);

@@ -138,7 +138,9 @@ fn release_expired(io: &SocketIo, message: &BusMessage) {
     ) else {
         return;
     };
-    let Some(socket) = conn.parse().ok().and_then(|sid| io.get_socket(sid)) else {
+    // Through `of`: `io.get_socket` panics once shutdown has closed the namespace.
+    let namespace = io.of("/");
+    let Some(socket) = conn.parse().ok().and_then(|sid| namespace?.get_socket(sid)) else {
         return;
     };
     if Membership::of(&socket).remove_epoch(&message.room, epoch) {

@@ -53,12 +53,13 @@ async fn main() -> std::process::ExitCode {
 fn print_report(r: &Report) {
     let line = |name: &str, s: &bench::stats::Summary| {
         println!(
-            "{name:<10} n={:<8} p50 {:>7.2} ms  p90 {:>7.2} ms  p95 {:>7.2} ms  p99 {:>7.2} ms  max {:>8.2} ms",
+            "{name:<12} n={:<8} p50 {:>7.2} ms  p90 {:>7.2} ms  p95 {:>7.2} ms  p99 {:>7.2} ms  max {:>8.2} ms",
             s.count, s.p50_ms, s.p90_ms, s.p95_ms, s.p99_ms, s.max_ms
         )
     };
     println!("clients {} in {} rooms", r.clients, r.rooms);
     line("join", &r.join);
+    line("join fan-out", &r.join_fanout);
     line("heartbeat", &r.heartbeat);
     println!(
         "heartbeats/s: {:.0} achieved of {:.0} target",
