@@ -106,6 +106,51 @@ mod tests {
         }
     }
 
+    /// A random value: nested, with strings of any characters and numbers of every kind.
+    fn random_value(rng: &mut fastrand::Rng, depth: u32) -> serde_json::Value {
+        use serde_json::Value;
+        let string = |rng: &mut fastrand::Rng| -> String {
+            (0..rng.usize(0..8))
+                .map(|_| match rng.u8(0..4) {
+                    0 => rng.char('\u{0}'..='\u{1f}'),
+                    1 => rng.char(' '..='~'),
+                    2 => rng.char('\u{80}'..='\u{d7ff}'),
+                    _ => rng.char('\u{10000}'..='\u{10ffff}'),
+                })
+                .collect()
+        };
+        match rng.u8(0..if depth == 0 { 6 } else { 8 }) {
+            0 => Value::Null,
+            1 => Value::Bool(rng.bool()),
+            2 => Value::from(rng.u64(..)),
+            3 => Value::from(rng.i64(..)),
+            4 => serde_json::Number::from_f64(f64::from_bits(rng.u64(..)))
+                .map_or(Value::Null, Value::Number),
+            5 => Value::String(string(rng)),
+            6 => Value::Array(
+                (0..rng.usize(0..5))
+                    .map(|_| random_value(rng, depth - 1))
+                    .collect(),
+            ),
+            _ => Value::Object(
+                (0..rng.usize(0..5))
+                    .map(|_| (string(rng), random_value(rng, depth - 1)))
+                    .collect(),
+            ),
+        }
+    }
+
+    #[test]
+    fn random_values_match_serde_json_both_ways() {
+        let mut rng = fastrand::Rng::with_seed(3);
+        for _ in 0..5_000 {
+            let value = random_value(&mut rng, 4);
+            let text = to_string(&value);
+            assert_eq!(text, serde_json::to_string(&value).unwrap());
+            assert_eq!(super::super::parse(&text).unwrap(), value, "{text}");
+        }
+    }
+
     #[test]
     fn round_trips_through_the_reader() {
         let value = json!({"s": "a\u{0}b\"c", "n": [1, -2, 3.25], "o": {"k": null}});
