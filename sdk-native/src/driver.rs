@@ -284,6 +284,13 @@ impl Driver {
     fn deliver(&mut self, event: ClientEvent) {
         match event {
             ClientEvent::State(change) => {
+                tracing::debug!(
+                    state = change.state.as_str(),
+                    reason = %change.reason,
+                    attempt = change.attempt,
+                    retry_in_ms = ?change.retry_in_ms,
+                    "rtm connection state"
+                );
                 let _ = self.state.send(change);
             }
             ClientEvent::Completed { id, result } => {
