@@ -887,7 +887,7 @@ impl Client {
                 let retryable = matches!(&error, Error::Timeout)
                     || matches!(
                         error.code(),
-                        "internal" | "rate_limited" | "invalid_response"
+                        "internal" | "unavailable" | "rate_limited" | "invalid_response"
                     );
                 self.channel_event(room, ChannelEvent::Error(error.clone()));
                 if retryable {

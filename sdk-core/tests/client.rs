@@ -390,6 +390,35 @@ fn stale_epoch_or_not_joined_leads_to_a_rejoin_with_the_last_state() {
     }
 }
 
+#[test]
+fn a_rejoin_refused_as_unavailable_is_retried_and_forbidden_is_final() {
+    for (code, retried) in [
+        ("unavailable", true),
+        ("internal", true),
+        ("forbidden", false),
+    ] {
+        let mut h = Harness::connected(Harness::config());
+        h.join("r", "u", json!({}), 7, vec![]);
+        h.advance(10_000);
+        let (_, _, ack) = h.sent_event();
+        h.ack(
+            ack,
+            json!({"ok": false, "error": "gone", "code": "not_joined"}),
+        );
+        let (name, _, ack) = h.sent_event();
+        assert_eq!(name, "presence:join");
+        h.ack(ack, json!({"ok": false, "error": "no", "code": code}));
+        // The first retry comes within the initial backoff (500 ms, full jitter).
+        h.advance(1_000);
+        let rejoined = h
+            .take_sent()
+            .iter()
+            .any(|p| matches!(p, Packet::Event { name, .. } if name == "presence:join"));
+        assert_eq!(rejoined, retried, "{code}");
+        assert_eq!(h.client.view("r").is_some(), retried, "{code}");
+    }
+}
+
 // ===== views =====
 
 #[test]

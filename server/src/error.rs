@@ -1,5 +1,7 @@
 //! The error answers a client gets: `{ok:false, error, code}` with a code from a closed set.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use serde::Serialize;
 
 /// The machine-readable code of a refused request. The set is closed and documented in
@@ -17,8 +19,10 @@ pub enum ErrorCode {
     Forbidden,
     /// The connection sent more requests than its rate limit allows.
     RateLimited,
-    /// The server could not complete the request (for example Redis is unreachable).
+    /// The server failed to complete the request.
     Internal,
+    /// The store (Redis) did not answer in time or could not be reached: retry later.
+    Unavailable,
 }
 
 impl ErrorCode {
@@ -31,6 +35,7 @@ impl ErrorCode {
             Self::Forbidden => "forbidden",
             Self::RateLimited => "rate_limited",
             Self::Internal => "internal",
+            Self::Unavailable => "unavailable",
         }
     }
 }
@@ -47,6 +52,14 @@ pub struct AckError {
 }
 
 impl AckError {
+    /// The HTTP status of a store failure in the REST API: 503 when it is worth retrying soon.
+    pub fn store_status(&self) -> axum::http::StatusCode {
+        match self.code {
+            ErrorCode::Unavailable => axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            _ => axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
     /// A refusal with `code` and a human-readable `message`.
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         Self {
@@ -67,10 +80,73 @@ impl AckError {
     }
 }
 
-/// Logs a store failure at warn and turns it into an `internal` refusal.
-pub fn internal_error(context: &str, err: impl std::fmt::Display) -> AckError {
-    tracing::warn!(%err, "{context} failed");
-    AckError::internal()
+/// Turns a store failure into a refusal: `unavailable` when Redis did not answer (timeout, lost
+/// or refused connection), `internal` otherwise. Logged at warn; `unavailable` at most once a
+/// second (with how many were not logged), so that an overloaded server does not also flood
+/// its log.
+pub fn store_error(context: &str, err: &(dyn std::error::Error + 'static)) -> AckError {
+    if !is_unavailable(err) {
+        tracing::warn!(%err, "{context} failed");
+        return AckError::internal();
+    }
+    if let Some(suppressed) = UNAVAILABLE_LOG.allow() {
+        tracing::warn!(%err, suppressed, "{context} failed: the store is unavailable");
+    }
+    AckError::new(
+        ErrorCode::Unavailable,
+        "the server's store did not answer, try again",
+    )
+}
+
+/// Whether `err` (or what caused it) is Redis not answering.
+fn is_unavailable(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(err);
+    while let Some(err) = cause {
+        if let Some(redis) = err.downcast_ref::<redis::RedisError>() {
+            return redis.is_timeout()
+                || redis.is_io_error()
+                || redis.is_connection_dropped()
+                || redis.is_connection_refusal();
+        }
+        cause = err.source();
+    }
+    false
+}
+
+static UNAVAILABLE_LOG: LogThrottle = LogThrottle::new();
+
+/// Lets one log line through per second and counts the others.
+struct LogThrottle {
+    second: AtomicU64,
+    suppressed: AtomicU64,
+}
+
+impl LogThrottle {
+    const fn new() -> Self {
+        Self {
+            second: AtomicU64::new(0),
+            suppressed: AtomicU64::new(0),
+        }
+    }
+
+    /// `Some(lines suppressed since the last one)` when this one may be logged.
+    fn allow(&self) -> Option<u64> {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let last = self.second.load(Ordering::Relaxed);
+        if last != now
+            && self
+                .second
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
+            Some(self.suppressed.swap(0, Ordering::Relaxed))
+        } else {
+            self.suppressed.fetch_add(1, Ordering::Relaxed);
+            None
+        }
+    }
 }
 
 /// Answers a request: `Ok(value)` is sent as is (it carries `ok:true`), `Err` as

@@ -1,5 +1,7 @@
 //! The Redis connection a server and its modules share, when one is configured.
 
+use std::time::Duration;
+
 use redis::aio::ConnectionManager;
 
 /// A Redis client and a multiplexed, self-reconnecting connection to it.
@@ -19,7 +21,14 @@ impl RedisBackend {
         // would retry for a while.
         let mut probe = client.get_multiplexed_async_connection().await?;
         redis::cmd("PING").exec_async(&mut probe).await?;
-        let mut conn = client.get_connection_manager().await?;
+        // When Redis goes away, requests should fail within a second (`unavailable`), not wait
+        // through the manager's default six reconnect attempts (over 6 s); it keeps
+        // reconnecting on later requests.
+        let config = redis::aio::ConnectionManagerConfig::new()
+            .set_number_of_retries(2)
+            .set_max_delay(Duration::from_millis(500))
+            .set_connection_timeout(Some(Duration::from_secs(1)));
+        let mut conn = client.get_connection_manager_with_config(config).await?;
         redis::cmd("PING").exec_async(&mut conn).await?;
         Ok(Self { client, conn })
     }

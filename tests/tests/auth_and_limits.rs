@@ -178,3 +178,29 @@ async fn hostile_input_never_takes_the_server_down() {
     assert_eq!(hb["ok"], true, "the bystander is still served");
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_store_answers_unavailable_and_the_server_stays_up() {
+    let redis = rtm_tests::RedisServer::start();
+    let server = TestServer::start(&Store::Redis(redis.url()), |_| {}).await;
+    let room = unique("lost-store");
+    let client = TestClient::connect(&server.url()).await;
+    let joined = client
+        .request("presence:join", json!({"roomId": room, "userId": "u"}))
+        .await;
+    assert_eq!(joined["ok"], true, "{joined}");
+    drop(redis);
+    let hb = client
+        .request(
+            "presence:heartbeat",
+            json!({"epoch": joined["self"]["epoch"], "patchState": {"s": 1}}),
+        )
+        .await;
+    assert_eq!(hb["ok"], false, "{hb}");
+    assert_eq!(hb["code"], "unavailable", "{hb}");
+    let rest = reqwest::get(format!("{}/api/rooms/{room}/presence", server.url()))
+        .await
+        .expect("the server still answers HTTP");
+    assert_eq!(rest.status(), 503);
+    server.stop().await;
+}

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use socketioxide::extract::SocketRef;
 
 use super::store::ChatStore;
-use crate::error::{AckError, ErrorCode, internal_error};
+use crate::error::{AckError, ErrorCode, store_error};
 use crate::module::{ModuleContext, Payload};
 use crate::{presence, validate};
 
@@ -38,7 +38,7 @@ pub(crate) async fn send(
     store
         .append(&room, message)
         .await
-        .map_err(|e| internal_error("chat send", e))?;
+        .map_err(|e| store_error("chat send", &e))?;
     Ok(json!({ "ok": true, "msgId": msg_id, "ts": ts }))
 }
 
@@ -58,7 +58,7 @@ pub(crate) async fn history(
     let messages = store
         .history(&room, limit)
         .await
-        .map_err(|e| internal_error("chat history", e))?;
+        .map_err(|e| store_error("chat history", &e))?;
     Ok(json!({ "ok": true, "messages": messages }))
 }
 

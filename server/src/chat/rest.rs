@@ -3,7 +3,6 @@
 use std::sync::Arc;
 
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -12,7 +11,7 @@ use serde_json::json;
 
 use super::handlers::DEFAULT_LIMIT;
 use super::store::ChatStore;
-use crate::error::internal_error;
+use crate::error::store_error;
 
 #[derive(Clone)]
 struct Rest {
@@ -41,10 +40,9 @@ async fn history(
         Ok(messages) => {
             Json(json!({ "ok": true, "roomId": room_id, "messages": messages })).into_response()
         }
-        Err(err) => (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            Json(internal_error("chat history", err)),
-        )
-            .into_response(),
+        Err(err) => {
+            let err = store_error("chat history", &err);
+            (err.store_status(), Json(err)).into_response()
+        }
     }
 }

@@ -8,7 +8,7 @@ use socketioxide::extract::SocketRef;
 use super::Presence;
 use super::membership::{Joined, Membership};
 use super::store::HeartbeatOutcome;
-use crate::error::{AckError, ErrorCode, internal_error};
+use crate::error::{AckError, ErrorCode, store_error};
 use crate::module::{ModuleContext, Payload};
 use crate::validate;
 
@@ -57,7 +57,7 @@ pub(crate) async fn join(
             if !was_member {
                 socket.leave(room);
             }
-            Err(internal_error("presence join", err))
+            Err(store_error("presence join", &err))
         }
     }
 }
@@ -96,7 +96,7 @@ pub(crate) async fn heartbeat(
             ErrorCode::StaleEpoch,
             format!("epoch {epoch} is not this connection's current epoch; rejoin"),
         )),
-        Err(err) => Err(internal_error("presence heartbeat", err)),
+        Err(err) => Err(store_error("presence heartbeat", &err)),
     }
 }
 
@@ -117,7 +117,7 @@ pub(crate) async fn leave(
         p.store
             .leave(&room, &socket.id.to_string())
             .await
-            .map_err(|e| internal_error("presence leave", e))?;
+            .map_err(|e| store_error("presence leave", &e))?;
         membership.remove(&room);
         socket.leave(room);
     }

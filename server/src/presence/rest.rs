@@ -3,14 +3,13 @@
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::json;
 
 use super::Presence;
-use crate::error::{AckError, internal_error};
+use crate::error::{AckError, store_error};
 
 pub(crate) fn routes(presence: Arc<Presence>) -> Router {
     Router::new()
@@ -23,11 +22,11 @@ async fn snapshot(State(p): State<Arc<Presence>>, Path(room_id): Path<String>) -
         Ok(snapshot) => {
             Json(json!({ "ok": true, "roomId": room_id, "snapshot": snapshot })).into_response()
         }
-        Err(err) => error_response(internal_error("presence snapshot", err)),
+        Err(err) => error_response(store_error("presence snapshot", &err)),
     }
 }
 
 /// An error as an HTTP response with the protocol's error body.
 pub(crate) fn error_response(err: AckError) -> Response {
-    (StatusCode::INTERNAL_SERVER_ERROR, Json(err)).into_response()
+    (err.store_status(), Json(err)).into_response()
 }
