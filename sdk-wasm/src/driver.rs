@@ -117,21 +117,23 @@ fn carry_out(shared: &Shared, transmit: Transmit) {
 /// Asks the auth provider (if any), then opens the WebSocket of transport `id`, always from a
 /// later microtask (never inside the pump that asked).
 fn open(inner: Weak<RefCell<Inner>>, id: u64, url: String, auth: Option<Function>) {
-    let asked = match &auth {
-        None => Ok(JsValue::NULL),
-        Some(provider) => provider.call0(&JsValue::NULL),
-    };
-    let value = match asked {
-        Ok(value) => value,
-        Err(e) => return open_later(inner, id, url, Err(auth_failed(&e))),
-    };
     let ask = auth.is_some();
+    // A provider that throws is a rejected promise, like one whose promise rejects.
+    let value = match &auth {
+        None => JsValue::NULL,
+        Some(provider) => provider
+            .call0(&JsValue::NULL)
+            .unwrap_or_else(|e| Promise::reject(&e).into()),
+    };
     // `allSettled` of one promise settles once, so one closure that runs once: nothing leaks.
     let settled = Closure::once_into_js(move |results: JsValue| {
         let result = Reflect::get(&results, &0.into()).unwrap_or_default();
         let field = |name: &str| Reflect::get(&result, &name.into()).unwrap_or_default();
         let auth = if field("status").as_string().as_deref() != Some("fulfilled") {
-            Err(auth_failed(&field("reason")))
+            Err(format!(
+                "auth provider failed: {}",
+                js_message(&field("reason"))
+            ))
         } else if ask {
             to_json(&field("value"))
                 .map(Some)
@@ -142,21 +144,6 @@ fn open(inner: Weak<RefCell<Inner>>, id: u64, url: String, auth: Option<Function
         connect(&inner, id, &url, auth);
     });
     then(&Promise::all_settled(&Array::of1(&value)), &settled);
-}
-
-/// `open` for an outcome already known: still from a later microtask.
-fn open_later(
-    inner: Weak<RefCell<Inner>>,
-    id: u64,
-    url: String,
-    auth: Result<Option<Value>, String>,
-) {
-    let later = Closure::once_into_js(move |_: JsValue| connect(&inner, id, &url, auth));
-    then(&Promise::resolve(&JsValue::NULL), &later);
-}
-
-fn auth_failed(error: &JsValue) -> String {
-    format!("auth provider failed: {}", js_message(error))
 }
 
 /// Opens the WebSocket of transport `id` with the auth payload, or reports why it cannot.

@@ -304,6 +304,10 @@ async fn the_auth_provider_is_awaited_and_its_rejection_fails_connect() {
     let err = rejection(refused.connect()).await;
     assert!(text(&err, "message").contains("no token today"), "{err:?}");
     assert!(!text(&err, "code").is_empty());
+
+    let throws = client_with_auth("throw new Error('provider broke');");
+    let err = rejection(throws.connect()).await;
+    assert!(text(&err, "message").contains("provider broke"), "{err:?}");
 }
 
 #[wasm_bindgen_test]
