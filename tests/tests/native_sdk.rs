@@ -5,8 +5,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use rtm_sdk::{
-    ChannelEvent, ClientOptions, ConnectionState, Error, JoinOptions, PresenceEvent,
-    PresenceEventType, RealtimeClient,
+    ChannelEvent, ClientOptions, ConnectionState, Error, JoinOptions, PresenceChannel,
+    PresenceEvent, PresenceEventType, RealtimeClient,
 };
 use rtm_tests::{Proxy, Store, TestServer, expect_event, unique};
 use serde_json::json;
@@ -24,6 +24,16 @@ fn options(url: &str) -> ClientOptions {
         c.reconnection.max_delay_ms = 300;
         c.request_timeout_ms = 10_000;
     })
+}
+
+/// Connects a client and joins a room with it.
+async fn connect_and_join(
+    options: ClientOptions,
+    join: JoinOptions,
+) -> (RealtimeClient, PresenceChannel) {
+    let client = RealtimeClient::connect(options).await.unwrap();
+    let (channel, _) = client.join_room(join).await.unwrap();
+    (client, channel)
 }
 
 fn is_presence(kind: PresenceEventType, user: &'static str) -> impl Fn(&ChannelEvent) -> bool {
@@ -107,13 +117,8 @@ async fn two_clients_see_each_other_and_their_updates(store: Store) {
 async fn custom_events_with_ack_and_timeout(store: Store) {
     let server = TestServer::start(&store, |_| {}).await;
     let room = unique("sdk");
-    let alice = RealtimeClient::connect(options(&server.url()))
-        .await
-        .unwrap();
-    let (a, _) = alice
-        .join_room(JoinOptions::new(&room, "alice"))
-        .await
-        .unwrap();
+    let (alice, a) =
+        connect_and_join(options(&server.url()), JoinOptions::new(&room, "alice")).await;
     let mut events = a.events();
     let ack = a
         .emit_with_ack("chat:send", json!({"roomId": room, "message": "hi"}), None)
@@ -159,25 +164,21 @@ async fn an_expired_presence_is_rejoined(store: Store) {
     })
     .await;
     let room = unique("sdk");
-    let watcher = RealtimeClient::connect(options(&server.url()).configure(|c| {
-        c.presence.heartbeat_interval_ms = 100;
-    }))
-    .await
-    .unwrap();
-    let (w, _) = watcher
-        .join_room(JoinOptions::new(&room, "watcher"))
-        .await
-        .unwrap();
+    let (watcher, w) = connect_and_join(
+        options(&server.url()).configure(|c| {
+            c.presence.heartbeat_interval_ms = 100;
+        }),
+        JoinOptions::new(&room, "watcher"),
+    )
+    .await;
     let mut w_events = w.events();
-    let slow = RealtimeClient::connect(options(&server.url()).configure(|c| {
-        c.presence.heartbeat_interval_ms = 1_500;
-    }))
-    .await
-    .unwrap();
-    let (s, _) = slow
-        .join_room(JoinOptions::new(&room, "slow").state(json!({"mood": "sleepy"})))
-        .await
-        .unwrap();
+    let (slow, s) = connect_and_join(
+        options(&server.url()).configure(|c| {
+            c.presence.heartbeat_interval_ms = 1_500;
+        }),
+        JoinOptions::new(&room, "slow").state(json!({"mood": "sleepy"})),
+    )
+    .await;
     let mut s_events = s.events();
     expect_event(
         &mut w_events,
@@ -344,13 +345,8 @@ async fn a_cut_network_is_noticed_on_both_sides() {
     .await;
     let proxy = Proxy::start(server.addr()).await;
     let room = unique("cut");
-    let watcher = RealtimeClient::connect(options(&server.url()))
-        .await
-        .unwrap();
-    let (w, _) = watcher
-        .join_room(JoinOptions::new(&room, "watcher"))
-        .await
-        .unwrap();
+    let (watcher, w) =
+        connect_and_join(options(&server.url()), JoinOptions::new(&room, "watcher")).await;
     let mut w_events = w.events();
     let cut =
         RealtimeClient::connect(options(&proxy.url()).configure(|c| c.connect_timeout_ms = 1_000))
@@ -401,17 +397,15 @@ async fn missed_heartbeats_make_the_client_reconnect() {
     let server = TestServer::start(&Store::Memory, |_| {}).await;
     let proxy = Proxy::start(server.addr()).await;
     let room = unique("missed");
-    let client = RealtimeClient::connect(options(&proxy.url()).configure(|c| {
-        c.connect_timeout_ms = 1_000;
-        c.presence.heartbeat_interval_ms = 100;
-        c.presence.heartbeat_ack_timeout_ms = Some(100);
-    }))
-    .await
-    .unwrap();
-    let (channel, _) = client
-        .join_room(JoinOptions::new(&room, "u"))
-        .await
-        .unwrap();
+    let (client, channel) = connect_and_join(
+        options(&proxy.url()).configure(|c| {
+            c.connect_timeout_ms = 1_000;
+            c.presence.heartbeat_interval_ms = 100;
+            c.presence.heartbeat_ack_timeout_ms = Some(100);
+        }),
+        JoinOptions::new(&room, "u"),
+    )
+    .await;
     let mut events = channel.events();
     expect_event(&mut events, "a heartbeat ack", |e| {
         matches!(e, ChannelEvent::HeartbeatAck { .. })
