@@ -1,6 +1,7 @@
 //! One room's channel inside the client: its intended state, its join phase, its view and its
 //! heartbeat schedule.
 
+use crate::event::RequestId;
 use crate::view::PresenceView;
 use crate::wire::{PresenceEvent, State};
 
@@ -43,6 +44,21 @@ pub(crate) struct Channel {
     pub(crate) ever_joined: bool,
     /// Failed rejoins in a row, for backoff.
     pub(crate) rejoin_failures: u32,
+    /// When the last state patch was sent (for `presence.throttleMs`).
+    pub(crate) last_patch_at: Option<u64>,
+    /// Patches merged while throttled, and the updates waiting for them; sent at `flush_at`.
+    pub(crate) throttled: Option<Throttled>,
+}
+
+/// State updates held back by the throttle, to go out together in one heartbeat.
+#[derive(Debug)]
+pub(crate) struct Throttled {
+    /// The merged patch: the latest value of each key.
+    pub(crate) patch: State,
+    /// Every `update_state` request it answers.
+    pub(crate) requests: Vec<RequestId>,
+    /// When it goes out.
+    pub(crate) flush_at: u64,
 }
 
 impl Channel {
@@ -58,6 +74,8 @@ impl Channel {
             missed: 0,
             ever_joined: false,
             rejoin_failures: 0,
+            last_patch_at: None,
+            throttled: None,
         }
     }
 
@@ -72,17 +90,41 @@ impl Channel {
     /// When the channel next needs to act, while connected.
     pub(crate) fn deadline(&self) -> Option<u64> {
         match &self.phase {
-            Phase::Joined { .. } if !self.heartbeat_in_flight => Some(self.next_heartbeat),
+            Phase::Joined { .. } => {
+                let heartbeat = (!self.heartbeat_in_flight).then_some(self.next_heartbeat);
+                let flush = self.throttled.as_ref().map(|t| t.flush_at);
+                heartbeat.into_iter().chain(flush).min()
+            }
             Phase::NeedsJoin { at } => Some(at.unwrap_or(0)),
-            _ => None,
+            Phase::Joining => None,
         }
     }
 
-    /// Marks the channel as needing a join once connected again.
-    pub(crate) fn lose(&mut self) {
+    /// Whether the throttled patch is due at `now`.
+    pub(crate) fn flush_due(&self, now: u64) -> bool {
+        self.throttled.as_ref().is_some_and(|t| t.flush_at <= now)
+    }
+
+    /// Whether the periodic heartbeat is due at `now`.
+    pub(crate) fn heartbeat_due(&self, now: u64) -> bool {
+        !self.heartbeat_in_flight && self.next_heartbeat <= now
+    }
+
+    /// Marks the channel as needing a join once connected again; returns the updates the
+    /// throttle held back, which can no longer be sent.
+    pub(crate) fn lose(&mut self) -> Vec<RequestId> {
         self.phase = Phase::NeedsJoin { at: None };
         self.heartbeat_in_flight = false;
         self.missed = 0;
         self.buffered.clear();
+        self.take_throttled()
+    }
+
+    /// Takes the updates the throttle holds back (their patch is already in `state`).
+    pub(crate) fn take_throttled(&mut self) -> Vec<RequestId> {
+        self.throttled
+            .take()
+            .map(|t| t.requests)
+            .unwrap_or_default()
     }
 }

@@ -11,7 +11,7 @@ use std::collections::VecDeque;
 use serde_json::Value;
 
 use crate::backoff;
-use crate::channel::{Channel, Phase};
+use crate::channel::{Channel, Phase, Throttled};
 use crate::codec::{engineio, socketio};
 use crate::config::ClientConfig;
 use crate::error::Error;
@@ -54,7 +54,8 @@ enum PendingKind {
     },
     Heartbeat {
         room: String,
-        request: Option<RequestId>,
+        /// The `update_state` calls this heartbeat answers (none for a periodic one).
+        requests: Vec<RequestId>,
     },
     Leave {
         request: RequestId,
@@ -221,12 +222,15 @@ impl Client {
         id
     }
 
-    /// Merges `patch` into the channel's state and sends it at once with a heartbeat; completes
-    /// with the ack. While not joined, the patch is kept for the next (re)join and the request
-    /// fails with `Disconnected`.
+    /// Merges `patch` into the channel's state and sends it with a heartbeat; completes with the
+    /// ack. With `presence.throttle_ms`, an update within the window after the last one sent waits
+    /// for the window's end and goes out merged with the others of that window (latest value of
+    /// each key wins); each of them completes with that one heartbeat's ack. While not joined, the
+    /// patch is kept for the next (re)join and the request fails with `Disconnected`.
     pub fn update_state(&mut self, now: u64, room: &str, patch: State) -> RequestId {
         let id = self.request_id();
         let connected = self.is_connected();
+        let throttle = self.config.presence.throttle_ms;
         let Some(channel) = self.channels.get_mut(room) else {
             self.complete(id, Err(Error::InvalidState(format!("not in room {room}"))));
             return id;
@@ -234,11 +238,27 @@ impl Client {
         for (k, v) in &patch {
             channel.state.insert(k.clone(), v.clone());
         }
-        if connected && channel.epoch().is_some() {
-            self.send_heartbeat(now, room, Some(patch), Some(id));
-        } else {
+        if !connected || channel.epoch().is_none() {
             self.complete(id, Err(Error::Disconnected));
+            return id;
         }
+        if let Some(throttled) = &mut channel.throttled {
+            throttled.patch.extend(patch);
+            throttled.requests.push(id);
+            return id;
+        }
+        if let Some(last) = channel.last_patch_at
+            && now < last.saturating_add(throttle)
+        {
+            channel.throttled = Some(Throttled {
+                patch,
+                requests: vec![id],
+                flush_at: last.saturating_add(throttle),
+            });
+            return id;
+        }
+        channel.last_patch_at = Some(now);
+        self.send_heartbeat(now, room, Some(patch), vec![id]);
         id
     }
 
@@ -285,22 +305,28 @@ impl Client {
     /// server's ack, its timeout, or a disconnect (it never fails).
     pub fn leave(&mut self, now: u64, room: &str) -> RequestId {
         let id = self.request_id();
-        let channel = self.channels.remove(room);
+        let mut channel = self.channels.remove(room);
+        let mut waiting = channel
+            .as_mut()
+            .map(Channel::take_throttled)
+            .unwrap_or_default();
         self.pending.retain(|_, p| match &p.kind {
-            PendingKind::Heartbeat { room: r, request }
-            | PendingKind::Join { room: r, request }
-                if r == room =>
-            {
-                if let Some(request) = request {
-                    self.events.push_back(ClientEvent::Completed {
-                        id: *request,
-                        result: Err(Error::InvalidState(format!("left room {room}"))),
-                    });
-                }
+            PendingKind::Heartbeat { room: r, requests } if r == room => {
+                waiting.extend(requests);
+                false
+            }
+            PendingKind::Join { room: r, request } if r == room => {
+                waiting.extend(*request);
                 false
             }
             _ => true,
         });
+        for request in waiting {
+            self.complete(
+                request,
+                Err(Error::InvalidState(format!("left room {room}"))),
+            );
+        }
         if channel.is_some() && self.is_connected() {
             let timeout = self.config.request_timeout_ms;
             self.send_request(
@@ -340,7 +366,9 @@ impl Client {
         }
         self.close_transport();
         self.fail_pending();
-        for (room, _) in self.channels.take() {
+        for (room, mut channel) in self.channels.take() {
+            let held = channel.take_throttled();
+            self.fail_all(held, &Error::Disconnected);
             self.channel_event(
                 &room,
                 ChannelEvent::Disconnected {
@@ -451,7 +479,13 @@ impl Client {
                 continue;
             };
             match channel.phase {
-                Phase::Joined { .. } => self.send_heartbeat(now, &room, None, None),
+                Phase::Joined { .. } => {
+                    if channel.flush_due(now) {
+                        self.flush_throttled(now, &room);
+                    } else if channel.heartbeat_due(now) {
+                        self.send_heartbeat(now, &room, None, Vec::new());
+                    }
+                }
                 Phase::NeedsJoin { .. } => self.send_join(now, &room, None),
                 Phase::Joining => {}
             }
@@ -554,10 +588,31 @@ impl Client {
         );
     }
 
+    /// Sends the throttled patch of `room` with a heartbeat.
+    fn flush_throttled(&mut self, now: u64, room: &str) {
+        let Some(channel) = self.channels.get_mut(room) else {
+            return;
+        };
+        let Some(throttled) = channel.throttled.take() else {
+            return;
+        };
+        channel.last_patch_at = Some(now);
+        self.send_heartbeat(now, room, Some(throttled.patch), throttled.requests);
+    }
+
+    /// Fails each of `requests` with `error`.
+    fn fail_all(&mut self, requests: Vec<RequestId>, error: &Error) {
+        for request in requests {
+            self.complete(request, Err(error.clone()));
+        }
+    }
+
     fn send_join(&mut self, now: u64, room: &str, request: Option<RequestId>) {
         let Some(channel) = self.channels.get_mut(room) else {
             return;
         };
+        // Updates held back by the throttle fail: their patch is in the state the join sends.
+        let held = channel.take_throttled();
         channel.phase = Phase::Joining;
         channel.buffered.clear();
         let payload = json::object([
@@ -566,6 +621,7 @@ impl Client {
             ("state", Value::Object(channel.state.clone())),
         ]);
         let timeout = self.config.request_timeout_ms;
+        self.fail_all(held, &Error::Disconnected);
         self.send_request(
             now,
             "presence:join",
@@ -583,7 +639,7 @@ impl Client {
         now: u64,
         room: &str,
         patch: Option<State>,
-        request: Option<RequestId>,
+        requests: Vec<RequestId>,
     ) {
         let interval = self.config.presence.heartbeat_interval_ms;
         let timeout = self.config.presence.ack_timeout_ms();
@@ -604,7 +660,7 @@ impl Client {
             timeout,
             PendingKind::Heartbeat {
                 room: room.to_string(),
-                request,
+                requests,
             },
         );
     }
@@ -620,13 +676,14 @@ impl Client {
                     self.channels.remove(&room);
                     self.complete(r, Err(Error::Disconnected));
                 }
-                PendingKind::Heartbeat {
-                    request: Some(r), ..
+                PendingKind::Heartbeat { requests, .. } => {
+                    for r in requests {
+                        self.complete(r, Err(Error::Disconnected));
+                    }
                 }
-                | PendingKind::Custom { request: r } => self.complete(r, Err(Error::Disconnected)),
+                PendingKind::Custom { request: r } => self.complete(r, Err(Error::Disconnected)),
                 PendingKind::Leave { request } => self.complete(request, Ok(Completion::Left)),
-                PendingKind::Join { request: None, .. }
-                | PendingKind::Heartbeat { request: None, .. } => {}
+                PendingKind::Join { request: None, .. } => {}
             }
         }
     }
@@ -642,7 +699,8 @@ impl Client {
         for room in &rooms {
             let channel = self.channels.get_mut(room).expect("listed");
             let was_joined = channel.epoch().is_some();
-            channel.lose();
+            let held = channel.lose();
+            self.fail_all(held, &Error::Disconnected);
             if !keep_channels {
                 self.channels.remove(room);
             }
@@ -828,14 +886,14 @@ impl Client {
                 });
                 self.on_join_answer(now, &room, request, parsed);
             }
-            PendingKind::Heartbeat { room, request } => {
+            PendingKind::Heartbeat { room, requests } => {
                 let parsed = result.and_then(|v| {
                     HeartbeatResponse::from_json(&v).ok_or_else(|| Error::Server {
                         code: "invalid_response".into(),
                         message: "the server's answer has an unexpected shape".into(),
                     })
                 });
-                self.on_heartbeat_answer(now, pending.sent_at, &room, request, parsed);
+                self.on_heartbeat_answer(now, pending.sent_at, &room, requests, parsed);
             }
         }
     }
@@ -919,7 +977,7 @@ impl Client {
         now: u64,
         sent_at: u64,
         room: &str,
-        request: Option<RequestId>,
+        requests: Vec<RequestId>,
         answer: Result<HeartbeatResponse, Error>,
     ) {
         let Some(channel) = self.channels.get_mut(room) else {
@@ -940,13 +998,13 @@ impl Client {
                         rtt_ms: now.saturating_sub(sent_at),
                     },
                 );
-                if let Some(request) = request {
+                for request in requests {
                     self.complete(request, Ok(Completion::Updated(response)));
                 }
             }
             Err(error) => {
                 let rejoin = matches!(error.code(), "not_joined" | "stale_epoch");
-                if let Some(request) = request {
+                for request in requests {
                     self.complete(request, Err(error.clone()));
                 }
                 self.channel_event(room, ChannelEvent::Error(error));
@@ -964,8 +1022,8 @@ impl Client {
             PendingKind::Join { room, request } => {
                 self.on_join_answer(now, &room, request, Err(Error::Timeout))
             }
-            PendingKind::Heartbeat { room, request } => {
-                if let Some(request) = request {
+            PendingKind::Heartbeat { room, requests } => {
+                for request in requests {
                     self.complete(request, Err(Error::Timeout));
                 }
                 let max = self.config.presence.max_missed_heartbeats.max(1);

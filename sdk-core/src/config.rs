@@ -65,6 +65,10 @@ pub struct PresenceConfig {
     pub heartbeat_ack_timeout_ms: Option<u64>,
     /// After this many heartbeats in a row without an ack, the connection is treated as dead.
     pub max_missed_heartbeats: u32,
+    /// State updates within this window merge into one heartbeat, ms (0: each is sent at once).
+    /// The first update after a quiet window goes at once; later ones wait for the window's end
+    /// and go together, the latest value of each key winning (cursors, typing).
+    pub throttle_ms: u64,
 }
 
 impl Default for PresenceConfig {
@@ -73,6 +77,7 @@ impl Default for PresenceConfig {
             heartbeat_interval_ms: 10_000,
             heartbeat_ack_timeout_ms: None,
             max_missed_heartbeats: 2,
+            throttle_ms: 0,
         }
     }
 }
@@ -107,6 +112,7 @@ impl ClientConfig {
                     v.as_u64().map(|n| n.min(u32::MAX as u64) as u32)
                 })?
                 .unwrap_or(dp.max_missed_heartbeats),
+                throttle_ms: json::optional(&p, "throttleMs", uint)?.unwrap_or(dp.throttle_ms),
             },
             connect_timeout_ms: json::optional(v, "connectTimeoutMs", uint)?
                 .unwrap_or(d.connect_timeout_ms),
@@ -147,7 +153,7 @@ mod tests {
     #[test]
     fn options_parse_from_camel_case_json_with_defaults() {
         let c = ClientConfig::from_json(&serde_json::json!(
-            {"baseUrl":"http://h:1","reconnection":{"maxAttempts":3},"presence":{"heartbeatIntervalMs":2000}}
+            {"baseUrl":"http://h:1","reconnection":{"maxAttempts":3},"presence":{"heartbeatIntervalMs":2000,"throttleMs":50}}
         ))
         .unwrap();
         assert_eq!(c.base_url, "http://h:1");
@@ -155,6 +161,7 @@ mod tests {
         assert_eq!(c.reconnection.initial_delay_ms, 500);
         assert_eq!(c.presence.heartbeat_interval_ms, 2000);
         assert_eq!(c.presence.max_missed_heartbeats, 2);
+        assert_eq!(c.presence.throttle_ms, 50);
         let err = ClientConfig::from_json(
             &serde_json::json!({"presence": {"heartbeatIntervalMs": "fast"}}),
         );

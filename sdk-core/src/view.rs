@@ -1,6 +1,7 @@
 //! A channel's view of its room: the connections, and the members merged by user. Events are
 //! applied idempotently, ordered per connection by `(epoch, rev)`: a duplicate or out-of-date
-//! event changes nothing.
+//! event changes nothing. Events without `rev` (from the TypeScript server, which sends none)
+//! are ordered by `epoch` alone and, within an epoch, applied in arrival order.
 
 use serde_json::Value;
 
@@ -90,7 +91,6 @@ impl PresenceView {
 
     /// Applies an event; true when it changed the view.
     pub fn apply(&mut self, event: &PresenceEvent) -> bool {
-        let key = (event.epoch, event.rev);
         if self
             .gone_epoch(&event.conn_id)
             .is_some_and(|e| e >= event.epoch)
@@ -101,7 +101,7 @@ impl PresenceView {
             PresenceEventType::Join | PresenceEventType::Update => {
                 if let Ok(i) = self.find(&event.conn_id) {
                     let known = &self.connections[i];
-                    if (known.epoch, known.rev) >= key {
+                    if !is_newer(known, event) {
                         return false;
                     }
                 }
@@ -171,6 +171,15 @@ impl PresenceView {
     }
 }
 
+/// Whether `event` comes after what the view knows of its connection: by `(epoch, rev)` when both
+/// carry a `rev`; otherwise by epoch alone, so that within one epoch arrival order decides.
+fn is_newer(known: &PresenceEntry, event: &PresenceEvent) -> bool {
+    match (known.rev, event.rev) {
+        (Some(known_rev), Some(rev)) => (known.epoch, known_rev) < (event.epoch, rev),
+        _ => known.epoch <= event.epoch,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -192,7 +201,7 @@ mod tests {
             state: state.as_object().cloned(),
             ts: 1000 + epoch * 10 + rev,
             epoch,
-            rev,
+            rev: Some(rev),
         }
     }
     use PresenceEventType::*;
@@ -248,7 +257,7 @@ mod tests {
             state: json!({"s": 3}).as_object().unwrap().clone(),
             last_seen_ms: 1,
             epoch: 5,
-            rev: 3,
+            rev: Some(3),
         };
         v.reset(&[snap]);
         assert!(

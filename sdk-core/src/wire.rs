@@ -25,8 +25,10 @@ pub struct PresenceEntry {
     pub last_seen_ms: u64,
     /// The epoch of its join.
     pub epoch: u64,
-    /// State changes since its join (0 from servers that do not send it).
-    pub rev: u64,
+    /// State changes since its join; `None` from servers that do not send it (the TypeScript
+    /// server), whose events are then applied in arrival order.
+    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
+    pub rev: Option<u64>,
 }
 
 /// The joiner's own identity in a room.
@@ -103,8 +105,10 @@ pub struct PresenceEvent {
     pub ts: u64,
     /// The epoch of the connection's join.
     pub epoch: u64,
-    /// State changes since that join (0 from servers that do not send it).
-    pub rev: u64,
+    /// State changes since that join; `None` from servers that do not send it (the TypeScript
+    /// server), whose events are then applied in arrival order.
+    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
+    pub rev: Option<u64>,
 }
 
 /// An error ack: `{ok:false, error, code}`.
@@ -119,14 +123,16 @@ pub struct ErrorAck {
 impl PresenceEntry {
     /// As the protocol's JSON object.
     pub fn to_json(&self) -> Value {
-        json::object([
-            ("connId", self.conn_id.clone().into()),
-            ("userId", self.user_id.clone().into()),
-            ("state", Value::Object(self.state.clone())),
-            ("lastSeenMs", self.last_seen_ms.into()),
-            ("epoch", self.epoch.into()),
-            ("rev", self.rev.into()),
-        ])
+        with_rev(
+            json::object([
+                ("connId", self.conn_id.clone().into()),
+                ("userId", self.user_id.clone().into()),
+                ("state", Value::Object(self.state.clone())),
+                ("lastSeenMs", self.last_seen_ms.into()),
+                ("epoch", self.epoch.into()),
+            ]),
+            self.rev,
+        )
     }
 
     /// Reads a snapshot entry.
@@ -137,7 +143,7 @@ impl PresenceEntry {
             state: json::object_or_empty(v, "state")?,
             last_seen_ms: json::uint(v, "lastSeenMs").unwrap_or(0),
             epoch: json::uint(v, "epoch")?,
-            rev: json::uint(v, "rev").unwrap_or(0),
+            rev: json::uint(v, "rev"),
         })
     }
 }
@@ -212,19 +218,21 @@ impl PresenceEventType {
 impl PresenceEvent {
     /// As the protocol's JSON object.
     pub fn to_json(&self) -> Value {
-        json::object([
-            ("type", self.kind.as_str().into()),
-            ("roomId", self.room_id.clone().into()),
-            ("userId", self.user_id.clone().into()),
-            ("connId", self.conn_id.clone().into()),
-            (
-                "state",
-                self.state.clone().map_or(Value::Null, Value::Object),
-            ),
-            ("ts", self.ts.into()),
-            ("epoch", self.epoch.into()),
-            ("rev", self.rev.into()),
-        ])
+        with_rev(
+            json::object([
+                ("type", self.kind.as_str().into()),
+                ("roomId", self.room_id.clone().into()),
+                ("userId", self.user_id.clone().into()),
+                ("connId", self.conn_id.clone().into()),
+                (
+                    "state",
+                    self.state.clone().map_or(Value::Null, Value::Object),
+                ),
+                ("ts", self.ts.into()),
+                ("epoch", self.epoch.into()),
+            ]),
+            self.rev,
+        )
     }
 
     /// Reads a `presence:event`.
@@ -248,9 +256,17 @@ impl PresenceEvent {
             state,
             ts: json::uint(v, "ts").unwrap_or(0),
             epoch: json::uint(v, "epoch")?,
-            rev: json::uint(v, "rev").unwrap_or(0),
+            rev: json::uint(v, "rev"),
         })
     }
+}
+
+/// `object` with its `rev` field, when there is one.
+fn with_rev(mut object: Value, rev: Option<u64>) -> Value {
+    if let (Some(rev), Value::Object(fields)) = (rev, &mut object) {
+        fields.insert("rev".into(), rev.into());
+    }
+    object
 }
 
 /// A snapshot as a JSON array.

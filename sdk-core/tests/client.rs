@@ -306,6 +306,7 @@ fn missed_heartbeats_raise_an_error_and_reconnect() {
             heartbeat_interval_ms: 1_000,
             max_missed_heartbeats: 2,
             heartbeat_ack_timeout_ms: None,
+            throttle_ms: 0,
         },
         ..Harness::config()
     };
@@ -359,6 +360,111 @@ fn update_state_sends_the_patch_at_once_and_resolves_with_the_ack() {
     assert!(h.take_sent().is_empty());
     h.advance(1);
     assert_eq!(h.sent_event().0, "presence:heartbeat");
+}
+
+fn throttled(ms: u64) -> Harness {
+    let mut h = Harness::connected(ClientConfig {
+        presence: PresenceConfig {
+            throttle_ms: ms,
+            ..Default::default()
+        },
+        ..Harness::config()
+    });
+    h.join("r", "u", json!({"x": 0}), 7, vec![]);
+    h
+}
+
+fn patch(v: Value) -> rtm_sdk_core::State {
+    v.as_object().unwrap().clone()
+}
+
+#[test]
+fn throttled_updates_merge_into_one_heartbeat_at_the_windows_end() {
+    let mut h = throttled(100);
+    // The first update after a quiet window goes at once.
+    let first = h.client.update_state(h.now, "r", patch(json!({"x": 1})));
+    let (_, payload, ack1) = h.sent_event();
+    assert_eq!(payload["patchState"], json!({"x": 1}));
+    // Within the window: held back, merged, the latest value of each key winning.
+    h.advance(10);
+    let second = h
+        .client
+        .update_state(h.now, "r", patch(json!({"x": 2, "y": 1})));
+    h.advance(30);
+    let third = h.client.update_state(h.now, "r", patch(json!({"x": 3})));
+    assert!(
+        h.take_sent().is_empty(),
+        "nothing goes before the window ends"
+    );
+    assert_eq!(
+        h.client.own_state("r").unwrap(),
+        &patch(json!({"x": 3, "y": 1}))
+    );
+    h.advance(59);
+    assert!(h.take_sent().is_empty());
+    h.advance(1); // 100 ms after the first was sent
+    let (name, payload, ack2) = h.sent_event();
+    assert_eq!(name, "presence:heartbeat");
+    assert_eq!(
+        payload,
+        json!({"roomId": "r", "epoch": 7, "patchState": {"x": 3, "y": 1}})
+    );
+    h.ack(ack1, json!({"ok": true, "changed": true, "epoch": 7}));
+    assert!(h.completion(first).is_ok());
+    assert!(h.is_pending(second) && h.is_pending(third));
+    h.ack(ack2, json!({"ok": true, "changed": false, "epoch": 7}));
+    for id in [second, third] {
+        let done = h.completion(id).unwrap();
+        assert!(
+            matches!(done, Completion::Updated(r) if !r.changed),
+            "each resolves with the merged heartbeat's answer"
+        );
+    }
+    // A quiet window later, the next update goes at once again.
+    h.advance(500);
+    h.client.update_state(h.now, "r", patch(json!({"x": 4})));
+    assert_eq!(h.sent_event().1["patchState"], json!({"x": 4}));
+}
+
+#[test]
+fn throttled_updates_fail_on_disconnect_and_their_patch_rejoins() {
+    let mut h = throttled(1_000);
+    h.client.update_state(h.now, "r", patch(json!({"x": 1})));
+    h.take_sent();
+    let held = h.client.update_state(h.now, "r", patch(json!({"x": 2})));
+    h.client
+        .transport_closed(h.now, h.transport, "network down");
+    assert_eq!(h.completion(held), Err(Error::Disconnected));
+    h.advance(10_000);
+    h.accept_transport(None);
+    let (name, payload, _) = h.sent_event();
+    assert_eq!(name, "presence:join");
+    assert_eq!(
+        payload["state"],
+        json!({"x": 2}),
+        "the held patch is in the rejoin's state"
+    );
+
+    // Leaving fails what is held back, and nothing is sent for it afterwards.
+    let mut h = throttled(1_000);
+    h.client.update_state(h.now, "r", patch(json!({"x": 1})));
+    h.take_sent();
+    let held = h.client.update_state(h.now, "r", patch(json!({"x": 2})));
+    h.client.leave(h.now, "r");
+    assert!(matches!(h.completion(held), Err(Error::InvalidState(_))));
+    let (name, _, _) = h.sent_event();
+    assert_eq!(name, "presence:leave");
+    h.advance(5_000);
+    assert!(h.take_sent().is_empty());
+}
+
+#[test]
+fn without_throttle_every_update_goes_at_once() {
+    let mut h = throttled(0);
+    for x in 1..=3 {
+        h.client.update_state(h.now, "r", patch(json!({"x": x})));
+        assert_eq!(h.sent_event().1["patchState"], json!({"x": x}));
+    }
 }
 
 #[test]
@@ -673,4 +779,56 @@ fn the_connection_state_changes_before_channels_hear_of_a_loss() {
         })
         .collect();
     assert_eq!(order, ["state", "channel"]);
+}
+
+#[test]
+fn events_without_rev_from_the_typescript_server_apply_in_arrival_order() {
+    // The TypeScript server's frames: no `rev` (nor `lastSeenMs`) anywhere.
+    let mut h = Harness::connected(Harness::config());
+    let id = h.client.join(h.now, "r", "alice", Default::default());
+    let (_, _, ack) = h.sent_event();
+    h.ack(
+        ack,
+        json!({"ok": true, "self": {"connId": "me", "epoch": 9}, "snapshot": [
+            {"connId": "me", "userId": "alice", "state": {}, "epoch": 9},
+            {"connId": "b1", "userId": "bob", "state": {"v": 1}, "epoch": 5},
+        ]}),
+    );
+    h.completion(id).unwrap();
+    h.events.clear();
+    let update = |v: u64| json!({"type": "update", "roomId": "r", "userId": "bob", "connId": "b1", "state": {"v": v}, "ts": 20, "epoch": 5});
+    for v in [2, 3, 2] {
+        h.server_event("presence:event", update(v));
+    }
+    let bob = |h: &Harness| {
+        h.client
+            .view("r")
+            .unwrap()
+            .connections()
+            .into_iter()
+            .find(|c| c.user_id == "bob")
+            .unwrap()
+    };
+    assert_eq!(bob(&h).state["v"], 2, "the last to arrive wins");
+    assert_eq!(bob(&h).rev, None);
+    let events = channel_events(&mut h, "r");
+    assert_eq!(events.len(), 3, "every update reaches the app: {events:?}");
+    // An older epoch is still out of date; a leave removes the entry.
+    h.server_event("presence:event", json!({"type": "update", "roomId": "r", "userId": "bob", "connId": "b1", "state": {"v": 9}, "ts": 21, "epoch": 4}));
+    assert_eq!(bob(&h).state["v"], 2);
+    h.server_event("presence:event", json!({"type": "leave", "roomId": "r", "userId": "bob", "connId": "b1", "ts": 22, "epoch": 5}));
+    assert_eq!(h.client.view("r").unwrap().members().len(), 1);
+    // Heartbeat acks shaped as that server sends them are understood.
+    h.advance(10_000);
+    let (name, payload, ack) = h.sent_event();
+    assert_eq!(
+        (name.as_str(), &payload["epoch"]),
+        ("presence:heartbeat", &json!(9))
+    );
+    h.ack(ack, json!({"ok": true, "changed": false, "epoch": 9}));
+    assert!(
+        channel_events(&mut h, "r")
+            .iter()
+            .any(|e| matches!(e, ChannelEvent::HeartbeatAck { epoch: 9, .. }))
+    );
 }

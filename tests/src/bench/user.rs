@@ -372,7 +372,9 @@ impl User {
                     }
                 }
             }
-            PresenceEventType::Update => self.on_update(&event.conn_id, (event.epoch, event.rev)),
+            PresenceEventType::Update => {
+                self.on_update(&event.conn_id, (event.epoch, event.rev.unwrap_or(0)))
+            }
             PresenceEventType::Leave => {}
         }
     }
