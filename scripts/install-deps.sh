@@ -2,8 +2,8 @@
 # Installs what the tests and the browser SDK build need, only what is missing, so a second run
 # is fast: redis-server, Chromium and its driver (Debian), the wasm32 target, wasm-bindgen-cli at
 # the exact version of Cargo.lock, wasm-pack, wasm-opt from npm's binaryen (Debian's is broken),
-# and the browser tests' npm packages. `install-deps.sh build` installs only what building the
-# npm package needs (for `make demo`).
+# and the browser and package tests' npm packages (tests/e2e: Playwright, Vite, webpack, ws).
+# `install-deps.sh build` installs only what building the npm package needs (for `make demo`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 only_build=""
@@ -22,9 +22,14 @@ if [ -z "$only_build" ]; then
   command -v redis-server >/dev/null 2>&1 || { echo "installing redis-server"; apt_install redis-server; }
   command -v chromium >/dev/null 2>&1 || { echo "installing chromium"; apt_install chromium; }
   command -v chromedriver >/dev/null 2>&1 || { echo "installing chromium-driver"; apt_install chromium-driver; }
-  if [ ! -d tests/e2e/node_modules/playwright-core ]; then
+  # Reinstalled whenever package-lock.json changed since the last install (its sha256 is kept
+  # in node_modules), so a second run with the same lock does nothing.
+  lock_sum=$(sha256sum tests/e2e/package-lock.json | cut -d' ' -f1)
+  lock_stamp=tests/e2e/node_modules/.package-lock.sha256
+  if [ "$(cat "$lock_stamp" 2>/dev/null)" != "$lock_sum" ]; then
     echo "installing the browser tests' npm packages"
     npm ci --silent --no-audit --no-fund --prefix tests/e2e >/dev/null
+    echo "$lock_sum" >"$lock_stamp"
   fi
 fi
 

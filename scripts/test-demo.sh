@@ -20,4 +20,4 @@ done
 curl -sf "http://127.0.0.1:$port/" | grep -q "rtm demo" || { echo "/ does not serve the demo page"; exit 1; }
 
 cd tests/e2e
-RTM_DEMO_URL="http://127.0.0.1:$port" node --test
+RTM_DEMO_URL="http://127.0.0.1:$port" node --test demo.test.mjs

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: the workspace (unit, integration, examples, doc tests), then the browser SDK in
-# headless Chromium, then the demo page in two Chromium browsers. Closes with one
-# summary line: "tests: N passed, N failed".
+# headless Chromium, then the npm package in each bundler and in Node, then the demo page in two
+# Chromium browsers. Closes with one summary line: "tests: N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,6 +13,11 @@ status=${PIPESTATUS[0]}
 scripts/test-wasm.sh 2>&1 | tee -a "$log"
 wasm_status=${PIPESTATUS[0]}
 [ "$status" -eq 0 ] && status=$wasm_status
+# The npm package from its tarball: built by Vite 5 and 7, webpack, esbuild, and with no bundler,
+# in headless Chromium; and in Node 20.
+scripts/test-package.sh 2>&1 | tee -a "$log"
+package_status=${PIPESTATUS[0]}
+[ "$status" -eq 0 ] && status=$package_status
 # The demo page, started with README's command, in two headless Chromium browsers.
 scripts/test-demo.sh 2>&1 | tee -a "$log"
 demo_status=${PIPESTATUS[0]}
@@ -20,7 +25,7 @@ demo_status=${PIPESTATUS[0]}
 
 passed=$(grep -Eo '^test result: .* ([0-9]+) passed' "$log" | grep -Eo '[0-9]+ passed' | awk '{s+=$1} END {print s+0}')
 failed=$(grep -Eo '^test result: .* ([0-9]+) failed' "$log" | grep -Eo '[0-9]+ failed' | awk '{s+=$1} END {print s+0}')
-# node's test runner (the demo tests) reports "# pass N" and "# fail N".
+# node's test runner (the package and demo tests) reports "# pass N" and "# fail N".
 passed=$(( passed + $(grep -E '^# pass [0-9]+$' "$log" | awk '{s+=$3} END {print s+0}') ))
 failed=$(( failed + $(grep -E '^# fail [0-9]+$' "$log" | awk '{s+=$3} END {print s+0}') ))
 if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then

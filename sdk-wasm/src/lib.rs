@@ -1,26 +1,18 @@
-//! The rtm browser SDK: the npm package `rtm-sdk`, a wasm-bindgen adapter over `rtm-sdk-core`.
+//! The rtm browser SDK's WebAssembly: `rtm-sdk-core`'s sans-IO client exported as one class,
+//! [`Core`], with JSON text at its edges.
 //!
-//! A `web_sys::WebSocket` transport, one `gloo-timers` timer for the core's next deadline,
-//! promises for requests, and listeners for events. The protocol logic is the core's, the same as
-//! the native SDK's.
+//! Everything that touches the platform is the npm package's JavaScript (`sdk-wasm/js`): the
+//! WebSocket, the one timer, the auth provider, promises, listeners and the page's lifecycle. It
+//! feeds `Core` what happens (with the time) and carries out what `Core::poll` says. That keeps
+//! the protocol logic in Rust, shared with the native SDK, and the WebAssembly small: no web-sys,
+//! no closures, no JS objects built from Rust.
 
-mod channel;
-mod client;
-mod driver;
-mod js;
-mod lifecycle;
-mod listeners;
-mod transport;
+mod machine;
+mod output;
 
-pub use channel::PresenceChannel;
-pub use client::RealtimeClient;
-
-use wasm_bindgen::prelude::*;
+pub use machine::Core;
 
 /// Talc instead of the default dlmalloc: a few KiB smaller, and faster.
 #[cfg(target_arch = "wasm32")]
 #[global_allocator]
 static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
-
-#[wasm_bindgen(typescript_custom_section)]
-const TYPES: &str = include_str!("rtm-sdk.d.ts");
