@@ -2,7 +2,8 @@
 # store; `make test` runs every test. Each installs what it needs first.
 
 PORT ?= 3000
-WASM_SOURCES := $(shell find sdk-core/src sdk-wasm/src -type f) sdk-core/Cargo.toml sdk-wasm/Cargo.toml
+WASM_SOURCES := $(shell find sdk-core/src sdk-wasm/src sdk-wasm/js -type f) sdk-core/Cargo.toml sdk-wasm/Cargo.toml \
+  sdk-wasm/README.md LICENSE scripts/wasm-toolchain.sh
 
 .PHONY: demo test lint deps package
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the tests and the browser SDK build need, only what is missing, so a second run
-# is fast: redis-server, Chromium and its driver (Debian), the wasm32 target, wasm-bindgen-cli at
-# the exact version of Cargo.lock, wasm-pack, wasm-opt from npm's binaryen (Debian's is broken),
-# and the browser and package tests' npm packages (tests/e2e: Playwright, Vite, webpack, ws).
+# is fast: redis-server, Chromium and its driver (Debian), the wasm32 target (for clippy), the
+# pinned nightly toolchain with rust-src that builds the WebAssembly (scripts/wasm-toolchain.sh),
+# wasm-bindgen-cli at the exact version of Cargo.lock, wasm-opt from npm's binaryen (Debian's is
+# broken), esbuild, and the browser and package tests' npm packages (tests/e2e: Playwright, Vite, webpack, ws).
 # `install-deps.sh build` installs only what building the npm package needs (for `make demo`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,6 +35,13 @@ if [ -z "$only_build" ]; then
 fi
 
 rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+# shellcheck source=scripts/wasm-toolchain.sh
+. scripts/wasm-toolchain.sh
+if ! rustup run "$RTM_WASM_TOOLCHAIN" rustc --version >/dev/null 2>&1 ||
+  ! rustup component list --installed --toolchain "$RTM_WASM_TOOLCHAIN" | grep -q '^rust-src'; then
+  echo "installing the $RTM_WASM_TOOLCHAIN toolchain (builds the WebAssembly)"
+  rustup toolchain install -q "$RTM_WASM_TOOLCHAIN" --profile minimal --component rust-src
+fi
 
 # wasm-bindgen-cli must match the wasm-bindgen crate exactly.
 want=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/"/, "", $3); print $3; exit }' Cargo.lock)
@@ -42,7 +50,6 @@ if [ -n "$want" ] && [ "$want" != "$have" ]; then
   echo "installing wasm-bindgen-cli $want"
   cargo install -q wasm-bindgen-cli --version "$want"
 fi
-command -v wasm-pack >/dev/null 2>&1 || { echo "installing wasm-pack"; cargo install -q wasm-pack; }
 
 # wasm-opt (binaryen 132) and esbuild (minifies the JS glue) from npm; scripts put
 # tools/node_modules/.bin first on PATH.
@@ -52,7 +59,7 @@ if [ ! -x tools/node_modules/.bin/wasm-opt ] || [ ! -x tools/node_modules/.bin/e
 fi
 
 if [ -z "$only_build" ]; then
-  echo "dependencies ready: $(redis-server --version | cut -d' ' -f1-3), $(chromium --version 2>/dev/null | head -1), wasm-bindgen $(wasm-bindgen --version | awk '{print $2}'), $(wasm-pack --version)"
+  echo "dependencies ready: $(redis-server --version | cut -d' ' -f1-3), $(chromium --version 2>/dev/null | head -1), wasm-bindgen $(wasm-bindgen --version | awk '{print $2}'), $RTM_WASM_TOOLCHAIN"
 else
-  echo "build dependencies ready: wasm-bindgen $(wasm-bindgen --version | awk '{print $2}'), $(wasm-pack --version)"
+  echo "build dependencies ready: wasm-bindgen $(wasm-bindgen --version | awk '{print $2}'), $RTM_WASM_TOOLCHAIN"
 fi

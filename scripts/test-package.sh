@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # The npm package rtm-sdk as its users get it: `npm pack`ed, installed from the tarball into
-# tests/e2e, then built by Vite 5, Vite 7, webpack 5 and esbuild and loaded with no bundler, each
-# page in headless Chromium, and imported in Node 20 (no WebSocket; the ws package; Node's own
-# behind --experimental-websocket), all against a real rtm-server on a free 127.0.0.1 port.
+# tests/e2e; its API in headless Chromium with no bundler (sdk.test.mjs); built by Vite 5, Vite 7,
+# webpack 5 and esbuild and loaded with no bundler, each page in headless Chromium; and imported
+# in Node 20 (no WebSocket; the ws package; Node's own behind --experimental-websocket). All
+# against real rtm-servers on free 127.0.0.1 ports: defaults, and a 400 ms presence TTL.
 # RTM_SDK_TARBALL=path/to/rtm-sdk-X.Y.Z.tgz tests that tarball instead (no `make package`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 tmp=$(mktemp -d)
-server=""
-trap '[ -z "$server" ] || kill "$server" 2>/dev/null || true; rm -rf "$tmp"' EXIT
+servers=""
+trap 'kill $servers 2>/dev/null || true; rm -rf "$tmp"' EXIT
 
 if [ -n "${RTM_SDK_TARBALL:-}" ]; then
   tarball=$(realpath "$RTM_SDK_TARBALL")
@@ -28,11 +29,18 @@ echo "testing $(basename "$tarball")"
 cargo build -q -p rtm-server
 port=$(python3 scripts/free-port.py)
 target/debug/rtm-server --host 127.0.0.1 --port "$port" >/tmp/rtm-package-test-server.log 2>&1 &
-server=$!
-for _ in $(seq 1 100); do
-  curl -sf "http://127.0.0.1:$port/health" >/dev/null && break
-  sleep 0.1
+servers=$!
+short_port=$(python3 scripts/free-port.py)
+target/debug/rtm-server --host 127.0.0.1 --port "$short_port" \
+  --presence-ttl-ms 400 --presence-reaper-interval-ms 50 >/tmp/rtm-package-test-server-ttl.log 2>&1 &
+servers="$servers $!"
+for p in "$port" "$short_port"; do
+  for _ in $(seq 1 100); do
+    curl -sf "http://127.0.0.1:$p/health" >/dev/null && break
+    sleep 0.1
+  done
 done
 
 cd tests/e2e
-RTM_SERVER_URL="http://127.0.0.1:$port" node --test bundlers.test.mjs node.test.mjs
+RTM_SERVER_URL="http://127.0.0.1:$port" RTM_SHORT_TTL_URL="http://127.0.0.1:$short_port" \
+  node --test sdk.test.mjs bundlers.test.mjs node.test.mjs

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs every test: the workspace (unit, integration, examples, doc tests), then the browser SDK in
-# headless Chromium, then the npm package in each bundler and in Node, then the demo page in two
+# Runs every test: the workspace (unit, integration, examples, doc tests), then the npm package
+# from its tarball (its API in headless Chromium, each bundler, Node), then the demo page in two
 # Chromium browsers. Closes with one summary line: "tests: N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -9,12 +9,8 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 cargo test --workspace "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
-# The browser SDK in headless Chromium against the real server.
-scripts/test-wasm.sh 2>&1 | tee -a "$log"
-wasm_status=${PIPESTATUS[0]}
-[ "$status" -eq 0 ] && status=$wasm_status
-# The npm package from its tarball: built by Vite 5 and 7, webpack, esbuild, and with no bundler,
-# in headless Chromium; and in Node 20.
+# The npm package from its tarball: its API in headless Chromium; built by Vite 5 and 7,
+# webpack, esbuild, and with no bundler, in headless Chromium; and in Node 20.
 scripts/test-package.sh 2>&1 | tee -a "$log"
 package_status=${PIPESTATUS[0]}
 [ "$status" -eq 0 ] && status=$package_status

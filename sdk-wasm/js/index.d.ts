@@ -1,3 +1,40 @@
+// The types of the npm package rtm-sdk (both entries: index.js for browsers and bundlers,
+// node.js for Node, Deno and Bun).
+
+/**
+ * Where the WebAssembly comes from, for `init(input)`: a URL (string or `URL`), a `Request` or
+ * `Response`, its bytes, a compiled `WebAssembly.Module`, or a promise of one of these.
+ */
+export type InitInput =
+  | string
+  | URL
+  | Request
+  | Response
+  | BufferSource
+  | WebAssembly.Module
+  | Promise<string | URL | Request | Response | BufferSource | WebAssembly.Module>;
+
+/**
+ * Loads the WebAssembly, once for every client; the first `connect()` does it when nobody did.
+ * Call it to preload, or to say where the `.wasm` is (a CDN, a strict CSP): by default browsers
+ * fetch `rtm_sdk_bg.wasm` from beside the package's `index.js` (bundlers emit it), and Node reads
+ * the package's file. Rejects with code `load_failed`; a later call tries again.
+ */
+export function init(input?: InitInput): Promise<void>;
+
+/** The WebSocket class the client uses: the standard one, or a compatible one such as `ws`'s. */
+export interface WebSocketClass {
+  new (url: string): {
+    binaryType: string;
+    onopen: ((event: any) => void) | null;
+    onmessage: ((event: { data: any }) => void) | null;
+    onclose: ((event: { code: number }) => void) | null;
+    onerror: ((event: any) => void) | null;
+    send(data: string): void;
+    close(): void;
+  };
+}
+
 /** Reconnection after a lost connection: exponential backoff with full jitter. */
 export interface ReconnectionOptions {
   /** Reconnect at all (default true). */
@@ -18,6 +55,13 @@ export interface PresenceOptions {
   heartbeatAckTimeoutMs?: number | null;
   /** Heartbeats in a row without ack before the connection counts as dead (default 2). */
   maxMissedHeartbeats?: number;
+  /**
+   * State updates within this window merge into one heartbeat, ms (default 0: each goes at
+   * once). The first `updateState` after a quiet window goes at once; later ones within the
+   * window wait for its end and go together, the latest value of each key winning; each
+   * caller's promise resolves with that heartbeat's answer. For cursors and typing indicators.
+   */
+  throttleMs?: number;
 }
 
 /** Options of `new RealtimeClient(...)`. */
@@ -32,6 +76,11 @@ export interface ClientOptions {
   connectTimeoutMs?: number;
   /** How long a join, leave or ack waits for its answer, ms (default 10000). */
   requestTimeoutMs?: number;
+  /**
+   * The WebSocket class to use where there is no global one (Node 20 without
+   * `--experimental-websocket`), e.g. `import WebSocket from "ws"`. Default: `globalThis.WebSocket`.
+   */
+  WebSocket?: WebSocketClass;
 }
 
 /** A connection's shared state: any JSON object. */
@@ -53,8 +102,8 @@ export interface PresenceEntry {
   lastSeenMs: number;
   /** The epoch of its join. */
   epoch: number;
-  /** State changes since that join. */
-  rev: number;
+  /** State changes since that join (absent from servers that send none, such as the TypeScript one). */
+  rev?: number;
 }
 
 /** This client's identity in a room. */
@@ -85,7 +134,8 @@ export interface PresenceEvent {
   state: PresenceState | null;
   ts: number;
   epoch: number;
-  rev: number;
+  /** State changes since that join (absent from servers that send none: arrival order then rules). */
+  rev?: number;
 }
 
 /** One user in a room, with all of their connections (tabs). */
@@ -114,7 +164,7 @@ export interface ConnectionStateChange {
  * Every rejection is an `Error` with a `code`: the server's (`invalid_payload`, `forbidden`,
  * `rate_limited`, `not_joined`, `stale_epoch`, `internal`, `unavailable`) or the client's own
  * (`timeout`, `disconnected`, `missed_heartbeats`, `connect_refused`, `transport`, `gave_up`,
- * `invalid_state`, `invalid_argument`).
+ * `invalid_state`, `invalid_argument`, `load_failed`).
  */
 export interface RtmError extends Error {
   code: string;
@@ -136,10 +186,17 @@ export interface ClientEventMap {
   connectionStateChange: ConnectionStateChange;
 }
 
-/** A connection to an rtm server. */
+/**
+ * A connection to an rtm server. Constructing one does no I/O (safe in SSR and tests); the
+ * first call that talks to the server loads the WebAssembly (see `init`).
+ */
 export class RealtimeClient {
+  /** Throws `invalid_argument` without a `baseUrl`; other bad options reject `connect()`. */
   constructor(options: ClientOptions);
-  /** Connects; rejects with `connect_refused` or `transport`. Lost connections are retried. */
+  /**
+   * Connects; rejects with `connect_refused`, `transport`, `load_failed` or `invalid_argument`.
+   * Lost connections are retried.
+   */
   connect(): Promise<void>;
   /** Joins a room. */
   joinRoom(options: JoinOptions): Promise<{ channel: PresenceChannel; response: JoinResponse }>;
@@ -159,8 +216,8 @@ export class RealtimeClient {
 /** One joined room. It rejoins by itself after a reconnect, with its last state. */
 export class PresenceChannel {
   readonly roomId: string;
-  /** This connection's identity while joined. */
-  readonly self: SelfInfo | undefined;
+  /** This connection's identity while joined, else `null`. */
+  readonly self: SelfInfo | null;
   on<K extends keyof ChannelEventMap>(event: K, handler: (arg: ChannelEventMap[K]) => void): void;
   /** A custom event of the app, by name. */
   on(event: string, handler: (payload: any) => void): void;
@@ -170,11 +227,13 @@ export class PresenceChannel {
   members(): Member[];
   /** The room's connections. */
   connections(): PresenceEntry[];
-  /** Merges `patch` into this connection's state and sends it at once. */
+  /**
+   * Merges `patch` into this connection's state and sends it: at once, or merged with others at
+   * the end of the `presence.throttleMs` window.
+   */
   updateState(patch: PresenceState): Promise<HeartbeatResponse>;
   emit(event: string, payload?: unknown): void;
   emit<T = unknown>(event: string, payload: unknown, options: { ack: true; timeoutMs?: number }): Promise<T>;
   /** Leaves the room; resolves after the server's ack or its timeout (never rejects). */
   leave(): Promise<void>;
-  free(): void;
 }

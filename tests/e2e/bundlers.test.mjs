@@ -8,17 +8,17 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
-import { createServer } from "node:http";
 import { tmpdir } from "node:os";
-import { extname, join, normalize, resolve, sep } from "node:path";
+import { join, sep } from "node:path";
 import { fileURLToPath } from "node:url";
-import { chromium } from "playwright-core";
+import { launchChromium, problemsOf } from "./lib/chromium.mjs";
+import { serve as serveStatic } from "./lib/static-server.mjs";
 
 const SERVER = process.env.RTM_SERVER_URL;
 const WAIT = 20_000; // every wait on a page: fail, don't hang
 const HERE = fileURLToPath(new URL(".", import.meta.url));
 const APPS = join(HERE, "apps");
-const BIN = join(HERE, "node_modules");
+const NODE_MODULES = join(HERE, "node_modules");
 const ESBUILD = process.env.ESBUILD ?? join(HERE, "../../tools/node_modules/.bin/esbuild");
 const PACKAGE_WASM = fileURLToPath(import.meta.resolve("rtm-sdk/rtm_sdk_bg.wasm"));
 const out = mkdtempSync(join(tmpdir(), "rtm-bundlers-"));
@@ -36,14 +36,14 @@ function sh(cwd, cmd, ...args) {
   });
 }
 
-/** Each build, from the app's folder into its own temp dir; returns the dir to serve as "/". */
+/** How each app is built, from its folder into `dir` (then served as "/"). */
 const BUILDS = {
   // `vite build` with no vite.config: the app folder is the root, index.html its entry.
-  vite5: async (dir) => sh(APPS, process.execPath, join(BIN, "vite5/bin/vite.js"), "build", "vite", "--outDir", dir, "--emptyOutDir"),
-  vite7: async (dir) => sh(APPS, process.execPath, join(BIN, "vite/bin/vite.js"), "build", "vite", "--outDir", dir, "--emptyOutDir"),
+  vite5: async (dir) => sh(APPS, process.execPath, join(NODE_MODULES, "vite5/bin/vite.js"), "build", "vite", "--outDir", dir, "--emptyOutDir"),
+  vite7: async (dir) => sh(APPS, process.execPath, join(NODE_MODULES, "vite/bin/vite.js"), "build", "vite", "--outDir", dir, "--emptyOutDir"),
   // webpack with no webpack.config.js: entry ./src/index.js, output main.js; the page loads it.
   webpack: async (dir) => {
-    await sh(join(APPS, "webpack"), process.execPath, join(BIN, "webpack-cli/bin/cli.js"), "--mode", "production", "--output-path", dir);
+    await sh(join(APPS, "webpack"), process.execPath, join(NODE_MODULES, "webpack-cli/bin/cli.js"), "--mode", "production", "--output-path", dir);
     copyFileSync(join(APPS, "webpack/index.html"), join(dir, "index.html"));
   },
   // esbuild keeps `new URL("./rtm_sdk_bg.wasm", import.meta.url)` as it is: copy the .wasm beside main.js.
@@ -65,37 +65,12 @@ function build(name) {
   return builds.get(name);
 }
 
-const TYPES = {
-  ".html": "text/html; charset=utf-8",
-  ".js": "text/javascript; charset=utf-8",
-  ".mjs": "text/javascript; charset=utf-8",
-  ".css": "text/css; charset=utf-8",
-  ".json": "application/json",
-  ".map": "application/json",
-  ".wasm": "application/wasm",
-};
-
 const servers = [];
-/** A static server of `root` on a free 127.0.0.1 port; `requests` lists the paths it served. */
+/** A static server of `dir`, stopped after the tests. */
 async function serve(dir) {
-  const root = resolve(dir);
-  const requests = [];
-  const server = createServer((req, res) => {
-    const path = decodeURIComponent(new URL(req.url, "http://x").pathname);
-    let file = normalize(join(root, path));
-    if (!file.startsWith(root + sep) && file !== root) return res.writeHead(403).end();
-    try {
-      if (statSync(file).isDirectory()) file = join(file, "index.html");
-      const body = readFileSync(file);
-      requests.push(path);
-      res.writeHead(200, { "Content-Type": TYPES[extname(file)] ?? "application/octet-stream" }).end(body);
-    } catch {
-      res.writeHead(404).end();
-    }
-  });
-  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const server = await serveStatic(dir);
   servers.push(server);
-  return { url: `http://127.0.0.1:${server.address().port}`, requests };
+  return server;
 }
 
 /** Every file under dir, relative to it. */
@@ -108,13 +83,7 @@ const sha256 = (file) => createHash("sha256").update(readFileSync(file)).digest(
 let browser;
 before(async () => {
   assert.ok(SERVER, "RTM_SERVER_URL must be set (scripts/test-package.sh sets it)");
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-    args: [
-      "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-      "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    ],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {
@@ -127,9 +96,7 @@ after(async () => {
 async function open(url, room, user) {
   const context = await browser.newContext();
   const page = await context.newPage();
-  const problems = [];
-  page.on("console", (m) => m.type() === "error" && problems.push(m.text()));
-  page.on("pageerror", (e) => problems.push(String(e)));
+  const problems = problemsOf(page);
   const q = new URLSearchParams({ server: SERVER, room, user });
   await page.goto(`${url}?${q}`);
   const status = await page

@@ -3,7 +3,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
-import { chromium } from "playwright-core";
+import { launchChromium, problemsOf } from "./lib/chromium.mjs";
 
 const URL = process.env.RTM_DEMO_URL;
 const SCREENSHOT = process.env.RTM_DEMO_SCREENSHOT ?? "../../docs/demo.png";
@@ -12,13 +12,7 @@ let browser;
 
 before(async () => {
   assert.ok(URL, "RTM_DEMO_URL must be set");
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-    args: [
-      "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-      "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    ],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {
@@ -29,9 +23,7 @@ after(async () => {
 async function person(room) {
   const context = await browser.newContext({ viewport: { width: 1360, height: 860 } });
   const page = await context.newPage();
-  const problems = [];
-  page.on("console", (m) => m.type() === "error" && problems.push(m.text()));
-  page.on("pageerror", (e) => problems.push(String(e)));
+  const problems = problemsOf(page);
   await page.goto(`${URL}/?room=${encodeURIComponent(room)}`);
   await page.waitForFunction(() => window.rtmDemo?.ready === true, null, { timeout: WAIT });
   return { context, page, problems };

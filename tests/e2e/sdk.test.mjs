@@ -1,0 +1,256 @@
+// The package's API in headless Chromium, as a page imports it with no bundler (installed from
+// its tarball; scripts/test-package.sh), against real servers: RTM_SERVER_URL (defaults) and
+// RTM_SHORT_TTL_URL (a 400 ms presence TTL). Each scenario runs in a fresh page with the helpers
+// of sdk/harness.js; a failed assertion there fails the test here.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
+import { launchChromium, problemsOf } from "./lib/chromium.mjs";
+import { serve } from "./lib/static-server.mjs";
+
+const SERVERS = { url: process.env.RTM_SERVER_URL, shortTtlUrl: process.env.RTM_SHORT_TTL_URL };
+const HERE = fileURLToPath(new URL(".", import.meta.url));
+let browser;
+let site;
+
+before(async () => {
+  assert.ok(SERVERS.url && SERVERS.shortTtlUrl, "RTM_SERVER_URL and RTM_SHORT_TTL_URL must be set");
+  browser = await launchChromium();
+  site = await serve(HERE);
+});
+
+after(async () => {
+  await browser?.close();
+  site?.close();
+});
+
+/** Runs `scenario(harness, servers)` in a fresh page; returns its result and the page's problems. */
+async function inPage(scenario) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const problems = problemsOf(page);
+  await page.goto(`${site.url}/sdk/`);
+  try {
+    const result = await page.evaluate(
+      async ({ source, servers }) => {
+        const harness = await import("/sdk/harness.js");
+        return (0, eval)(`(${source})`)(harness, servers);
+      },
+      { source: scenario.toString(), servers: SERVERS },
+    );
+    return { result, problems };
+  } finally {
+    await context.close();
+  }
+}
+
+test("importing does no I/O; the WebAssembly loads on the first connect(), once", async () => {
+  const before = site.requests.length;
+  const { result } = await inPage(async (h, { url }) => {
+    const wasmLoaded = () =>
+      performance.getEntriesByType("resource").filter((e) => e.name.endsWith("rtm_sdk_bg.wasm")).length;
+    const client = new h.RealtimeClient({ baseUrl: url });
+    const afterConstruct = { wasm: wasmLoaded(), state: client.state };
+    await client.connect();
+    const second = await h.client(url);
+    const loads = wasmLoaded();
+    await client.disconnect();
+    await second.disconnect();
+    return { afterConstruct, loads, state: client.state };
+  });
+  assert.deepEqual(result.afterConstruct, { wasm: 0, state: "disconnected" });
+  assert.equal(result.loads, 1, "two clients share one load");
+  assert.equal(result.state, "disconnected");
+  const wasmRequests = site.requests.slice(before).filter((p) => p.endsWith(".wasm"));
+  assert.deepEqual(wasmRequests, ["/node_modules/rtm-sdk/rtm_sdk_bg.wasm"]);
+});
+
+test("init() takes the app's own URL; a failed load rejects with load_failed and is retried", async () => {
+  const before = site.requests.length;
+  const { result } = await inPage(async (h, { url }) => {
+    const bad = await h.rejection(h.init("/nowhere/rtm_sdk_bg.wasm"));
+    await h.init("/node_modules/rtm-sdk/rtm_sdk_bg.wasm?from=app");
+    const client = new h.RealtimeClient({ baseUrl: url });
+    await client.connect();
+    const state = client.state;
+    await client.disconnect();
+    const fromApp = performance.getEntriesByType("resource").some((e) => e.name.endsWith("rtm_sdk_bg.wasm?from=app"));
+    return { bad: bad.code, state, fromApp };
+  });
+  assert.equal(result.bad, "load_failed");
+  assert.equal(result.state, "connected");
+  assert.ok(result.fromApp, "the WebAssembly came from the app's URL");
+  const wasmRequests = site.requests.slice(before).filter((p) => p.endsWith(".wasm"));
+  assert.deepEqual(wasmRequests, ["/node_modules/rtm-sdk/rtm_sdk_bg.wasm"], "loaded once, from the app's URL");
+});
+
+test("two clients see each other's join, update and leave", async () => {
+  const { problems } = await inPage(async (h, { url }) => {
+    const room = h.unique("web");
+    const a = await h.client(url);
+    const b = await h.client(url);
+    h.eq(a.state, "connected", "state");
+    const { channel: ca, response: ra } = await a.joinRoom({ roomId: room, userId: "alice", state: { status: "online" } });
+    h.eq(ra.snapshot.length, 1, "alice's snapshot");
+    const events = h.listen(ca, "presenceEvent");
+    const { channel: cb, response: rb } = await b.joinRoom({ roomId: room, userId: "bob" });
+    h.eq(rb.snapshot.length, 2, "bob's snapshot");
+    await events.next("bob's join", h.presenceOf("join", "bob"));
+    h.eq(ca.members().length, 2, "members");
+    const ack = await cb.updateState({ status: "busy" });
+    h.eq(ack.changed, true, "changed");
+    const update = await events.next("bob's update", h.presenceOf("update", "bob"));
+    h.eq(update.state.status, "busy", "bob's state");
+    await cb.leave();
+    await events.next("bob's leave", h.presenceOf("leave", "bob"));
+    h.eq(ca.members().length, 1, "members after the leave");
+    await a.disconnect();
+    await b.disconnect();
+  });
+  assert.deepEqual(problems, []);
+});
+
+test("throttled updates reach the others merged, the latest value winning", async () => {
+  await inPage(async (h, { url }) => {
+    const room = h.unique("web");
+    const a = await h.client(url, { presence: { throttleMs: 300 } });
+    const b = await h.client(url);
+    const { channel: ca } = await a.joinRoom({ roomId: room, userId: "alice", state: { x: 0 } });
+    const { channel: cb } = await b.joinRoom({ roomId: room, userId: "bob" });
+    const updates = h.listen(cb, "presenceEvent");
+    const answers = await Promise.all([1, 2, 3, 4, 5].map((x) => ca.updateState({ x, [`k${x}`]: true })));
+    h.eq(answers.length, 5, "every update resolves");
+    await updates.next("the merged update", (e) => e.type === "update" && e.state.x === 5);
+    const sent = updates.seen.filter((e) => e.type === "update").length;
+    h.ok(sent <= 2, `5 updates within the window went as ${sent} heartbeats, not 5`);
+    h.eq(JSON.stringify(cb.members().find((m) => m.userId === "alice").state),
+      JSON.stringify({ k1: true, k2: true, k3: true, k4: true, k5: true, x: 5 }), "alice's state");
+    await a.disconnect();
+    await b.disconnect();
+  });
+});
+
+test("the epoch comes from the acks", async () => {
+  await inPage(async (h, { url }) => {
+    const a = await h.client(url, { presence: { heartbeatIntervalMs: 200 } });
+    const { channel, response } = await a.joinRoom({ roomId: h.unique("web"), userId: "alice" });
+    h.eq(channel.self.epoch, response.self.epoch, "self.epoch");
+    const ack = await h.listen(channel, "heartbeatAck").next("a heartbeat ack");
+    h.eq(ack.epoch, response.self.epoch, "the ack's epoch");
+    h.ok(typeof ack.rttMs === "number", "rttMs");
+    await a.disconnect();
+    h.eq(channel.self, null, "no identity once disconnected");
+  });
+});
+
+test("acks answer, time out, and refusals carry the server's code", async () => {
+  await inPage(async (h, { url }) => {
+    const room = h.unique("web");
+    const a = await h.client(url);
+    const { channel } = await a.joinRoom({ roomId: room, userId: "alice" });
+    const messages = h.listen(channel, "chat:message");
+    const ack = await channel.emit("chat:send", { roomId: room, message: "hi" }, { ack: true });
+    h.eq(ack.ok, true, "ok");
+    const message = await messages.next("the chat message");
+    h.eq(message.msgId, ack.msgId, "msgId");
+    const refused = await h.rejection(channel.emit("chat:send", { roomId: room }, { ack: true }));
+    h.ok(refused instanceof Error, "an Error");
+    h.eq(refused.code, "invalid_payload", "refusal code");
+    const silent = await h.rejection(channel.emit("nobody:answers", {}, { ack: true, timeoutMs: 200 }));
+    h.eq(silent.code, "timeout", "timeout code");
+    const bad = await h.rejection(a.joinRoom({ roomId: "", userId: "u" }));
+    h.eq(bad.code, "invalid_payload", "empty room");
+    const notJson = await h.rejection(channel.updateState({ n: 1n }));
+    h.eq(notJson.code, "invalid_argument", "a BigInt is not JSON");
+    const notObject = await h.rejection(channel.updateState("busy"));
+    h.eq(notObject.code, "invalid_argument", "a patch must be an object");
+    await a.disconnect();
+  });
+});
+
+test("not_joined leads to a rejoin with the last state", async () => {
+  await inPage(async (h, { shortTtlUrl }) => {
+    // Heartbeats slower than the server's 400 ms TTL: expired, told not_joined, rejoined.
+    const a = await h.client(shortTtlUrl, { presence: { heartbeatIntervalMs: 1000 } });
+    const { channel } = await a.joinRoom({ roomId: h.unique("web"), userId: "sleepy", state: { mood: "tired" } });
+    const errors = h.listen(channel, "error");
+    const back = h.listen(channel, "reconnected");
+    const error = await errors.next("not_joined");
+    h.eq(error.code, "not_joined", "code");
+    const { snapshot } = await back.next("reconnected");
+    h.eq(snapshot.length, 1, "snapshot");
+    h.eq(snapshot[0].state.mood, "tired", "rejoined with its last state");
+    await a.disconnect();
+  });
+});
+
+test("a dropped connection reconnects and rejoins", async () => {
+  await inPage(async (h, { url }) => {
+    const room = h.unique("web");
+    const a = await h.client(url);
+    const b = await h.client(url);
+    const { channel: ca } = await a.joinRoom({ roomId: room, userId: "alice" });
+    const { channel: cb } = await b.joinRoom({ roomId: room, userId: "bob", state: { n: 1 } });
+    const aEvents = h.listen(ca, "presenceEvent");
+    const down = h.listen(cb, "disconnected");
+    const back = h.listen(cb, "reconnected");
+    b.__dropTransport();
+    await down.next("disconnected");
+    await back.next("reconnected");
+    await aEvents.next("bob's leave", h.presenceOf("leave", "bob"));
+    const rejoin = await aEvents.next("bob's rejoin", h.presenceOf("join", "bob"));
+    h.eq(rejoin.state.n, 1, "rejoined with its state");
+    h.eq(b.state, "connected", "state");
+    await a.disconnect();
+    await b.disconnect();
+  });
+});
+
+test("pending promises reject with disconnected when the socket closes", async () => {
+  await inPage(async (h, { url }) => {
+    const a = await h.client(url);
+    const { channel } = await a.joinRoom({ roomId: h.unique("web"), userId: "alice" });
+    const pending = channel.emit("nobody:answers", {}, { ack: true, timeoutMs: 60_000 });
+    const update = channel.updateState({ x: 1 });
+    a.__dropTransport();
+    h.eq((await h.rejection(pending)).code, "disconnected", "code");
+    // The update got its ack before the close or was failed by it: never left hanging.
+    await update.catch(() => {});
+    await a.disconnect();
+  });
+});
+
+test("the auth provider is awaited, and its rejection or throw fails connect()", async () => {
+  await inPage(async (h, { url }) => {
+    let calls = 0;
+    const ok = new h.RealtimeClient({
+      baseUrl: url,
+      authProvider: () => new Promise((resolve) => setTimeout(() => resolve({ token: "t", n: ++calls }), 20)),
+    });
+    await ok.connect();
+    h.eq(ok.state, "connected", "state");
+    h.eq(calls, 1, "asked once");
+    await ok.disconnect();
+    const rejects = new h.RealtimeClient({ baseUrl: url, authProvider: () => Promise.reject(new Error("no token today")) });
+    const refused = await h.rejection(rejects.connect());
+    h.ok(refused.message.includes("no token today") && refused.code === "transport", refused.message);
+    const throws = new h.RealtimeClient({ baseUrl: url, authProvider: () => { throw new Error("provider broke"); } });
+    const broke = await h.rejection(throws.connect());
+    h.ok(broke.message.includes("provider broke"), broke.message);
+  });
+});
+
+test("numbers cross the wire unchanged", async () => {
+  await inPage(async (h, { url }) => {
+    const room = h.unique("web");
+    const a = await h.client(url);
+    const b = await h.client(url);
+    const state = { sum: 0.1 + 0.2, tiny: 5e-324, huge: 1.7976931348623157e308, id: 9007199254740991, neg: -0.5 };
+    await a.joinRoom({ roomId: room, userId: "alice", state });
+    const { channel } = await b.joinRoom({ roomId: room, userId: "bob" });
+    const alice = channel.members().find((m) => m.userId === "alice");
+    for (const [key, want] of Object.entries(state)) h.eq(alice.state[key], want, key);
+    await a.disconnect();
+    await b.disconnect();
+  });
+});
