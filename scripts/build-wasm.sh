@@ -6,8 +6,11 @@
 #  2. its JS glue (wasm-bindgen) and wasm-opt -Oz from npm's binaryen;
 #  3. the package's JavaScript (sdk-wasm/js: the I/O around the core) bundled with the glue into
 #     one minified `sdk.js`, and the two entries `index.js` (browsers, bundlers) and `node.js`;
-#  4. package.json, the types, README and LICENSE.
-# Prints the gzip size of what a page downloads and fails above the budget.
+#  4. the React bindings `rtm-sdk/react` (sdk-wasm/js/react.js and react/): `react.js` on the
+#     browser entry and `react-node.js` on the Node entry, React left external;
+#  5. package.json, the types, README and LICENSE.
+# Prints the gzip size of what a page downloads and fails above the budget (React apps also
+# download react.js: its size is printed apart).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/tools/node_modules/.bin:$PATH"
@@ -47,7 +50,36 @@ esbuild "$stage/sdk.js" --bundle --minify --format=esm --target=es2022 --log-lev
 for entry in index.js node.js; do
   esbuild "$stage/$entry" --minify --format=esm --target=es2022 --log-level=warning --outfile="$pkg/$entry"
 done
-cp sdk-wasm/js/index.d.ts "$pkg/index.d.ts"
+# rtm-sdk/react: one source, two files, each importing its own entry (never a copy of the SDK):
+# react.js the browser one (index.js), react-node.js the Node one (node.js); React is external.
+node - "$pkg" <<'JS'
+const path = require("path");
+const esbuild = require(path.resolve("tools/node_modules/esbuild"));
+const pkg = process.argv[2];
+const sdkEntry = path.resolve("sdk-wasm/js/index.js");
+(async () => {
+  for (const [out, entry] of [["react.js", "./index.js"], ["react-node.js", "./node.js"]]) {
+    const outfile = path.join(pkg, out);
+    const plugin = {
+      name: "rtm-sdk-entry",
+      setup(build) {
+        build.onResolve({ filter: /index\.js$/ }, (args) =>
+          path.resolve(args.resolveDir, args.path) === sdkEntry ? { path: entry, external: true } : undefined);
+      },
+    };
+    const result = await esbuild.build({
+      entryPoints: ["sdk-wasm/js/react.js"], bundle: true, minify: true, format: "esm", target: "es2022",
+      external: ["react"], plugins: [plugin], outfile, metafile: true, logLevel: "warning",
+    });
+    const [{ imports: found }] = Object.values(result.metafile.outputs);
+    const imports = [...new Set(found.map((i) => i.path))].sort();
+    if (JSON.stringify(imports) !== JSON.stringify([entry, "react"])) {
+      throw new Error(`${out} must import only react and ${entry}; it imports ${imports.join(", ")}`);
+    }
+  }
+})();
+JS
+cp sdk-wasm/js/index.d.ts sdk-wasm/js/react.d.ts "$pkg/"
 cp sdk-wasm/README.md LICENSE "$pkg/"
 
 node - "$pkg/package.json" sdk-wasm/Cargo.toml Cargo.toml <<'JS'
@@ -63,18 +95,21 @@ const pkg = {
     "Realtime rooms with presence (who is here, each connection's state), heartbeats, acks and reconnect, for rtm-server. WebAssembly core, typed, no side effects on import.",
   license: "MIT",
   repository: { type: "git", url: "git+https://github.com/rtm-rs/rtm.git", directory: "sdk-wasm" },
-  keywords: ["realtime", "presence", "socket.io", "websocket", "wasm", "rooms", "multiplayer"],
+  keywords: ["realtime", "presence", "socket.io", "websocket", "wasm", "rooms", "multiplayer", "react"],
   type: "module",
   main: "./index.js",
   module: "./index.js",
   types: "./index.d.ts",
   exports: {
     ".": { types: "./index.d.ts", node: "./node.js", default: "./index.js" },
+    "./react": { types: "./react.d.ts", node: "./react-node.js", default: "./react.js" },
     "./rtm_sdk_bg.wasm": "./rtm_sdk_bg.wasm",
     "./package.json": "./package.json",
   },
-  files: ["index.js", "node.js", "sdk.js", "index.d.ts", "rtm_sdk_bg.wasm", "README.md", "LICENSE"],
+  files: ["index.js", "node.js", "sdk.js", "index.d.ts", "react.js", "react-node.js", "react.d.ts", "rtm_sdk_bg.wasm", "README.md", "LICENSE"],
   sideEffects: false,
+  peerDependencies: { react: ">=18" },
+  peerDependenciesMeta: { react: { optional: true } },
   engines: { node: ">=20" },
 };
 fs.writeFileSync(file, JSON.stringify(pkg, null, 2) + "\n");
@@ -88,7 +123,8 @@ total=$((wasm_gz + js_gz))
 budget=${RTM_WASM_BUDGET_BYTES:-46080}
 kib() { awk -v b="$1" 'BEGIN { printf "%.1f KiB", b / 1024 }'; }
 echo "rtm-sdk built in $pkg: wasm $(wc -c <"$pkg/rtm_sdk_bg.wasm") bytes ($(kib "$wasm_gz") gzip)," \
-  "JS $(kib "$js_gz") gzip, total $(kib "$total") gzip (budget $(kib "$budget"))"
+  "JS $(kib "$js_gz") gzip, total $(kib "$total") gzip (budget $(kib "$budget"));" \
+  "rtm-sdk/react $(kib "$(gzip -9c "$pkg/react.js" | wc -c)") gzip more for React apps"
 if [ "$total" -gt "$budget" ]; then
   echo "rtm-sdk is over its size budget" >&2
   exit 1

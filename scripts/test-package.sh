@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The npm package rtm-sdk as its users get it: `npm pack`ed, installed from the tarball into
 # tests/e2e; its API in headless Chromium with no bundler (sdk.test.mjs); built by Vite 5, Vite 7,
-# webpack 5 and esbuild and loaded with no bundler, each page in headless Chromium; and imported
-# in Node 20 (no WebSocket; the ws package; Node's own behind --experimental-websocket). All
-# against real rtm-servers on free 127.0.0.1 ports: defaults, and a 400 ms presence TTL.
+# webpack 5 and esbuild and loaded with no bundler, each page in headless Chromium; imported in
+# Node 20 (no WebSocket; the ws package; Node's own behind --experimental-websocket); and its React
+# bindings rtm-sdk/react in a Vite + React 18 app under StrictMode in headless Chromium, in server
+# rendering, and under tsc --strict. All against real rtm-servers on free 127.0.0.1 ports:
+# defaults, and a 400 ms presence TTL.
 # RTM_SDK_TARBALL=path/to/rtm-sdk-X.Y.Z.tgz tests that tarball instead (no `make package`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -43,4 +45,4 @@ done
 
 cd tests/e2e
 RTM_SERVER_URL="http://127.0.0.1:$port" RTM_SHORT_TTL_URL="http://127.0.0.1:$short_port" \
-  node --test sdk.test.mjs bundlers.test.mjs node.test.mjs
+  node --test sdk.test.mjs bundlers.test.mjs node.test.mjs react.test.mjs react-node.test.mjs

@@ -17,6 +17,16 @@ pub struct JwtVerifier {
 #[derive(Deserialize)]
 struct Claims {
     sub: String,
+    exp: u64,
+}
+
+/// What a valid token says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verified {
+    /// The subject: the only userId the connection may use.
+    pub sub: String,
+    /// When the token expires, in seconds since the Unix epoch.
+    pub exp: u64,
 }
 
 /// Why a token was refused.
@@ -34,25 +44,49 @@ pub enum AuthError {
 }
 
 impl JwtVerifier {
-    /// A verifier for HS256 tokens signed with `secret`; `exp` is required.
-    pub fn hs256(secret: &str) -> Self {
+    /// A verifier for HS256 tokens signed with `secret`: `exp` and `sub` are required, `exp` and
+    /// `nbf` are checked with `leeway_s` seconds of clock skew (0: none), and `iss` / `aud` must
+    /// match when given.
+    pub fn hs256(
+        secret: &str,
+        leeway_s: u64,
+        issuer: Option<&str>,
+        audience: Option<&str>,
+    ) -> Self {
         let mut validation = Validation::new(Algorithm::HS256);
-        validation.set_required_spec_claims(&["exp", "sub"]);
+        let mut required = vec!["exp", "sub"];
+        validation.leeway = leeway_s;
+        validation.validate_nbf = true;
+        if let Some(issuer) = issuer {
+            validation.set_issuer(&[issuer]);
+            required.push("iss");
+        }
+        match audience {
+            Some(audience) => {
+                validation.set_audience(&[audience]);
+                required.push("aud");
+            }
+            None => validation.validate_aud = false,
+        }
+        validation.set_required_spec_claims(&required);
         Self {
             key: Arc::new(DecodingKey::from_secret(secret.as_bytes())),
             validation: Arc::new(validation),
         }
     }
 
-    /// The token's subject, if the token is valid.
-    pub fn verify(&self, token: &str) -> Result<String, AuthError> {
+    /// What the token says, if it is valid.
+    pub fn verify(&self, token: &str) -> Result<Verified, AuthError> {
         decode::<Claims>(token, &self.key, &self.validation)
-            .map(|data| data.claims.sub)
+            .map(|data| Verified {
+                sub: data.claims.sub,
+                exp: data.claims.exp,
+            })
             .map_err(|e| AuthError::Invalid(e.to_string()))
     }
 
-    /// The subject of the token in a Socket.IO handshake auth payload `{token}`.
-    pub fn verify_handshake(&self, auth: Option<&Value>) -> Result<String, AuthError> {
+    /// What the token in a Socket.IO handshake auth payload `{token}` says.
+    pub fn verify_handshake(&self, auth: Option<&Value>) -> Result<Verified, AuthError> {
         let token = auth
             .and_then(|a| a.get("token"))
             .and_then(Value::as_str)

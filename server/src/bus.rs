@@ -11,7 +11,8 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use socketioxide::SocketIo;
+use socketioxide::operators::BroadcastOperators;
+use socketioxide::{SendError, SocketError, SocketIo};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
@@ -134,17 +135,35 @@ async fn deliver(io: SocketIo, bus: Bus, mut rx: mpsc::UnboundedReceiver<BusMess
         let Some(namespace) = io.of("/") else {
             continue;
         };
-        if let Err(err) = namespace
-            .to(message.room.clone())
-            .emit(&message.event, &message.data)
-            .await
-        {
-            tracing::warn!(%err, room = %message.room, event = %message.event, "bus delivery failed");
-        }
+        emit_to_room(namespace, &message);
         let taps = bus.inner.taps.read().expect("taps lock").clone();
         for tap in taps {
             tap(&io, &message);
         }
+    }
+}
+
+/// Emits the message to each socket of its room on this node. One by one, so that a socket
+/// whose buffer is full is known: it is a slow consumer and is disconnected (see
+/// `slow_consumer`), never left connected without the event. One log line per delivery that
+/// failed anywhere, with counts.
+fn emit_to_room(namespace: BroadcastOperators, message: &BusMessage) {
+    let (mut slow, mut failed) = (0usize, 0usize);
+    for socket in namespace.to(message.room.clone()).sockets() {
+        match socket.emit(&message.event, &message.data) {
+            Ok(()) | Err(SendError::Socket(SocketError::Closed)) => {}
+            Err(SendError::Socket(SocketError::InternalChannelFull)) => {
+                slow += 1;
+                crate::slow_consumer::disconnect(socket);
+            }
+            Err(err) => {
+                failed += 1;
+                tracing::debug!(%err, sid = %socket.id, "bus delivery to a socket failed");
+            }
+        }
+    }
+    if slow + failed > 0 {
+        tracing::warn!(room = %message.room, event = %message.event, slow, failed, "bus delivery incomplete");
     }
 }
 

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use clap::Parser;
 
+use crate::auth::JwtVerifier;
 use crate::rate_limit::RateLimit;
 use crate::validate::Limits;
 
@@ -63,6 +64,10 @@ pub struct Config {
     #[arg(long, env = "CHAT_MAX_HISTORY", default_value_t = 100)]
     pub chat_max_history: usize,
 
+    /// A room's chat history is forgotten this long after its last message, in seconds.
+    #[arg(long, env = "CHAT_HISTORY_TTL_S", default_value_t = 7 * 24 * 3600)]
+    pub chat_history_ttl_s: u64,
+
     /// Longest roomId / userId, in bytes.
     #[arg(long, env = "MAX_ID_BYTES", default_value_t = 256)]
     pub max_id_bytes: usize,
@@ -74,6 +79,37 @@ pub struct Config {
     /// Longest chat message, in bytes.
     #[arg(long, env = "MAX_MESSAGE_BYTES", default_value_t = 4096)]
     pub max_message_bytes: usize,
+
+    /// The most rooms one connection may be joined to at once (`limit_exceeded` beyond).
+    #[arg(long, env = "MAX_ROOMS_PER_CONNECTION", default_value_t = 100)]
+    pub max_rooms_per_connection: usize,
+
+    /// Largest incoming WebSocket message and long-polling payload, in bytes (Socket.IO's
+    /// `maxHttpBufferSize`): a larger one closes the connection before it is parsed.
+    #[arg(long, env = "MAX_MESSAGE_SIZE_BYTES", default_value_t = 1 << 20)]
+    pub max_message_size_bytes: usize,
+
+    /// Packets buffered per connection on their way out. A connection whose buffer stays full
+    /// is a slow consumer: it is disconnected (its SDK rejoins and gets a fresh snapshot) rather
+    /// than silently missing events.
+    #[arg(long, env = "SOCKET_BUFFER_PACKETS", default_value_t = 1024)]
+    pub socket_buffer_packets: usize,
+
+    /// Time a client has after opening its transport to complete the Socket.IO CONNECT.
+    #[arg(long, env = "CONNECT_TIMEOUT_MS", default_value_t = 10_000)]
+    pub connect_timeout_ms: u64,
+
+    /// Clock skew allowed when checking a token's `exp` and `nbf`, in seconds.
+    #[arg(long, env = "JWT_LEEWAY_S", default_value_t = 0)]
+    pub jwt_leeway_s: u64,
+
+    /// The `iss` every token must carry (unset: not checked).
+    #[arg(long, env = "JWT_ISSUER")]
+    pub jwt_issuer: Option<String>,
+
+    /// An `aud` every token must carry (unset: not checked).
+    #[arg(long, env = "JWT_AUDIENCE")]
+    pub jwt_audience: Option<String>,
 
     /// Engine.IO ping interval: how often the server pings each client.
     #[arg(long, env = "PING_INTERVAL_MS", default_value_t = 25_000)]
@@ -103,9 +139,17 @@ impl Default for Config {
             rate_limit_per_sec: 50.0,
             rate_limit_burst: 100.0,
             chat_max_history: 100,
+            chat_history_ttl_s: 7 * 24 * 3600,
             max_id_bytes: 256,
             max_state_bytes: 8192,
             max_message_bytes: 4096,
+            max_rooms_per_connection: 100,
+            max_message_size_bytes: 1 << 20,
+            socket_buffer_packets: 1024,
+            connect_timeout_ms: 10_000,
+            jwt_leeway_s: 0,
+            jwt_issuer: None,
+            jwt_audience: None,
             ping_interval_ms: 25_000,
             ping_timeout_ms: 20_000,
             node_id: None,
@@ -120,6 +164,7 @@ impl Config {
             max_id_bytes: self.max_id_bytes,
             max_state_bytes: self.max_state_bytes,
             max_message_bytes: self.max_message_bytes,
+            max_rooms_per_connection: self.max_rooms_per_connection,
         }
     }
 
@@ -129,6 +174,17 @@ impl Config {
             per_sec: self.rate_limit_per_sec,
             burst: self.rate_limit_burst,
         }
+    }
+
+    /// The token verifier, when a JWT secret is set.
+    pub fn jwt(&self) -> Option<JwtVerifier> {
+        let secret = self.jwt_secret.as_deref()?;
+        Some(JwtVerifier::hs256(
+            secret,
+            self.jwt_leeway_s,
+            self.jwt_issuer.as_deref(),
+            self.jwt_audience.as_deref(),
+        ))
     }
 
     /// The presence TTL.

@@ -23,6 +23,9 @@ pub enum ErrorCode {
     Internal,
     /// The store (Redis) did not answer in time or could not be reached: retry later.
     Unavailable,
+    /// A configured limit is reached (rooms per connection, connections per address): the message
+    /// names it.
+    LimitExceeded,
 }
 
 impl ErrorCode {
@@ -36,6 +39,7 @@ impl ErrorCode {
             Self::RateLimited => "rate_limited",
             Self::Internal => "internal",
             Self::Unavailable => "unavailable",
+            Self::LimitExceeded => "limit_exceeded",
         }
     }
 }
@@ -152,14 +156,21 @@ impl LogThrottle {
 /// Answers a request: `Ok(value)` is sent as is (it carries `ok:true`), `Err` as
 /// `{ok:false, error, code}`. Does nothing when the client asked for no ack.
 pub fn send_ack(
+    socket: &socketioxide::extract::SocketRef,
     ack: socketioxide::extract::AckSender,
     result: Result<serde_json::Value, AckError>,
 ) {
+    use socketioxide::{SendError, SocketError};
     let sent = match result {
         Ok(value) => ack.send(&value),
         Err(err) => ack.send(&err),
     };
-    if let Err(err) = sent {
-        tracing::debug!(%err, "could not send an ack");
+    match sent {
+        Ok(()) | Err(SendError::Socket(SocketError::Closed)) => {}
+        Err(SendError::Socket(SocketError::InternalChannelFull)) => {
+            tracing::warn!(sid = %socket.id, "an ack was dropped: the socket's buffer is full");
+            crate::slow_consumer::disconnect(socket.clone());
+        }
+        Err(err) => tracing::warn!(sid = %socket.id, %err, "an ack could not be sent"),
     }
 }

@@ -12,11 +12,13 @@ pub mod config;
 pub mod error;
 mod http;
 pub mod module;
+mod payload;
 pub mod presence;
 pub mod rate_limit;
 pub mod redis_backend;
 mod request_head;
 mod server;
+mod slow_consumer;
 pub mod validate;
 
 pub use config::Config;

@@ -11,11 +11,12 @@ use async_trait::async_trait;
 use serde_json::Value;
 use socketioxide::ParserError;
 use socketioxide::SocketIo;
-use socketioxide::extract::{AckSender, SocketRef, TryData};
+use socketioxide::extract::{AckSender, SocketRef};
 
 use crate::auth::AuthUser;
 use crate::bus::Bus;
 use crate::error::{AckError, send_ack};
+use crate::payload::JsonArg;
 use crate::redis_backend::RedisBackend;
 use crate::validate::Limits;
 
@@ -130,8 +131,9 @@ impl ModuleContext {
         let ctx = self.clone();
         socket.on(
             event,
-            async move |socket: SocketRef, TryData(data): TryData<Value>, ack: AckSender| {
-                send_ack(ack, handler(state, ctx, socket, data).await);
+            async move |socket: SocketRef, JsonArg(data): JsonArg, ack: AckSender| {
+                let result = handler(state, ctx, socket.clone(), data).await;
+                send_ack(&socket, ack, result);
             },
         );
     }

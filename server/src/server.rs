@@ -6,7 +6,6 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use axum::serve::ListenerExt;
-use serde_json::Value;
 use socketioxide::SocketIo;
 use socketioxide::extract::{SocketRef, State, TryData};
 use socketioxide::handler::ConnectHandler;
@@ -15,7 +14,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::auth::{AuthError, AuthUser, JwtVerifier};
+use crate::auth::{AuthError, AuthUser, JwtVerifier, Verified};
 use crate::bus::{Bus, BusTasks};
 use crate::chat::ChatModule;
 use crate::config::Config;
@@ -73,7 +72,8 @@ impl RealtimeServer {
             ttl: config.presence_ttl(),
             reaper_interval: config.reaper_interval(),
         });
-        let chat = ChatModule::new(config.chat_max_history);
+        let chat = ChatModule::new(config.chat_max_history)
+            .retention(Duration::from_secs(config.chat_history_ttl_s));
         Self::new(config).module(presence).module(chat)
     }
 
@@ -104,7 +104,7 @@ impl RealtimeServer {
 
         let shared = Arc::new(Shared {
             closing: AtomicBool::new(false),
-            jwt: config.jwt_secret.as_deref().map(JwtVerifier::hs256),
+            jwt: config.jwt(),
             rate_limit: config.rate_limit(),
             modules: OnceLock::new(),
         });
@@ -114,6 +114,12 @@ impl RealtimeServer {
             // Presence frames are small: a 1 KiB read buffer per socket, not 4 (larger frames
             // still arrive, over several reads).
             .ws_read_buffer_size(1024)
+            // Nothing larger is parsed: a bigger message closes its connection.
+            .ws_max_message_size(config.max_message_size_bytes)
+            .ws_max_frame_size(config.max_message_size_bytes)
+            .max_payload(config.max_message_size_bytes as u64)
+            .max_buffer_size(config.socket_buffer_packets)
+            .connect_timeout(Duration::from_millis(config.connect_timeout_ms))
             .with_state(shared.clone())
             .build_layer();
         io.ns("/", on_connect.with(admit));
@@ -213,16 +219,18 @@ struct Released;
 /// answer is sent.
 async fn admit(
     socket: SocketRef,
+    io: SocketIo,
     State(shared): State<Arc<Shared>>,
-    TryData(auth): TryData<Value>,
+    TryData(auth): TryData<serde_json::Value>,
 ) -> Result<(), AuthError> {
     if shared.closing.load(Ordering::SeqCst) {
         return Err(AuthError::ShuttingDown);
     }
     if let Some(jwt) = &shared.jwt {
         match jwt.verify_handshake(auth.as_ref().ok()) {
-            Ok(sub) => {
+            Ok(Verified { sub, exp }) => {
                 socket.extensions.insert(AuthUser(sub.into()));
+                disconnect_at_expiry(io, &socket, exp);
             }
             Err(err) => {
                 tracing::debug!(sid = %socket.id, %err, "connection refused");
@@ -239,6 +247,25 @@ async fn admit(
     }
     socket.on_disconnect(on_disconnect);
     Ok(())
+}
+
+/// Disconnects the socket when its token expires (`exp`, seconds since the Unix epoch): a token
+/// means what it says for as long as it says. The SDK reconnects, asking its auth provider for a
+/// new token, and rejoins its rooms. The task holds the socket's id, not the socket.
+fn disconnect_at_expiry(io: SocketIo, socket: &SocketRef, exp: u64) {
+    let sid = socket.id;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    // Valid through second `exp` (as the verifier checks it): gone once it has passed.
+    let left = Duration::from_secs(exp.saturating_add(1)).saturating_sub(now);
+    tokio::spawn(async move {
+        tokio::time::sleep(left).await;
+        if let Some(socket) = io.of("/").and_then(|ns| ns.get_socket(sid)) {
+            tracing::debug!(%sid, "token expired; disconnecting");
+            let _ = socket.disconnect();
+        }
+    });
 }
 
 async fn on_connect(socket: SocketRef) {

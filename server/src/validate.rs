@@ -13,6 +13,8 @@ pub struct Limits {
     pub max_state_bytes: usize,
     /// Longest chat message, in bytes of UTF-8.
     pub max_message_bytes: usize,
+    /// The most rooms one connection may be joined to at once.
+    pub max_rooms_per_connection: usize,
 }
 
 impl Default for Limits {
@@ -21,6 +23,7 @@ impl Default for Limits {
             max_id_bytes: 256,
             max_state_bytes: 8 * 1024,
             max_message_bytes: 4 * 1024,
+            max_rooms_per_connection: 100,
         }
     }
 }

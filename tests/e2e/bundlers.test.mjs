@@ -5,13 +5,13 @@
 // RTM_SERVER_URL and joins a room (apps/page.js). scripts/test-package.sh runs this.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { launchChromium, problemsOf } from "./lib/chromium.mjs";
+import { run } from "./lib/run.mjs";
 import { serve as serveStatic } from "./lib/static-server.mjs";
 
 const SERVER = process.env.RTM_SERVER_URL;
@@ -23,32 +23,19 @@ const ESBUILD = process.env.ESBUILD ?? join(HERE, "../../tools/node_modules/.bin
 const PACKAGE_WASM = fileURLToPath(import.meta.resolve("rtm-sdk/rtm_sdk_bg.wasm"));
 const out = mkdtempSync(join(tmpdir(), "rtm-bundlers-"));
 
-/** Runs a build command (bounded in time); rejects with its output when it fails. */
-function sh(cwd, cmd, ...args) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd, stdio: ["ignore", "pipe", "pipe"], timeout: 60_000 });
-    let output = "";
-    child.stdout.on("data", (d) => (output += d));
-    child.stderr.on("data", (d) => (output += d));
-    child.on("error", reject);
-    child.on("close", (code, signal) =>
-      code === 0 ? resolve(output) : reject(new Error(`${cmd} ${args.join(" ")} failed (${code ?? signal}):\n${output}`)));
-  });
-}
-
 /** How each app is built, from its folder into `dir` (then served as "/"). */
 const BUILDS = {
   // `vite build` with no vite.config: the app folder is the root, index.html its entry.
-  vite5: async (dir) => sh(APPS, process.execPath, join(NODE_MODULES, "vite5/bin/vite.js"), "build", "vite", "--outDir", dir, "--emptyOutDir"),
-  vite7: async (dir) => sh(APPS, process.execPath, join(NODE_MODULES, "vite/bin/vite.js"), "build", "vite", "--outDir", dir, "--emptyOutDir"),
+  vite5: async (dir) => run(APPS, process.execPath, [join(NODE_MODULES, "vite5/bin/vite.js"), "build", "vite", "--outDir", dir, "--emptyOutDir"]),
+  vite7: async (dir) => run(APPS, process.execPath, [join(NODE_MODULES, "vite/bin/vite.js"), "build", "vite", "--outDir", dir, "--emptyOutDir"]),
   // webpack with no webpack.config.js: entry ./src/index.js, output main.js; the page loads it.
   webpack: async (dir) => {
-    await sh(join(APPS, "webpack"), process.execPath, join(NODE_MODULES, "webpack-cli/bin/cli.js"), "--mode", "production", "--output-path", dir);
+    await run(join(APPS, "webpack"), process.execPath, [join(NODE_MODULES, "webpack-cli/bin/cli.js"), "--mode", "production", "--output-path", dir]);
     copyFileSync(join(APPS, "webpack/index.html"), join(dir, "index.html"));
   },
   // esbuild keeps `new URL("./rtm_sdk_bg.wasm", import.meta.url)` as it is: copy the .wasm beside main.js.
   esbuild: async (dir) => {
-    await sh(join(APPS, "esbuild"), ESBUILD, "main.js", "--bundle", "--format=esm", `--outfile=${join(dir, "main.js")}`);
+    await run(join(APPS, "esbuild"), ESBUILD, ["main.js", "--bundle", "--format=esm", `--outfile=${join(dir, "main.js")}`]);
     copyFileSync(PACKAGE_WASM, join(dir, "rtm_sdk_bg.wasm"));
     copyFileSync(join(APPS, "esbuild/index.html"), join(dir, "index.html"));
   },

@@ -6,43 +6,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import fs from "node:fs";
-import { syncBuiltinESMExports } from "node:module";
-import net from "node:net";
 import { fileURLToPath } from "node:url";
+import { watchIo } from "./lib/io.mjs";
 
 const SERVER = process.env.RTM_SERVER_URL;
 const TWO_CLIENTS = fileURLToPath(new URL("apps/node/two-clients.mjs", import.meta.url));
-
-/** Records every file read, socket connect and fetch from now until restore(), except Node's own
- * reads of module source (its ESM loader reads the package's .js files with fs.promises.readFile). */
-function watchIo() {
-  const calls = [];
-  const undo = [];
-  const wrap = (object, name, label) => {
-    const original = object[name];
-    object[name] = function (...args) {
-      if (!new Error().stack.includes("node:internal/modules/")) calls.push(`${label}(${args[0]})`);
-      return original.apply(this, args);
-    };
-    undo.push(() => (object[name] = original));
-  };
-  wrap(fs.promises, "readFile", "fs.promises.readFile");
-  wrap(fs.promises, "open", "fs.promises.open");
-  wrap(fs, "readFile", "fs.readFile");
-  wrap(fs, "readFileSync", "fs.readFileSync");
-  wrap(fs, "openSync", "fs.openSync");
-  wrap(net.Socket.prototype, "connect", "net.Socket.connect");
-  if (typeof globalThis.fetch === "function") wrap(globalThis, "fetch", "fetch");
-  syncBuiltinESMExports(); // so that `import { readFile } from "node:fs/promises"` sees the wrappers too
-  return {
-    calls,
-    restore() {
-      undo.forEach((f) => f());
-      syncBuiltinESMExports();
-    },
-  };
-}
 
 test("importing rtm-sdk does no I/O and adds no global; the client constructs synchronously; connect() with no WebSocket rejects with code transport", async () => {
   assert.ok(SERVER, "RTM_SERVER_URL must be set (scripts/test-package.sh sets it)");

@@ -5,6 +5,7 @@
 pub mod bench;
 mod client;
 mod proxy;
+pub mod raw;
 mod redis_server;
 mod server;
 

@@ -10,6 +10,7 @@ mod rest;
 mod store;
 
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use socketioxide::extract::SocketRef;
@@ -20,16 +21,25 @@ use store::{ChatStore, MemoryChatStore, RedisChatStore};
 /// The chat module.
 pub struct ChatModule {
     max_history: usize,
+    retention: Duration,
     store: OnceLock<Arc<dyn ChatStore>>,
 }
 
 impl ChatModule {
-    /// A chat module keeping the last `max_history` messages per room.
+    /// A chat module keeping the last `max_history` messages per room, for 7 days after a room's
+    /// last message.
     pub fn new(max_history: usize) -> Self {
         Self {
             max_history: max_history.max(1),
+            retention: Duration::from_secs(7 * 24 * 3600),
             store: OnceLock::new(),
         }
+    }
+
+    /// Forgets a room's history once it has had no message for `retention`.
+    pub fn retention(mut self, retention: Duration) -> Self {
+        self.retention = retention.max(Duration::from_millis(1));
+        self
     }
 
     fn store(&self) -> Arc<dyn ChatStore> {
@@ -55,8 +65,16 @@ impl Module for ChatModule {
 
     async fn register(&self, ctx: &ModuleContext) -> Result<(), BoxError> {
         let store: Arc<dyn ChatStore> = match ctx.redis() {
-            Some(redis) => Arc::new(RedisChatStore::new(redis.conn.clone(), self.max_history)),
-            None => Arc::new(MemoryChatStore::new(ctx.bus().clone(), self.max_history)),
+            Some(redis) => Arc::new(RedisChatStore::new(
+                redis.conn.clone(),
+                self.max_history,
+                self.retention,
+            )),
+            None => Arc::new(MemoryChatStore::new(
+                ctx.bus().clone(),
+                self.max_history,
+                self.retention,
+            )),
         };
         self.store
             .set(store)

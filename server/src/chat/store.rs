@@ -1,8 +1,10 @@
-//! Where chat history lives: a bounded list per room, in memory or in Redis. Appending also
-//! broadcasts the message, in one step.
+//! Where chat history lives: a bounded list per room, in memory or in Redis, forgotten once the
+//! room has had no message for the retention period. Appending also broadcasts the message, in
+//! one step.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use redis::Script;
@@ -21,7 +23,7 @@ pub(crate) trait ChatStore: Send + Sync + 'static {
     /// broadcasts it to the room.
     async fn append(&self, room: &str, message: Value) -> Result<(), redis::RedisError>;
 
-    /// The last `limit` messages of the room, oldest first.
+    /// The last `limit` messages of the room (at most the history's length), oldest first.
     async fn history(&self, room: &str, limit: usize) -> Result<Vec<Value>, redis::RedisError>;
 }
 
@@ -29,24 +31,55 @@ pub(crate) trait ChatStore: Send + Sync + 'static {
 pub(crate) struct MemoryChatStore {
     bus: Bus,
     max: usize,
-    rooms: Mutex<HashMap<String, VecDeque<Value>>>,
+    retention: Duration,
+    rooms: Mutex<Rooms>,
+}
+
+#[derive(Default)]
+struct Rooms {
+    /// Each room's last message time and messages.
+    history: HashMap<String, (Instant, VecDeque<Value>)>,
+    last_sweep: Option<Instant>,
 }
 
 impl MemoryChatStore {
-    pub(crate) fn new(bus: Bus, max: usize) -> Self {
+    pub(crate) fn new(bus: Bus, max: usize, retention: Duration) -> Self {
         Self {
             bus,
             max,
-            rooms: Mutex::new(HashMap::new()),
+            retention,
+            rooms: Mutex::new(Rooms::default()),
         }
+    }
+}
+
+impl Rooms {
+    /// Forgets rooms past their retention, at most once a minute (or once per retention).
+    fn sweep(&mut self, now: Instant, retention: Duration) {
+        let every = retention.min(Duration::from_secs(60));
+        if self
+            .last_sweep
+            .is_some_and(|t| now.duration_since(t) < every)
+        {
+            return;
+        }
+        self.last_sweep = Some(now);
+        self.history
+            .retain(|_, (last, _)| now.duration_since(*last) < retention);
     }
 }
 
 #[async_trait]
 impl ChatStore for MemoryChatStore {
     async fn append(&self, room: &str, message: Value) -> Result<(), redis::RedisError> {
+        let now = Instant::now();
         let mut rooms = self.rooms.lock().expect("chat lock");
-        let history = rooms.entry(room.to_string()).or_default();
+        rooms.sweep(now, self.retention);
+        let (last, history) = rooms
+            .history
+            .entry(room.to_string())
+            .or_insert_with(|| (now, VecDeque::new()));
+        *last = now;
         history.push_back(message.clone());
         while history.len() > self.max {
             history.pop_front();
@@ -61,29 +94,36 @@ impl ChatStore for MemoryChatStore {
 
     async fn history(&self, room: &str, limit: usize) -> Result<Vec<Value>, redis::RedisError> {
         let rooms = self.rooms.lock().expect("chat lock");
-        let Some(history) = rooms.get(room) else {
+        let Some((last, history)) = rooms.history.get(room) else {
             return Ok(Vec::new());
         };
+        if last.elapsed() >= self.retention {
+            return Ok(Vec::new());
+        }
         let skip = history.len().saturating_sub(limit);
         Ok(history.iter().skip(skip).cloned().collect())
     }
 }
 
-/// History in Redis: a capped list per room; append, trim and publish are one script.
+/// History in Redis: a capped list per room that expires after the retention period without a
+/// message; append, trim, expiry and publish are one script.
 pub(crate) struct RedisChatStore {
     conn: ConnectionManager,
     max: usize,
+    retention: Duration,
     append: Script,
 }
 
 impl RedisChatStore {
-    pub(crate) fn new(conn: ConnectionManager, max: usize) -> Self {
+    pub(crate) fn new(conn: ConnectionManager, max: usize, retention: Duration) -> Self {
         Self {
             conn,
             max,
+            retention,
             append: Script::new(
                 "redis.call('RPUSH', KEYS[1], ARGV[2])
                  redis.call('LTRIM', KEYS[1], -tonumber(ARGV[1]), -1)
+                 redis.call('PEXPIRE', KEYS[1], ARGV[5])
                  redis.call('PUBLISH', ARGV[3], ARGV[4])
                  return 1",
             ),
@@ -111,14 +151,17 @@ impl ChatStore for RedisChatStore {
             .arg(stored)
             .arg(bus::channel())
             .arg(broadcast)
+            .arg(self.retention.as_millis().clamp(1, i64::MAX as u128) as i64)
             .invoke_async::<()>(&mut self.conn.clone())
             .await
     }
 
     async fn history(&self, room: &str, limit: usize) -> Result<Vec<Value>, redis::RedisError> {
+        // At most the whole list: the count stays small whatever a client asked for.
+        let count = limit.clamp(1, self.max) as i64;
         let raw: Vec<String> = redis::cmd("LRANGE")
             .arg(Self::key(room))
-            .arg(-(limit as i64))
+            .arg(-count)
             .arg(-1)
             .query_async(&mut self.conn.clone())
             .await?;

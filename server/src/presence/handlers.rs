@@ -33,34 +33,83 @@ pub(crate) async fn join(
             "userId must be the token's subject",
         ));
     }
-    let conn = socket.id.to_string();
     let membership = Membership::of(&socket);
-    let was_member = membership.get(&room).is_some();
+    let conn = membership.conn_id();
+    if membership.get(&room).is_none() && membership.len() >= p.max_rooms {
+        return Err(AckError::new(
+            ErrorCode::LimitExceeded,
+            format!(
+                "a connection may be in at most {} rooms; leave one first",
+                p.max_rooms
+            ),
+        ));
+    }
     // Join the Socket.IO room first, so no event after the snapshot is missed.
     socket.join(room.clone());
     match p.store.join(&room, &conn, &user, state).await {
         Ok(outcome) => {
-            membership.insert(
-                room,
-                Joined {
-                    user_id: user,
-                    epoch: outcome.epoch,
-                },
-            );
+            let joined = Joined {
+                user_id: user,
+                epoch: outcome.epoch,
+            };
+            if !membership.insert(room.clone(), joined) {
+                // The socket went while the join was in flight: its disconnect could not leave
+                // this room, so the join is undone here (announced as a leave).
+                undo_join(&p, &membership, &room, &conn).await;
+                return Err(AckError::new(
+                    ErrorCode::NotJoined,
+                    "the connection closed during the join",
+                ));
+            }
             Ok(json!({
                 "ok": true,
                 "snapshot": outcome.snapshot,
-                "self": { "connId": conn, "epoch": outcome.epoch },
+                "self": { "connId": &*conn, "epoch": outcome.epoch },
             }))
         }
         Err(err) => {
-            if !was_member {
-                socket.leave(room);
-            }
+            // The outcome is unknown (a timeout can come after the write happened): undo it, so
+            // a refused join is never left listed. A previous join of this room is gone too.
+            membership.remove(&room);
+            socket.leave(room.clone());
+            undo_join(&p, &membership, &room, &conn).await;
             Err(store_error("presence join", &err))
         }
     }
 }
+
+/// Removes `conn`'s entry in `room` after a join that must not stand. When the store fails again,
+/// the undo is retried in the background until it succeeds, for up to one TTL (after that the
+/// entry, which gets no heartbeats, has expired and the reaper announces its leave). A retry
+/// stops as soon as the connection holds the room again (a later join of its own stands).
+async fn undo_join(p: &Arc<Presence>, membership: &Membership, room: &str, conn: &Arc<str>) {
+    if p.store.leave(room, conn).await.is_ok() {
+        return;
+    }
+    tracing::warn!(%room, %conn, "undoing a join failed; retrying in the background");
+    let (p, membership, room, conn) = (
+        p.clone(),
+        membership.clone(),
+        room.to_string(),
+        conn.clone(),
+    );
+    tokio::spawn(async move {
+        let deadline = tokio::time::Instant::now() + p.ttl;
+        while tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(UNDO_RETRY).await;
+            if membership.get(&room).is_some() {
+                return;
+            }
+            if p.store.leave(&room, &conn).await.is_ok() {
+                tracing::info!(%room, %conn, "a join whose outcome was unknown is undone");
+                return;
+            }
+        }
+    });
+}
+
+/// How often a failed undo is retried.
+const UNDO_RETRY: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// `presence:heartbeat {epoch, patchState?, roomId?}` → `{ok, changed, epoch}`.
 pub(crate) async fn heartbeat(
@@ -82,7 +131,7 @@ pub(crate) async fn heartbeat(
     if membership.get(&room).is_none() {
         return Err(not_joined());
     }
-    let conn = socket.id.to_string();
+    let conn = membership.conn_id();
     match p.store.heartbeat(&room, &conn, epoch, patch).await {
         Ok(HeartbeatOutcome::Refreshed { changed, epoch }) => {
             Ok(json!({ "ok": true, "changed": changed, "epoch": epoch }))
@@ -115,7 +164,7 @@ pub(crate) async fn leave(
     let membership = Membership::of(&socket);
     if let Some(room) = resolve_room(&membership, requested)? {
         p.store
-            .leave(&room, &socket.id.to_string())
+            .leave(&room, &membership.conn_id())
             .await
             .map_err(|e| store_error("presence leave", &e))?;
         membership.remove(&room);
@@ -124,10 +173,13 @@ pub(crate) async fn leave(
     Ok(json!({ "ok": true }))
 }
 
-/// Leaves every room the socket is in (disconnect, shutdown).
+/// Leaves every room the socket is in, and closes its membership so that a join still in flight
+/// undoes itself (disconnect, shutdown).
 pub(crate) async fn leave_all(p: &Arc<Presence>, socket: &SocketRef) {
-    let conn = socket.id.to_string();
-    for room in Membership::of(socket).take_all() {
+    let membership = Membership::of(socket);
+    let conn = membership.conn_id();
+    p.local.remove(&conn);
+    for room in membership.close() {
         if let Err(err) = p.store.leave(&room, &conn).await {
             tracing::warn!(%err, %room, %conn, "presence leave on disconnect failed");
         }

@@ -1,4 +1,5 @@
-//! Which presence rooms a socket is joined to, kept in its extensions on the node it is on.
+//! A socket's presence on the node it is on: its public connection id, the rooms it is joined
+//! to, and whether it has gone. Kept in the socket's extensions.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -14,53 +15,103 @@ pub struct Joined {
     pub epoch: u64,
 }
 
-/// The rooms a socket is joined to.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Membership(Arc<Mutex<HashMap<String, Joined>>>);
+/// The presence of one socket.
+#[derive(Debug, Clone)]
+pub(crate) struct Membership(Arc<Mutex<Inner>>);
+
+#[derive(Debug)]
+struct Inner {
+    conn_id: Arc<str>,
+    rooms: HashMap<String, Joined>,
+    /// The socket is gone: nothing may join any more.
+    closed: bool,
+}
+
+impl Default for Membership {
+    fn default() -> Self {
+        Self(Arc::new(Mutex::new(Inner {
+            conn_id: new_conn_id(),
+            rooms: HashMap::new(),
+            closed: false,
+        })))
+    }
+}
+
+/// A connection's public id: random, and unrelated to any transport session id. Everyone in a
+/// room reads it (snapshots, events, REST), so it must not let anyone act as the connection; the
+/// Engine.IO session id would (a polling request with `sid=` speaks for the socket).
+fn new_conn_id() -> Arc<str> {
+    uuid::Uuid::new_v4().simple().to_string().into()
+}
 
 impl Membership {
-    /// The socket's membership (empty for a socket presence has not seen).
+    /// The socket's membership (a closed, empty one for a socket presence has not seen).
     pub(crate) fn of(socket: &SocketRef) -> Self {
-        socket.extensions.get::<Self>().unwrap_or_default()
+        socket.extensions.get::<Self>().unwrap_or_else(|| {
+            let none = Self::default();
+            none.lock().closed = true;
+            none
+        })
     }
 
-    /// Gives `socket` an empty membership.
-    pub(crate) fn attach(socket: &SocketRef) {
-        socket.extensions.insert(Self::default());
+    /// Gives `socket` a new connection id and no rooms; returns it.
+    pub(crate) fn attach(socket: &SocketRef) -> Self {
+        let membership = Self::default();
+        socket.extensions.insert(membership.clone());
+        membership
+    }
+
+    /// The public connection id.
+    pub(crate) fn conn_id(&self) -> Arc<str> {
+        self.lock().conn_id.clone()
     }
 
     pub(crate) fn get(&self, room: &str) -> Option<Joined> {
-        self.lock().get(room).cloned()
+        self.lock().rooms.get(room).cloned()
     }
 
     pub(crate) fn rooms(&self) -> Vec<String> {
-        self.lock().keys().cloned().collect()
+        self.lock().rooms.keys().cloned().collect()
     }
 
-    pub(crate) fn insert(&self, room: String, joined: Joined) {
-        self.lock().insert(room, joined);
+    /// How many rooms the socket is joined to.
+    pub(crate) fn len(&self) -> usize {
+        self.lock().rooms.len()
+    }
+
+    /// Records a join; false when the socket has gone meanwhile (the caller undoes the join).
+    pub(crate) fn insert(&self, room: String, joined: Joined) -> bool {
+        let mut inner = self.lock();
+        if inner.closed {
+            return false;
+        }
+        inner.rooms.insert(room, joined);
+        true
     }
 
     pub(crate) fn remove(&self, room: &str) -> Option<Joined> {
-        self.lock().remove(room)
+        self.lock().rooms.remove(room)
     }
 
     /// Removes the room only if the socket's epoch there is `epoch` (a newer join stays).
     pub(crate) fn remove_epoch(&self, room: &str, epoch: u64) -> bool {
-        let mut rooms = self.lock();
-        if rooms.get(room).is_some_and(|j| j.epoch == epoch) {
-            rooms.remove(room);
+        let mut inner = self.lock();
+        if inner.rooms.get(room).is_some_and(|j| j.epoch == epoch) {
+            inner.rooms.remove(room);
             true
         } else {
             false
         }
     }
 
-    pub(crate) fn take_all(&self) -> Vec<String> {
-        self.lock().drain().map(|(room, _)| room).collect()
+    /// The socket is gone: returns its rooms, and refuses every later join.
+    pub(crate) fn close(&self) -> Vec<String> {
+        let mut inner = self.lock();
+        inner.closed = true;
+        inner.rooms.drain().map(|(room, _)| room).collect()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Joined>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         self.0.lock().expect("membership lock")
     }
 }

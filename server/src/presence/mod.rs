@@ -3,6 +3,7 @@
 
 mod event;
 mod handlers;
+mod local;
 mod membership;
 pub mod memory;
 mod reaper;
@@ -19,6 +20,7 @@ use socketioxide::extract::SocketRef;
 use tokio::task::JoinHandle;
 
 pub use event::EVENT;
+use local::LocalConns;
 pub use membership::Joined;
 use membership::Membership;
 use store::PresenceStore;
@@ -54,6 +56,12 @@ pub struct PresenceModule {
 /// What the handlers share.
 pub(crate) struct Presence {
     pub(crate) store: Arc<dyn PresenceStore>,
+    /// This node's sockets by connection id.
+    pub(crate) local: LocalConns,
+    /// The most rooms one connection may be joined to at once.
+    pub(crate) max_rooms: usize,
+    /// The presence TTL.
+    pub(crate) ttl: Duration,
 }
 
 impl PresenceModule {
@@ -94,18 +102,28 @@ impl Module for PresenceModule {
                 self.options.ttl,
             )),
         };
-        ctx.bus().tap(Arc::new(release_expired));
         let reaper = reaper::spawn(store.clone(), self.options.reaper_interval);
         *self.reaper.lock().expect("reaper lock") = Some(reaper);
+        let presence = Arc::new(Presence {
+            store,
+            local: LocalConns::default(),
+            max_rooms: ctx.limits().max_rooms_per_connection,
+            ttl: self.options.ttl,
+        });
+        let tapped = presence.clone();
+        ctx.bus().tap(Arc::new(move |io, message| {
+            release_expired(&tapped, io, message)
+        }));
         self.state
-            .set(Arc::new(Presence { store }))
+            .set(presence)
             .map_err(|_| "the presence module was registered twice")?;
         Ok(())
     }
 
     fn on_connection(&self, socket: &SocketRef, ctx: &ModuleContext) {
-        Membership::attach(socket);
         let p = self.state();
+        p.local
+            .insert(Membership::attach(socket).conn_id(), socket.id);
         ctx.on_request(socket, "presence:join", p.clone(), handlers::join);
         ctx.on_request(socket, "presence:heartbeat", p.clone(), handlers::heartbeat);
         ctx.on_request(socket, "presence:leave", p.clone(), handlers::leave);
@@ -128,7 +146,7 @@ impl Module for PresenceModule {
 
 /// A socket on this node whose presence expired (reaper) leaves the Socket.IO room too, unless it
 /// has joined again since.
-fn release_expired(io: &SocketIo, message: &BusMessage) {
+fn release_expired(p: &Presence, io: &SocketIo, message: &BusMessage) {
     if message.event != EVENT || message.data["type"] != "leave" {
         return;
     }
@@ -140,7 +158,7 @@ fn release_expired(io: &SocketIo, message: &BusMessage) {
     };
     // Through `of`: `io.get_socket` panics once shutdown has closed the namespace.
     let namespace = io.of("/");
-    let Some(socket) = conn.parse().ok().and_then(|sid| namespace?.get_socket(sid)) else {
+    let Some(socket) = p.local.get(conn).and_then(|sid| namespace?.get_socket(sid)) else {
         return;
     };
     if Membership::of(&socket).remove_epoch(&message.room, epoch) {

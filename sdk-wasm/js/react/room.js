@@ -1,0 +1,282 @@
+// One room as the hooks of one provider see it: joined once while some `useRoom` wants it, however
+// many components use it, left when the last lets go; its presence kept as an immutable snapshot
+// for `useSyncExternalStore`, a new object only when something visible changed.
+
+/** What `useRoom` shows before its room is joined, and in server rendering. */
+export const EMPTY_ROOM = Object.freeze({
+  status: "connecting",
+  members: Object.freeze([]),
+  connections: Object.freeze([]),
+  self: null,
+  error: null,
+});
+
+/** The rooms of one provider's client, by id; a room's store lives while a hook uses it. */
+export class Rooms {
+  #client;
+  #connection;
+  #stores = new Map();
+
+  constructor(client, connection) {
+    this.#client = client;
+    this.#connection = connection;
+  }
+
+  /** The store of `roomId`, if a hook uses it (render-safe: makes nothing). */
+  peek(roomId) {
+    return this.#stores.get(roomId);
+  }
+
+  /** The store of `roomId`, made on first use (from effects only). */
+  use(roomId) {
+    let store = this.#stores.get(roomId);
+    if (!store) {
+      store = new RoomStore(roomId, this.#client, this.#connection, () => {
+        if (this.#stores.get(roomId) === store) this.#stores.delete(roomId);
+      });
+      this.#stores.set(roomId, store);
+    }
+    return store;
+  }
+}
+
+class RoomStore {
+  #roomId;
+  #client;
+  #connection;
+  #onIdle;
+  #unwatch;
+  #userId = null;
+  #state = {}; // the state a join sends: the first hook's `initialState` and every patch since
+  #unsent = null; // patches made while a join was in flight (it carries the older state)
+  #joins = 0; // mounted `useRoom` hooks
+  #teardown = null; // the timer of a deferred teardown (StrictMode mounts, unmounts, remounts)
+  #joining = false;
+  #channel = null; // the joined channel, also while it rejoins after a reconnect
+  #joinedAs = null;
+  #left = false; // `leave()` was called: no join until every hook let go
+  #refused = false; // a join was refused: no new one until the connection comes back
+  #error = null;
+  #snapshot = EMPTY_ROOM;
+  #watchers = new Set(); // React's `onChange` callbacks
+  #events = new Map(); // event name → { handlers, dispatch } of `useRoomEvent`
+  /** The store's own listeners on its channel. */
+  #own = [
+    ["presenceEvent", () => this.#render()],
+    ["heartbeatAck", () => this.#render()], // the epoch may change
+    ["reconnected", () => this.#setError(null)],
+    ["error", (error) => this.#setError(error)],
+    ["disconnected", () => this.#lost()],
+  ];
+
+  constructor(roomId, client, connection, onIdle) {
+    this.#roomId = roomId;
+    this.#client = client;
+    this.#connection = connection;
+    this.#onIdle = onIdle;
+    this.#unwatch = connection.subscribe(() => {
+      const { state } = connection.snapshot();
+      if (state !== "connected") this.#refused = false;
+      // A disconnected client has dropped every channel (one that was rejoining says nothing).
+      if (state === "disconnected") this.#detach();
+      this.#reconcile();
+    });
+  }
+
+  get userId() {
+    return this.#userId;
+  }
+
+  get snapshot() {
+    return this.#snapshot;
+  }
+
+  /**
+   * A `useRoom` of `userId` mounts: the room is joined (once for all of its hooks) as soon as the
+   * client is connected; `onChange` is called after each change. Returns the function that lets
+   * go; the last hook to let go leaves the room after a macrotask, unless one mounts again.
+   */
+  subscribe(userId, initialState, onChange) {
+    if (this.#joins > 0 && userId !== this.#userId) {
+      throw new Error(
+        `room "${this.#roomId}" is already used as "${this.#userId}" under this RealtimeProvider ` +
+          "(a client joins a room once: use another provider for another user)",
+      );
+    }
+    clearTimeout(this.#teardown);
+    this.#teardown = null;
+    if (this.#joins === 0 && userId !== this.#userId) this.#reset(userId, initialState);
+    this.#joins++;
+    this.#watchers.add(onChange);
+    this.#reconcile();
+    return () => {
+      this.#watchers.delete(onChange);
+      if (--this.#joins > 0) return;
+      this.#teardown = setTimeout(() => {
+        this.#teardown = null;
+        this.#reset(null, {});
+        this.#reconcile();
+      });
+    };
+  }
+
+  /** A `useRoomEvent`: `handler` gets the room's `name` events; returns the function that stops. */
+  listen(name, handler) {
+    let event = this.#events.get(name);
+    if (!event) {
+      const handlers = new Set();
+      event = { handlers, dispatch: (payload) => handlers.forEach((h) => h(payload)) };
+      this.#events.set(name, event);
+      this.#channel?.on(name, event.dispatch);
+    }
+    event.handlers.add(handler);
+    return () => {
+      event.handlers.delete(handler);
+      if (event.handlers.size === 0) {
+        this.#channel?.off(name, event.dispatch);
+        this.#events.delete(name);
+      }
+      this.#reconcile();
+    };
+  }
+
+  /**
+   * Merges `patch` into this connection's state. Joined, it is sent; otherwise it goes with the
+   * next (re)join. Resolves once sent and acknowledged, or kept for the join.
+   */
+  updateState(patch) {
+    if (patch === null || typeof patch !== "object" || Array.isArray(patch)) {
+      return Promise.reject(Object.assign(new Error("the patch must be an object"), { code: "invalid_argument" }));
+    }
+    this.#state = { ...this.#state, ...patch };
+    if (!this.#channel) {
+      if (this.#joining) this.#unsent = { ...this.#unsent, ...patch };
+      return Promise.resolve();
+    }
+    // A channel that is rejoining keeps the patch for its rejoin and rejects with `disconnected`.
+    return this.#channel.updateState(patch).then(
+      () => undefined,
+      (error) => {
+        if (error.code !== "disconnected") throw error;
+      },
+    );
+  }
+
+  /** Leaves the room for every hook using it, until they all unmount. */
+  leave() {
+    this.#left = true;
+    const channel = this.#detach();
+    this.#reconcile();
+    return channel ? channel.leave() : Promise.resolve();
+  }
+
+  #reset(userId, initialState) {
+    this.#userId = userId;
+    this.#state = { ...initialState };
+    this.#unsent = null;
+    this.#left = false;
+    this.#refused = false;
+    this.#error = null;
+  }
+
+  /** Joins or leaves so that the room is joined, as the right user, exactly while it is wanted. */
+  #reconcile() {
+    const want = this.#joins > 0 && !this.#left ? this.#userId : null;
+    if (this.#channel && this.#joinedAs !== want) this.#detach().leave();
+    if (want !== null && !this.#channel && !this.#joining && !this.#refused && this.#connection.snapshot().state === "connected") {
+      this.#join(want);
+    }
+    this.#render();
+    if (this.#joins === 0 && this.#teardown === null && !this.#joining && !this.#channel && this.#events.size === 0) {
+      this.#unwatch();
+      this.#onIdle();
+    }
+  }
+
+  #join(userId) {
+    this.#joining = true;
+    this.#unsent = null;
+    this.#client
+      .joinRoom({ roomId: this.#roomId, userId, state: this.#state })
+      .then(
+        ({ channel }) => {
+          this.#channel = channel;
+          this.#joinedAs = userId;
+          this.#error = null;
+          for (const [name, listener] of this.#listeners()) channel.on(name, listener);
+          const unsent = this.#unsent;
+          this.#unsent = null;
+          if (unsent) this.updateState(unsent).catch((error) => this.#setError(error));
+        },
+        (error) => {
+          // `disconnected`: the connection went while joining; the next `connected` joins again.
+          if (error.code !== "disconnected") {
+            this.#refused = true;
+            this.#error = error;
+          }
+        },
+      )
+      .finally(() => {
+        this.#joining = false;
+        this.#reconcile();
+      });
+  }
+
+  /**
+   * The channel's connection is gone. The client keeps the channel while it reconnects (and
+   * rejoins it); otherwise the channel is gone too: the client disconnected or gave up, or the
+   * server refused the rejoin (then a new join is tried, once).
+   */
+  #lost() {
+    if (this.#client.state !== "reconnecting") this.#detach();
+    this.#reconcile();
+  }
+
+  #setError(error) {
+    this.#error = error;
+    this.#render();
+  }
+
+  /** Stops listening to the channel and forgets it; returns it. */
+  #detach() {
+    const channel = this.#channel;
+    if (channel) for (const [name, listener] of this.#listeners()) channel.off(name, listener);
+    this.#channel = null;
+    return channel;
+  }
+
+  /** Every listener the channel must have: the store's own and one per `useRoomEvent` name. */
+  *#listeners() {
+    yield* this.#own;
+    for (const [name, { dispatch }] of this.#events) yield [name, dispatch];
+  }
+
+  /** Makes the next snapshot from the channel; tells React only if something changed. */
+  #render() {
+    const channel = this.#channel;
+    const self = channel?.self ?? null;
+    const old = this.#snapshot;
+    const next = {
+      status: this.#left
+        ? "left"
+        : channel
+          ? self
+            ? "joined"
+            : "reconnecting"
+          : this.#refused || this.#connection.snapshot().state === "disconnected"
+            ? "disconnected"
+            : "connecting",
+      members: same(old.members, channel ? channel.members() : []),
+      connections: same(old.connections, channel ? channel.connections() : []),
+      self: same(old.self, self),
+      error: this.#error,
+    };
+    if (Object.keys(next).some((key) => next[key] !== old[key])) {
+      this.#snapshot = next;
+      for (const onChange of this.#watchers) onChange();
+    }
+  }
+}
+
+/** `old` if `now` holds the same JSON (arrays keep their identity between changes), else `now`. */
+const same = (old, now) => (JSON.stringify(old) === JSON.stringify(now) ? old : now);

@@ -1,0 +1,90 @@
+// rtm-sdk/react's types with an app's own state type: this must compile under `tsc --strict`
+// (each @ts-expect-error must be an error).
+import { RealtimeClient, type ConnectionState, type RtmError } from "rtm-sdk";
+import {
+  RealtimeProvider,
+  useConnectionState,
+  useRealtimeClient,
+  useRoom,
+  useRoomEvent,
+  type RoomMember,
+  type RoomStatus,
+} from "rtm-sdk/react";
+
+/** An interface (no index signature) as the state type. */
+interface Cursor {
+  status: "online" | "away";
+  x: number;
+  y: number;
+}
+
+function Cursors() {
+  const room = useRoom<Cursor>("canvas", { userId: "ada", initialState: { status: "online", x: 0, y: 0 } });
+  const first: RoomMember<Cursor> | undefined = room.members[0];
+  const x: number | undefined = first?.state.x;
+  const status: "online" | "away" | undefined = room.connections[0]?.state.status;
+  const tabs: number | undefined = first?.connections[0]?.state.y;
+  // @ts-expect-error: not a key of Cursor
+  first?.state.z;
+  // @ts-expect-error: the members are read-only (the same array until it changes)
+  room.members.push(first!);
+  const updated: Promise<void> = room.updateState({ x: 1 });
+  // @ts-expect-error: a Cursor's x is a number
+  room.updateState({ x: "1" });
+  const ack: Promise<{ ok: boolean }> = room.emit<{ ok: boolean }>("chat:send", { roomId: "canvas", message: "hi" }, { ack: true, timeoutMs: 5000 });
+  const sent: void = room.emit("cursor:move", { x });
+  const left: Promise<void> = room.leave();
+  const roomStatus: RoomStatus = room.status;
+  const error: RtmError | null = room.error;
+  const connId: string | undefined = room.self?.connId;
+
+  const { state, reason, attempt, retryInMs } = useConnectionState();
+  const connection: ConnectionState = state;
+  const wait: number | null = retryInMs;
+  useRoomEvent<{ userId: string; message: string }>("canvas", "chat:message", (m) => m.message.toUpperCase());
+  useRoomEvent("canvas", "cursor:move", (payload) => payload);
+  const client: RealtimeClient = useRealtimeClient();
+
+  void [status, tabs, updated, ack, sent, left, roomStatus, error, connId, connection, reason, attempt, wait, client];
+  return <p>{x}</p>;
+}
+
+/** The state type inferred from `initialState`. */
+function Typing() {
+  const { members, updateState } = useRoom("chat", { userId: "ada", initialState: { typing: false } });
+  const typing: boolean | undefined = members[0]?.state.typing;
+  // @ts-expect-error: typing is a boolean
+  updateState({ typing: "yes" });
+  return <p>{String(typing)}</p>;
+}
+
+/** No state type: any JSON object. */
+function Untyped() {
+  const { members } = useRoom("chat", { userId: "ada" });
+  const value: unknown = members[0]?.state.anything;
+  // @ts-expect-error: userId is required
+  useRoom("chat", {});
+  return <p>{String(value)}</p>;
+}
+
+export function App({ client }: { client: RealtimeClient }) {
+  return (
+    <>
+      <RealtimeProvider options={{ baseUrl: "http://localhost:3000", presence: { throttleMs: 50 } }}>
+        <Cursors />
+        <Typing />
+      </RealtimeProvider>
+      <RealtimeProvider client={client}>
+        <Untyped />
+      </RealtimeProvider>
+      {/* @ts-expect-error: options or client, not both */}
+      <RealtimeProvider options={{ baseUrl: "http://localhost:3000" }} client={client}>
+        <Untyped />
+      </RealtimeProvider>
+      {/* @ts-expect-error: options or client is required */}
+      <RealtimeProvider>
+        <Untyped />
+      </RealtimeProvider>
+    </>
+  );
+}
