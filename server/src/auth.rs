@@ -41,6 +41,9 @@ pub enum AuthError {
     /// The server is shutting down and takes no new connections.
     #[error("server is shutting down")]
     ShuttingDown,
+    /// The client's address has as many connections as `--max-connections-per-ip` allows.
+    #[error("limit_exceeded: too many connections from this address")]
+    TooManyConnections,
 }
 
 impl JwtVerifier {

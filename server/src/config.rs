@@ -95,6 +95,15 @@ pub struct Config {
     #[arg(long, env = "SOCKET_BUFFER_PACKETS", default_value_t = 1024)]
     pub socket_buffer_packets: usize,
 
+    /// The most connections from one client address (0: no cap); `limit_exceeded` beyond.
+    #[arg(long, env = "MAX_CONNECTIONS_PER_IP", default_value_t = 0)]
+    pub max_connections_per_ip: usize,
+
+    /// Reverse proxies whose `X-Forwarded-For` is believed (comma-separated addresses); from any
+    /// other peer the header is ignored.
+    #[arg(long = "trusted-proxy", env = "TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<IpAddr>,
+
     /// Time a client has after opening its transport to complete the Socket.IO CONNECT.
     #[arg(long, env = "CONNECT_TIMEOUT_MS", default_value_t = 10_000)]
     pub connect_timeout_ms: u64,
@@ -146,6 +155,8 @@ impl Default for Config {
             max_rooms_per_connection: 100,
             max_message_size_bytes: 1 << 20,
             socket_buffer_packets: 1024,
+            max_connections_per_ip: 0,
+            trusted_proxies: Vec::new(),
             connect_timeout_ms: 10_000,
             jwt_leeway_s: 0,
             jwt_issuer: None,

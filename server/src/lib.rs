@@ -8,10 +8,12 @@
 pub mod auth;
 pub mod bus;
 pub mod chat;
+mod client_ip;
 pub mod config;
 pub mod error;
 mod http;
 pub mod module;
+mod origin;
 mod payload;
 pub mod presence;
 pub mod rate_limit;

@@ -17,6 +17,7 @@ use tokio::task::JoinHandle;
 use crate::auth::{AuthError, AuthUser, JwtVerifier, Verified};
 use crate::bus::{Bus, BusTasks};
 use crate::chat::ChatModule;
+use crate::client_ip::{ConnectionsPerIp, Counted};
 use crate::config::Config;
 use crate::module::{BoxError, Module, ModuleContext};
 use crate::presence::{PresenceModule, PresenceOptions};
@@ -106,6 +107,10 @@ impl RealtimeServer {
             closing: AtomicBool::new(false),
             jwt: config.jwt(),
             rate_limit: config.rate_limit(),
+            per_ip: ConnectionsPerIp::new(
+                config.max_connections_per_ip,
+                config.trusted_proxies.clone(),
+            ),
             modules: OnceLock::new(),
         });
         let (layer, io) = SocketIo::builder()
@@ -151,6 +156,7 @@ impl RealtimeServer {
             .layer(layer)
             .layer(axum::middleware::map_request(crate::request_head::detach));
         let app = crate::http::with_cors(app, &config.cors_origin);
+        let app = crate::origin::checked(app, &config.cors_origin);
         let addr = listener.local_addr()?;
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
         let serve = tokio::spawn(async move {
@@ -160,6 +166,7 @@ impl RealtimeServer {
                     tracing::debug!(%err, "could not set TCP_NODELAY");
                 }
             });
+            let app = app.into_make_service_with_connect_info::<SocketAddr>();
             let result = axum::serve(listener, app)
                 .with_graceful_shutdown(async {
                     let _ = stop_rx.await;
@@ -186,6 +193,7 @@ pub(crate) struct Shared {
     closing: AtomicBool,
     pub(crate) jwt: Option<JwtVerifier>,
     rate_limit: RateLimit,
+    per_ip: ConnectionsPerIp,
     modules: OnceLock<Vec<(Arc<dyn Module>, ModuleContext)>>,
 }
 
@@ -200,6 +208,8 @@ impl Shared {
         if socket.extensions.insert(Released).is_some() {
             return;
         }
+        // Its place under the per-address cap is free again.
+        socket.extensions.remove::<Arc<Counted>>();
         for (module, ctx) in self.modules() {
             module.on_disconnect(socket, ctx).await;
         }
@@ -225,6 +235,13 @@ async fn admit(
 ) -> Result<(), AuthError> {
     if shared.closing.load(Ordering::SeqCst) {
         return Err(AuthError::ShuttingDown);
+    }
+    match shared.per_ip.admit(socket.req_parts()) {
+        None => return Err(AuthError::TooManyConnections),
+        Some(Some(counted)) => {
+            socket.extensions.insert(Arc::new(counted));
+        }
+        Some(None) => {}
     }
     if let Some(jwt) = &shared.jwt {
         match jwt.verify_handshake(auth.as_ref().ok()) {

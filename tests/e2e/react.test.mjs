@@ -47,8 +47,8 @@ async function open(roomId) {
   return {
     page,
     problems,
-    /** Renders one provider per `[key, userId]`. */
-    mount: (...entries) => page.evaluate((e) => window.rtm.mount(e.map(([key, userId]) => ({ key, userId }))), entries),
+    /** Renders one provider per `{ key, userId, second }`. */
+    mount: (...entries) => page.evaluate((e) => window.rtm.mount(e), entries),
     /** `window.rtm[name]`. */
     rtm: (name) => page.evaluate((n) => window.rtm[n], name),
     close: () => context.close(),
@@ -71,10 +71,10 @@ test("two providers (two users) in one page see each other, a state change, an e
   const { page } = app;
   assert.equal(await app.rtm("effects"), 2, "a development build, where StrictMode runs each effect twice");
 
-  await app.mount(["a", "alice"]);
+  await app.mount({ key: "a", userId: "alice" });
   await waitFor(page, "alice", "status", "joined");
   await waitFor(page, "alice", "members", "alice:online");
-  await app.mount(["a", "alice"], ["b", "bob"]);
+  await app.mount({ key: "a", userId: "alice" }, { key: "b", userId: "bob" });
   for (const user of ["alice", "bob"]) {
     await waitFor(page, user, "members", "alice:online,bob:online");
     await waitFor(page, user, "connection", "connected");
@@ -82,14 +82,23 @@ test("two providers (two users) in one page see each other, a state change, an e
     assert.deepEqual(await page.evaluate((u) => ({ ...document.querySelector(`#${u} output`).dataset }), user), { count: "2", shared: "true" });
   }
   assert.notEqual(await page.evaluate(() => document.getElementById("bob").dataset.self), "");
-  // One WebSocket per provider, and bob joined once: alice saw one join (a second join would be a
-  // leave and a join, or a refused join).
+  // Each provider connected once, on one WebSocket, and bob joined once: alice saw one join (a
+  // second join would be a leave and a join, or a refused join).
+  assert.deepEqual(await app.rtm("calls"), { connect: 2, disconnect: 0 });
   assert.deepEqual(await app.rtm("sockets"), { opened: 2, closed: 0 });
   assert.deepEqual((await app.rtm("seen")).alice, ["join:bob"]);
 
   await page.evaluate(() => window.rtm.act.bob.updateState({ status: "away" }));
   await waitFor(page, "alice", "members", "alice:online,bob:away");
   await waitFor(page, "bob", "members", "alice:online,bob:away");
+
+  // A component mounting while its client is connected joins once too (StrictMode remounts it).
+  await app.mount({ key: "a", userId: "alice", second: true }, { key: "b", userId: "bob" });
+  await waitFor(page, "alice-second", "members", "alice");
+  await app.mount({ key: "a", userId: "alice", second: true }, { key: "b", userId: "bob", second: true });
+  await waitFor(page, "alice-second", "members", "alice,bob");
+  await waitFor(page, "bob-second", "members", "alice,bob");
+  assert.deepEqual((await app.rtm("seen"))["alice@second"], ["join:bob"]);
 
   // Nothing changes for a while (heartbeats every 300 ms are acknowledged): no re-render.
   const renders = () => page.evaluate(() => ["alice", "bob"].map((u) => document.getElementById(u).dataset.renders));
@@ -102,12 +111,16 @@ test("two providers (two users) in one page see each other, a state change, an e
   assert.equal(ack.ok, true);
   await waitFor(page, "alice", "messages", "bob:hi");
 
-  // Unmounting bob's provider leaves the room and closes its connection.
-  await app.mount(["a", "alice"]);
+  // Unmounting bob's provider leaves the rooms and closes its connection.
+  await app.mount({ key: "a", userId: "alice", second: true });
   await waitFor(page, "alice", "members", "alice:online");
-  assert.deepEqual((await app.rtm("seen")).alice, ["join:bob", "update:bob", "leave:bob"]);
+  await waitFor(page, "alice-second", "members", "alice");
+  const seen = await app.rtm("seen");
+  assert.deepEqual(seen.alice, ["join:bob", "update:bob", "leave:bob"]);
+  assert.deepEqual(seen["alice@second"], ["join:bob", "leave:bob"]);
   await page.waitForFunction(() => window.rtm.sockets.closed === 1, null, { timeout: WAIT });
   assert.deepEqual(await app.rtm("sockets"), { opened: 2, closed: 1 });
+  assert.deepEqual(await app.rtm("calls"), { connect: 2, disconnect: 1 });
   assert.deepEqual(app.problems, []);
   await app.close();
 });
@@ -115,10 +128,10 @@ test("two providers (two users) in one page see each other, a state change, an e
 test("a new userId leaves and joins as the new user on the same connection; leave() leaves", { timeout: 60_000 }, async () => {
   const app = await open(room("user"));
   const { page } = app;
-  await app.mount(["a", "alice"], ["b", "bob"]);
+  await app.mount({ key: "a", userId: "alice" }, { key: "b", userId: "bob" });
   await waitFor(page, "alice", "members", "alice:online,bob:online");
 
-  await app.mount(["a", "alice"], ["b", "carol"]);
+  await app.mount({ key: "a", userId: "alice" }, { key: "b", userId: "carol" });
   await waitFor(page, "alice", "members", "alice:online,carol:online");
   await waitFor(page, "carol", "members", "alice:online,carol:online");
   await waitFor(page, "carol", "status", "joined");
@@ -129,7 +142,8 @@ test("a new userId leaves and joins as the new user on the same connection; leav
   await waitFor(page, "carol", "status", "left");
   await waitFor(page, "carol", "members", "");
   await waitFor(page, "alice", "members", "alice:online");
-  assert.deepEqual(await app.rtm("sockets"), { opened: 2, closed: 0 }, "the provider kept its one connection");
+  assert.deepEqual(await app.rtm("calls"), { connect: 2, disconnect: 0 }, "the provider kept its connection");
+  assert.deepEqual(await app.rtm("sockets"), { opened: 2, closed: 0 });
   assert.deepEqual(app.problems, []);
   await app.close();
 });
@@ -137,7 +151,7 @@ test("a new userId leaves and joins as the new user on the same connection; leav
 test("a lost connection: useConnectionState goes reconnecting (attempt, retry) and back; useRoom rejoins", { timeout: 60_000 }, async () => {
   const app = await open(room("reconnect"));
   const { page } = app;
-  await app.mount(["a", "alice"]);
+  await app.mount({ key: "a", userId: "alice" });
   await waitFor(page, "alice", "status", "joined");
   const self = await page.evaluate(() => document.getElementById("alice").dataset.self);
 

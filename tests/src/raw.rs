@@ -32,24 +32,58 @@ fn ws_url(base: &str) -> String {
 impl RawSocket {
     /// Opens the Engine.IO transport only (no Socket.IO CONNECT yet).
     pub async fn open(base: &str) -> Self {
-        let (mut ws, _) = tokio::time::timeout(WAIT, connect_async(ws_url(base)))
+        Self::open_with(base, &[])
             .await
-            .expect("the WebSocket opens in time")
-            .expect("the WebSocket opens");
+            .expect("the WebSocket opens")
+    }
+
+    /// Opens the Engine.IO transport with extra request `headers`; `Err` with the HTTP status
+    /// when the handshake is refused.
+    pub async fn open_with(base: &str, headers: &[(&str, &str)]) -> Result<Self, u16> {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        use tokio_tungstenite::tungstenite::http::{HeaderName, HeaderValue};
+        let mut request = ws_url(base).into_client_request().unwrap();
+        for (name, value) in headers {
+            request.headers_mut().append(
+                HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                HeaderValue::from_str(value).unwrap(),
+            );
+        }
+        let opened = tokio::time::timeout(WAIT, connect_async(request))
+            .await
+            .expect("the WebSocket handshake in time");
+        let mut ws = match opened {
+            Ok((ws, _)) => ws,
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+                return Err(response.status().as_u16());
+            }
+            Err(err) => panic!("the WebSocket handshake: {err}"),
+        };
         let open = next_text(&mut ws).await.expect("an Engine.IO OPEN");
         let handshake: Value =
             serde_json::from_str(open.strip_prefix('0').expect("OPEN is packet 0")).unwrap();
-        Self {
+        Ok(Self {
             ws,
             engine_sid: handshake["sid"].as_str().unwrap().to_string(),
             next_ack: 0,
             events: Vec::new(),
-        }
+        })
     }
 
     /// Opens and sends the Socket.IO CONNECT (with `auth`); `Err` with a CONNECT_ERROR's message.
     pub async fn connect(base: &str, auth: Option<Value>) -> Result<Self, String> {
-        let mut socket = Self::open(base).await;
+        Self::connect_with(base, auth, &[]).await
+    }
+
+    /// As [`RawSocket::connect`], with extra request headers on the handshake.
+    pub async fn connect_with(
+        base: &str,
+        auth: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> Result<Self, String> {
+        let mut socket = Self::open_with(base, headers)
+            .await
+            .map_err(|status| format!("handshake refused with HTTP {status}"))?;
         let connect = match auth {
             Some(auth) => format!("40{auth}"),
             None => "40".to_string(),
@@ -125,13 +159,16 @@ impl RawSocket {
     }
 
     /// The next Socket.IO packet, without its Engine.IO prefix (Engine.IO pings are answered,
-    /// events also kept in `events`); `None` once the server closed the connection.
+    /// events also kept in `events`); `None` once the server closed the connection or sent a
+    /// Socket.IO DISCONNECT.
     pub async fn recv(&mut self) -> Option<String> {
         loop {
             let frame = next_text(&mut self.ws).await?;
             match frame.as_str() {
                 "2" => self.send("3").await,
                 "1" => return None,
+                // A Socket.IO DISCONNECT ends the session as much as a closed transport.
+                "41" => return None,
                 _ => {
                     let packet = frame.strip_prefix('4')?.to_string();
                     if let Some(event) = packet.strip_prefix('2')
@@ -151,8 +188,8 @@ impl RawSocket {
         }
     }
 
-    /// Waits until the server closes the connection (panics after [`WAIT`]); the frames that
-    /// came before are dropped.
+    /// Waits until the server closes the connection or the Socket.IO session (panics after
+    /// [`WAIT`]); the frames that came before are dropped.
     pub async fn closed(&mut self) {
         tokio::time::timeout(WAIT, async { while self.recv().await.is_some() {} })
             .await
@@ -260,10 +297,7 @@ impl Polling {
     }
 
     fn url(&self, sid: &str) -> String {
-        format!(
-            "{}/socket.io/?EIO=4&transport=polling&sid={}",
-            self.base,
-            crate::encode_path(sid)
-        )
+        // Session ids are URL-safe already (and Engine.IO does not percent-decode them).
+        format!("{}/socket.io/?EIO=4&transport=polling&sid={sid}", self.base)
     }
 }

@@ -3,6 +3,7 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use jsonwebtoken::{EncodingKey, Header, encode};
+use rtm_tests::raw::{Polling, RawSocket};
 use rtm_tests::{Store, TestClient, TestServer, unique};
 use serde_json::json;
 
@@ -202,5 +203,254 @@ async fn a_lost_store_answers_unavailable_and_the_server_stays_up() {
         .await
         .expect("the server still answers HTTP");
     assert_eq!(rest.status(), 503);
+    server.stop().await;
+}
+
+fn signed(claims: serde_json::Value) -> String {
+    encode(
+        &Header::default(),
+        &claims,
+        &EncodingKey::from_secret(SECRET.as_bytes()),
+    )
+    .unwrap()
+}
+
+fn now_s() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_mean_what_they_say() {
+    let server = TestServer::start(&Store::Memory, |c| {
+        c.jwt_secret = Some(SECRET.into());
+        c.jwt_issuer = Some("rtm-test".into());
+        c.jwt_audience = Some("rooms".into());
+    })
+    .await;
+    let now = now_s();
+    let good = json!({"sub": "alice", "exp": now + 60, "iss": "rtm-test", "aud": "rooms"});
+    let with = |patch: serde_json::Value| {
+        let mut claims = good.clone();
+        for (k, v) in patch.as_object().unwrap() {
+            if v.is_null() {
+                claims.as_object_mut().unwrap().remove(k);
+            } else {
+                claims[k] = v.clone();
+            }
+        }
+        signed(claims)
+    };
+    let refused = [
+        (
+            "expired 2 s ago (no leeway by default)",
+            with(json!({"exp": now - 2})),
+        ),
+        (
+            "not valid before a minute from now",
+            with(json!({"nbf": now + 60})),
+        ),
+        ("no issuer", with(json!({"iss": null}))),
+        ("another issuer", with(json!({"iss": "someone-else"}))),
+        ("no audience", with(json!({"aud": null}))),
+        ("another audience", with(json!({"aud": "billing"}))),
+    ];
+    for (what, token) in refused {
+        let err = RawSocket::connect(&server.url(), Some(json!({ "token": token })))
+            .await
+            .err()
+            .unwrap_or_else(|| panic!("a token {what} was accepted"));
+        assert!(err.starts_with("unauthorized"), "{what}: {err}");
+    }
+    let ok = RawSocket::connect(
+        &server.url(),
+        Some(json!({ "token": signed(good.clone()) })),
+    )
+    .await;
+    assert!(ok.is_ok(), "a valid token: {:?}", ok.err());
+    // The REST API checks the same way.
+    let url = format!("{}/api/rooms/r/presence", server.url());
+    assert_eq!(
+        rtm_tests::http_get(&url, Some(&with(json!({"nbf": now + 60}))))
+            .await
+            .0,
+        401
+    );
+    assert_eq!(rtm_tests::http_get(&url, Some(&signed(good))).await.0, 200);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_ends_when_its_token_expires() {
+    let server = jwt_server().await;
+    let token = signed(json!({"sub": "alice", "exp": now_s() + 1}));
+    let mut socket = RawSocket::connect(&server.url(), Some(json!({ "token": token })))
+        .await
+        .expect("valid for a second");
+    let joined = socket
+        .request(
+            "presence:join",
+            &json!({"roomId": unique("exp"), "userId": "alice"}),
+        )
+        .await;
+    assert_eq!(joined["ok"], true, "{joined}");
+    socket.closed().await;
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rooms_per_connection_are_limited() {
+    let server = TestServer::start(&Store::Memory, |c| c.max_rooms_per_connection = 3).await;
+    let mut socket = RawSocket::connect(&server.url(), None).await.unwrap();
+    let rooms: Vec<String> = (0..4).map(|_| unique("many")).collect();
+    let join = |room: &str| json!({"roomId": room, "userId": "u"});
+    for room in &rooms[..3] {
+        assert_eq!(
+            socket.request("presence:join", &join(room)).await["ok"],
+            true
+        );
+    }
+    let refused = socket.request("presence:join", &join(&rooms[3])).await;
+    assert_eq!(refused["code"], "limit_exceeded", "{refused}");
+    // Joining a room it is in again is no new room; leaving one makes room for another.
+    assert_eq!(
+        socket.request("presence:join", &join(&rooms[0])).await["ok"],
+        true
+    );
+    let left = socket
+        .request("presence:leave", &json!({"roomId": rooms[1]}))
+        .await;
+    assert_eq!(left["ok"], true);
+    assert_eq!(
+        socket.request("presence:join", &join(&rooms[3])).await["ok"],
+        true
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_messages_close_the_connection_before_parsing() {
+    let server = TestServer::start(&Store::Memory, |c| c.max_message_size_bytes = 16 * 1024).await;
+    let big = "x".repeat(32 * 1024);
+    let mut socket = RawSocket::connect(&server.url(), None).await.unwrap();
+    socket
+        .emit(
+            "presence:join",
+            &json!({"roomId": "r", "userId": "u", "state": {"big": big}}),
+        )
+        .await;
+    socket.closed().await;
+    // Over long-polling too.
+    let polling = Polling::connect(&server.url()).await;
+    let frame = format!(
+        "42{}",
+        json!(["presence:join", {"roomId": "r", "userId": "u", "state": {"big": big}}])
+    );
+    assert_ne!(polling.post(&polling.sid, &frame).await, 200);
+    // Within the limit, all is well.
+    let mut fine = RawSocket::connect(&server.url(), None).await.unwrap();
+    let ack = fine
+        .request(
+            "presence:join",
+            &json!({"roomId": "r", "userId": "u", "state": {"small": "x".repeat(1000)}}),
+        )
+        .await;
+    assert_eq!(ack["ok"], true, "{ack}");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transport_that_never_connects_is_closed() {
+    let server = TestServer::start(&Store::Memory, |c| c.connect_timeout_ms = 300).await;
+    let mut socket = RawSocket::open(&server.url()).await;
+    socket.closed().await;
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_per_address_are_capped_and_proxies_are_believed_only_when_trusted() {
+    let server = TestServer::start(&Store::Memory, |c| {
+        c.max_connections_per_ip = 2;
+        c.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+    })
+    .await;
+    let from = |ip: &'static str| [("x-forwarded-for", ip)];
+    let a1 = RawSocket::connect_with(&server.url(), None, &from("203.0.113.7")).await;
+    let a2 = RawSocket::connect_with(&server.url(), None, &from("203.0.113.7")).await;
+    assert!(a1.is_ok() && a2.is_ok());
+    let a3 = RawSocket::connect_with(&server.url(), None, &from("203.0.113.7")).await;
+    let refused = a3
+        .err()
+        .expect("a third connection from one address is refused");
+    assert!(refused.starts_with("limit_exceeded"), "{refused}");
+    // Another address behind the same proxy is counted apart.
+    assert!(
+        RawSocket::connect_with(&server.url(), None, &from("203.0.113.8"))
+            .await
+            .is_ok()
+    );
+    // A connection that goes frees its place.
+    a1.unwrap().drop_now().await;
+    let deadline = tokio::time::Instant::now() + rtm_tests::WAIT;
+    while RawSocket::connect_with(&server.url(), None, &from("203.0.113.7"))
+        .await
+        .is_err()
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the place was not freed"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    server.stop().await;
+
+    // From an untrusted peer, the header is ignored: every client is the peer itself.
+    let server = TestServer::start(&Store::Memory, |c| c.max_connections_per_ip = 2).await;
+    let b1 = RawSocket::connect_with(&server.url(), None, &from("203.0.113.1")).await;
+    let b2 = RawSocket::connect_with(&server.url(), None, &from("203.0.113.2")).await;
+    let b3 = RawSocket::connect_with(&server.url(), None, &from("203.0.113.3")).await;
+    assert!(
+        b1.is_ok() && b2.is_ok() && b3.is_err(),
+        "spoofed X-Forwarded-For is not believed"
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn handshakes_from_other_origins_are_refused() {
+    let server = TestServer::start(&Store::Memory, |c| {
+        c.cors_origin = "https://app.example".into()
+    })
+    .await;
+    let origin = |o: &'static str| [("origin", o)];
+    let refused =
+        RawSocket::connect_with(&server.url(), None, &origin("https://evil.example")).await;
+    assert_eq!(
+        refused.err().as_deref(),
+        Some("handshake refused with HTTP 403")
+    );
+    let polling = reqwest::Client::new()
+        .get(format!(
+            "{}/socket.io/?EIO=4&transport=polling",
+            server.url()
+        ))
+        .header("origin", "https://evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(polling.status().as_u16(), 403);
+    let body: serde_json::Value = polling.json().await.unwrap();
+    assert_eq!(body["code"], "forbidden");
+    assert!(
+        RawSocket::connect_with(&server.url(), None, &origin("https://app.example"))
+            .await
+            .is_ok()
+    );
+    assert!(
+        RawSocket::connect(&server.url(), None).await.is_ok(),
+        "no Origin: not a browser"
+    );
     server.stop().await;
 }

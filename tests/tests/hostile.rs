@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use futures_util::future::join_all;
 use rtm_tests::raw::{Polling, RawSocket};
-use rtm_tests::{Store, TestServer, WAIT, encode_path, http_get_json, on_both_stores, unique};
+use rtm_tests::{
+    RedisServer, Store, TestServer, WAIT, encode_path, http_get_json, on_both_stores, unique,
+};
 use serde_json::{Value, json};
 
 on_both_stores!(
@@ -317,5 +319,38 @@ async fn a_burst_of_leaves_reaches_a_member_exactly_once(store: Store) {
             assert!(leaves.insert(conn), "each leave once");
         }
     }
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_a_join_whose_outcome_was_unknown_is_undone() {
+    let redis = RedisServer::start();
+    // A long TTL: expiry must not be what cleans up.
+    let server =
+        TestServer::start(&Store::Redis(redis.url()), |c| c.presence_ttl_ms = 120_000).await;
+    let room = unique("unknown");
+    let mut observer = RawSocket::connect(&server.url(), None).await.unwrap();
+    let me = join(&mut observer, &room, "observer").await["self"]["connId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    redis.pause();
+    let mut pending = Vec::new();
+    for i in 0..20 {
+        let mut socket = RawSocket::connect(&server.url(), None).await.unwrap();
+        let join = json!({"roomId": room, "userId": format!("u{i}")});
+        let id = socket.emit_with_ack("presence:join", &join).await;
+        pending.push((socket, id));
+    }
+    for (socket, id) in &mut pending {
+        let ack = socket.ack(*id).await;
+        assert_eq!(ack["code"], "unavailable", "{ack}");
+    }
+    for (socket, _) in pending {
+        socket.drop_now().await;
+    }
+    // The joins sent into the frozen store run now; each is undone, none stays listed.
+    redis.resume();
+    until_listed(&server, &room, &HashSet::from([me])).await;
     server.stop().await;
 }

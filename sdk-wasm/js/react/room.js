@@ -47,8 +47,9 @@ class RoomStore {
   #onIdle;
   #unwatch;
   #userId = null;
-  #state = {}; // the state a join sends: the first hook's `initialState` and every patch since
+  #state = {}; // the state a join sends: the hooks' `initialState`s and every patch since
   #unsent = null; // patches made while a join was in flight (it carries the older state)
+  #settling = false; // a settle is due (see #changed)
   #joins = 0; // mounted `useRoom` hooks
   #teardown = null; // the timer of a deferred teardown (StrictMode mounts, unmounts, remounts)
   #joining = false;
@@ -62,8 +63,8 @@ class RoomStore {
   #events = new Map(); // event name → { handlers, dispatch } of `useRoomEvent`
   /** The store's own listeners on its channel. */
   #own = [
-    ["presenceEvent", () => this.#render()],
-    ["heartbeatAck", () => this.#render()], // the epoch may change
+    ["presenceEvent", () => this.#changed()],
+    ["heartbeatAck", () => this.#changed()], // the epoch may change
     ["reconnected", () => this.#setError(null)],
     ["error", (error) => this.#setError(error)],
     ["disconnected", () => this.#lost()],
@@ -79,7 +80,7 @@ class RoomStore {
       if (state !== "connected") this.#refused = false;
       // A disconnected client has dropped every channel (one that was rejoining says nothing).
       if (state === "disconnected") this.#detach();
-      this.#reconcile();
+      this.#changed();
     });
   }
 
@@ -93,8 +94,9 @@ class RoomStore {
 
   /**
    * A `useRoom` of `userId` mounts: the room is joined (once for all of its hooks) as soon as the
-   * client is connected; `onChange` is called after each change. Returns the function that lets
-   * go; the last hook to let go leaves the room after a macrotask, unless one mounts again.
+   * client is connected, with the `initialState`s of the hooks mounted by then merged (what is set
+   * already wins); `onChange` is called after each change. Returns the function that lets go; the
+   * last hook to let go leaves the room after a macrotask, unless one mounts again.
    */
   subscribe(userId, initialState, onChange) {
     if (this.#joins > 0 && userId !== this.#userId) {
@@ -105,17 +107,18 @@ class RoomStore {
     }
     clearTimeout(this.#teardown);
     this.#teardown = null;
-    if (this.#joins === 0 && userId !== this.#userId) this.#reset(userId, initialState);
+    if (this.#joins === 0 && userId !== this.#userId) this.#reset(userId);
+    this.#state = { ...initialState, ...this.#state };
     this.#joins++;
     this.#watchers.add(onChange);
-    this.#reconcile();
+    this.#changed();
     return () => {
       this.#watchers.delete(onChange);
       if (--this.#joins > 0) return;
       this.#teardown = setTimeout(() => {
         this.#teardown = null;
-        this.#reset(null, {});
-        this.#reconcile();
+        this.#reset(null);
+        this.#changed();
       });
     };
   }
@@ -136,7 +139,7 @@ class RoomStore {
         this.#channel?.off(name, event.dispatch);
         this.#events.delete(name);
       }
-      this.#reconcile();
+      this.#changed();
     };
   }
 
@@ -166,21 +169,37 @@ class RoomStore {
   leave() {
     this.#left = true;
     const channel = this.#detach();
-    this.#reconcile();
+    this.#changed();
     return channel ? channel.leave() : Promise.resolve();
   }
 
-  #reset(userId, initialState) {
+  #reset(userId) {
     this.#userId = userId;
-    this.#state = { ...initialState };
+    this.#state = {};
     this.#unsent = null;
     this.#left = false;
     this.#refused = false;
     this.#error = null;
   }
 
-  /** Joins or leaves so that the room is joined, as the right user, exactly while it is wanted. */
-  #reconcile() {
+  /**
+   * Something changed: settles once the current run of calls is over (a microtask), so that a
+   * join counts every hook that the same React commit mounts.
+   */
+  #changed() {
+    if (this.#settling) return;
+    this.#settling = true;
+    queueMicrotask(() => {
+      this.#settling = false;
+      this.#settle();
+    });
+  }
+
+  /**
+   * Joins or leaves so that the room is joined, as the right user, exactly while it is wanted;
+   * tells React what changed; and lets the registry forget the store once nothing uses it.
+   */
+  #settle() {
     const want = this.#joins > 0 && !this.#left ? this.#userId : null;
     if (this.#channel && this.#joinedAs !== want) this.#detach().leave();
     if (want !== null && !this.#channel && !this.#joining && !this.#refused && this.#connection.snapshot().state === "connected") {
@@ -218,7 +237,7 @@ class RoomStore {
       )
       .finally(() => {
         this.#joining = false;
-        this.#reconcile();
+        this.#changed();
       });
   }
 
@@ -229,12 +248,12 @@ class RoomStore {
    */
   #lost() {
     if (this.#client.state !== "reconnecting") this.#detach();
-    this.#reconcile();
+    this.#changed();
   }
 
   #setError(error) {
     this.#error = error;
-    this.#render();
+    this.#changed();
   }
 
   /** Stops listening to the channel and forgets it; returns it. */

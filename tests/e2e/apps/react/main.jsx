@@ -1,26 +1,38 @@
 // A React 18 app on rtm-sdk/react, under <StrictMode> (react.test.mjs builds it for development,
-// where StrictMode mounts, unmounts and remounts every effect). `window.rtm.mount([{ key, userId }])`
-// renders one <RealtimeProvider> per entry, each a user of the room ?room= on the server ?server=.
-// Each user's <section id={userId}> shows what its hooks return in data attributes; `window.rtm`
+// where StrictMode mounts, unmounts and remounts every effect). `window.rtm.mount([{ key, userId,
+// second }])` renders one <RealtimeProvider> per entry, each a user of the room ?room= on the
+// server ?server= (and of a second room, with `second`). Each user's <section id={userId}> (and
+// <aside id="{userId}-second">) shows what its hooks return in data attributes; `window.rtm`
 // records what the DOM cannot show (see below).
 import { StrictMode, useEffect, useRef, useState } from "react";
 import { createRoot } from "react-dom/client";
+import { RealtimeClient } from "rtm-sdk";
 import { RealtimeProvider, useConnectionState, useRealtimeClient, useRoom, useRoomEvent } from "rtm-sdk/react";
 
 const params = new URLSearchParams(location.search);
 const SERVER = params.get("server");
 const ROOM = params.get("room");
+const SECOND = `${ROOM}-second`;
 
 const rtm = (window.rtm = {
   mount: null, // set once the app is mounted
   act: {}, // userId → { updateState, emit, leave, drop } of that user's hooks and client
-  seen: {}, // userId → the presence events it saw, "join:bob"
+  seen: {}, // userId (userId@second) → the presence events it saw in the room, "join:bob"
   history: {}, // userId → its room statuses and connection states, in order
   effects: 0, // runs of the app's mount effect (2 under StrictMode in development)
   sockets: { opened: 0, closed: 0 }, // the WebSockets of every client
+  calls: { connect: 0, disconnect: 0 }, // of every client
 });
 
-const log = (record, userId, entry) => (record[userId] ??= []).push(entry);
+for (const method of Object.keys(rtm.calls)) {
+  const original = RealtimeClient.prototype[method];
+  RealtimeClient.prototype[method] = function (...args) {
+    rtm.calls[method]++;
+    return original.apply(this, args);
+  };
+}
+
+const log = (record, userId, entry) => void (record[userId] ??= []).push(entry);
 
 /** The browser's WebSocket, counted. */
 class CountingWebSocket extends WebSocket {
@@ -75,15 +87,24 @@ function SameRoom({ userId, members }) {
   return <output data-count={room.members.length} data-shared={String(room.members === members)} />;
 }
 
+/** The user in the second room. */
+function Second({ userId }) {
+  const { status, members } = useRoom(SECOND, { userId });
+  useRoomEvent(SECOND, "presenceEvent", (e) => log(rtm.seen, `${userId}@second`, `${e.type}:${e.userId}`));
+  const ids = members.map((m) => m.userId).sort();
+  return <aside id={`${userId}-second`} data-status={status} data-members={ids.join(",")} />;
+}
+
 function App() {
   const [entries, setEntries] = useState([]);
   useEffect(() => {
     rtm.effects++;
     rtm.mount = setEntries;
   }, []);
-  return entries.map(({ key, userId }) => (
+  return entries.map(({ key, userId, second }) => (
     <RealtimeProvider key={key} options={OPTIONS}>
       <User userId={userId} />
+      {second && <Second userId={userId} />}
     </RealtimeProvider>
   ));
 }
