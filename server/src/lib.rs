@@ -12,6 +12,7 @@ mod client_ip;
 pub mod config;
 pub mod error;
 mod http;
+mod listen;
 pub mod module;
 mod origin;
 mod payload;

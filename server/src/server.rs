@@ -5,7 +5,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use axum::serve::ListenerExt;
 use socketioxide::SocketIo;
 use socketioxide::extract::{SocketRef, State, TryData};
 use socketioxide::handler::ConnectHandler;
@@ -159,23 +158,10 @@ impl RealtimeServer {
         let app = crate::origin::checked(app, &config.cors_origin);
         let addr = listener.local_addr()?;
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
-        let serve = tokio::spawn(async move {
-            // Small frames must go out at once: Nagle's algorithm would hold them for an ACK.
-            let listener = listener.tap_io(|tcp| {
-                if let Err(err) = tcp.set_nodelay(true) {
-                    tracing::debug!(%err, "could not set TCP_NODELAY");
-                }
-            });
-            let app = app.into_make_service_with_connect_info::<SocketAddr>();
-            let result = axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = stop_rx.await;
-                })
-                .await;
-            if let Err(err) = result {
-                tracing::warn!(%err, "server stopped with an error");
-            }
-        });
+        let head_timeout = Duration::from_millis(config.connect_timeout_ms);
+        let serve = tokio::spawn(crate::listen::serve(listener, app, head_timeout, async {
+            let _ = stop_rx.await;
+        }));
         tracing::info!(%addr, store, node = %node_id, "rtm server listening");
         Ok(ServerHandle {
             addr,

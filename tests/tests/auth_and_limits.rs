@@ -454,3 +454,32 @@ async fn handshakes_from_other_origins_are_refused() {
     );
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_that_never_finish_their_request_head_are_closed() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = TestServer::start(&Store::Memory, |c| c.connect_timeout_ms = 300).await;
+    // Silent, and a head that never ends (slowloris).
+    let silent = tokio::net::TcpStream::connect(server.addr()).await.unwrap();
+    let mut slow = tokio::net::TcpStream::connect(server.addr()).await.unwrap();
+    slow.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    for (what, mut tcp) in [("silent", silent), ("slow", slow)] {
+        let mut buf = [0u8; 512];
+        let read = tokio::time::timeout(rtm_tests::WAIT, async {
+            loop {
+                match tcp.read(&mut buf).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(_) => {} // a 408 answer may come before the close
+                }
+            }
+        })
+        .await;
+        assert!(read.is_ok(), "the {what} connection is still open");
+    }
+    // A complete request is answered as ever.
+    let health = rtm_tests::http_get_json(&format!("{}/health", server.url())).await;
+    assert_eq!(health["status"], "ok");
+    server.stop().await;
+}

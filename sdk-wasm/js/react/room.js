@@ -53,6 +53,9 @@ class RoomStore {
   #joins = 0; // mounted `useRoom` hooks
   #teardown = null; // the timer of a deferred teardown (StrictMode mounts, unmounts, remounts)
   #joining = false;
+  // A leave is answered before the next join goes: the server may handle one connection's events
+  // out of order.
+  #leaving = false;
   #channel = null; // the joined channel, also while it rejoins after a reconnect
   #joinedAs = null;
   #left = false; // `leave()` was called: no join until every hook let go
@@ -170,7 +173,7 @@ class RoomStore {
     this.#left = true;
     const channel = this.#detach();
     this.#changed();
-    return channel ? channel.leave() : Promise.resolve();
+    return channel ? this.#leave(channel) : Promise.resolve();
   }
 
   #reset(userId) {
@@ -201,12 +204,11 @@ class RoomStore {
    */
   #settle() {
     const want = this.#joins > 0 && !this.#left ? this.#userId : null;
-    if (this.#channel && this.#joinedAs !== want) this.#detach().leave();
-    if (want !== null && !this.#channel && !this.#joining && !this.#refused && this.#connection.snapshot().state === "connected") {
-      this.#join(want);
-    }
+    if (this.#channel && this.#joinedAs !== want) this.#leave(this.#detach());
+    const busy = this.#joining || this.#leaving || this.#refused;
+    if (want !== null && !this.#channel && !busy && this.#connection.snapshot().state === "connected") this.#join(want);
     this.#render();
-    if (this.#joins === 0 && this.#teardown === null && !this.#joining && !this.#channel && this.#events.size === 0) {
+    if (this.#joins === 0 && this.#teardown === null && !this.#joining && !this.#leaving && !this.#channel && this.#events.size === 0) {
       this.#unwatch();
       this.#onIdle();
     }
@@ -239,6 +241,14 @@ class RoomStore {
         this.#joining = false;
         this.#changed();
       });
+  }
+
+  #leave(channel) {
+    this.#leaving = true;
+    return channel.leave().finally(() => {
+      this.#leaving = false;
+      this.#changed();
+    });
   }
 
   /**
