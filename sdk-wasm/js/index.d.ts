@@ -162,7 +162,7 @@ export interface ConnectionStateChange {
 
 /**
  * Every rejection is an `Error` with a `code`: the server's (`invalid_payload`, `forbidden`,
- * `rate_limited`, `not_joined`, `stale_epoch`, `internal`, `unavailable`) or the client's own
+ * `rate_limited`, `not_joined`, `stale_epoch`, `internal`, `unavailable`, `limit_exceeded`) or the client's own
  * (`timeout`, `disconnected`, `missed_heartbeats`, `connect_refused`, `transport`, `gave_up`,
  * `invalid_state`, `invalid_argument`, `load_failed`).
  */

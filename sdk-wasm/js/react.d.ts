@@ -58,7 +58,7 @@ export interface UseRoomOptions<S extends object = Record<string, unknown>> {
 }
 
 /** What `useRoom` returns: the room as it is now, and what the component can do in it. */
-export interface RoomState<S extends object = Record<string, unknown>> {
+export interface UseRoomResult<S extends object = Record<string, unknown>> {
   status: RoomStatus;
   /** The room's users, you included, their tabs merged; the same array until it changes. */
   members: readonly RoomMember<S>[];
@@ -90,7 +90,7 @@ export interface RoomState<S extends object = Record<string, unknown>> {
  * const { status, members, updateState } = useRoom<{ status: string }>("lobby", { userId: "ada" });
  * ```
  */
-export function useRoom<S extends object = Record<string, unknown>>(roomId: string, options: UseRoomOptions<S>): RoomState<S>;
+export function useRoom<S extends object = Record<string, unknown>>(roomId: string, options: UseRoomOptions<S>): UseRoomResult<S>;
 
 /**
  * The provider's connection: `connecting`, `connected`, `reconnecting` (with the `attempt` about

@@ -70,24 +70,31 @@ impl Drop for Counted {
 /// The client's address: the peer's, or from `X-Forwarded-For` when the peer is trusted.
 fn client_ip(head: &Parts, trusted: &[IpAddr]) -> Option<IpAddr> {
     let peer = head.extensions.get::<ConnectInfo<SocketAddr>>()?.0.ip();
-    if !trusted.contains(&peer) {
-        return Some(peer);
-    }
-    let forwarded = head
+    let forwarded: Vec<&str> = head
         .headers
         .get_all("x-forwarded-for")
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
+        .collect();
+    Some(client_ip_from(peer, &forwarded, trusted))
+}
+
+/// The client's address from the `peer`'s and the `X-Forwarded-For` header values.
+pub(crate) fn client_ip_from(
+    peer: IpAddr,
+    forwarded: &[impl AsRef<str>],
+    trusted: &[IpAddr],
+) -> IpAddr {
+    if !trusted.contains(&peer) {
+        return peer;
+    }
+    forwarded
+        .iter()
+        .flat_map(|v| v.as_ref().split(','))
         .filter_map(|a| a.trim().parse::<IpAddr>().ok())
-        .collect::<Vec<_>>();
-    Some(
-        forwarded
-            .into_iter()
-            .rev()
-            .find(|ip| !trusted.contains(ip))
-            .unwrap_or(peer),
-    )
+        .rev()
+        .find(|ip| !trusted.contains(ip))
+        .unwrap_or(peer)
 }
 
 #[cfg(test)]

@@ -22,7 +22,11 @@ pub mod redis_backend;
 mod request_head;
 mod server;
 mod slow_consumer;
+mod turns;
 pub mod validate;
+
+#[cfg(test)]
+mod fuzz;
 
 pub use config::Config;
 pub use error::{AckError, ErrorCode};

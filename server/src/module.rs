@@ -18,6 +18,7 @@ use crate::bus::Bus;
 use crate::error::{AckError, send_ack};
 use crate::payload::JsonArg;
 use crate::redis_backend::RedisBackend;
+use crate::turns::Turns;
 use crate::validate::Limits;
 
 /// The error a module returns from [`Module::register`]; it stops the server from starting.
@@ -116,7 +117,8 @@ impl ModuleContext {
 
     /// Attaches a request handler for `event`: the client's payload in (`Err` when it could not be
     /// decoded), the ack out: `Ok(value)` is sent as is, `Err` as `{ok:false, error, code}`.
-    /// `state` is cloned into each call.
+    /// `state` is cloned into each call. A socket's requests (to any module) run one at a time,
+    /// in the order they arrived.
     pub fn on_request<S, F, Fut>(
         &self,
         socket: &SocketRef,
@@ -131,9 +133,15 @@ impl ModuleContext {
         let ctx = self.clone();
         socket.on(
             event,
-            async move |socket: SocketRef, JsonArg(data): JsonArg, ack: AckSender| {
-                let result = handler(state, ctx, socket.clone(), data).await;
-                send_ack(&socket, ack, result);
+            move |socket: SocketRef, JsonArg(data): JsonArg, ack: AckSender| {
+                // Taken now, in arrival order: the socket's requests run one after the other.
+                let ticket = Turns::ticket(&socket);
+                let (handler, state, ctx) = (handler.clone(), state.clone(), ctx.clone());
+                async move {
+                    let _turn = ticket.wait().await;
+                    let result = handler(state, ctx, socket.clone(), data).await;
+                    send_ack(&socket, ack, result);
+                }
             },
         );
     }

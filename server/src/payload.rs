@@ -35,11 +35,16 @@ impl<A: Adapter> FromMessageParts<A> for JsonArg {
     }
 }
 
-/// The second element of the packet's `["event", arg, ...]` array.
+/// The event's first argument, from the packet's data.
 fn first_arg(data: &PacketData) -> Result<Value, ParserError> {
     let text = data
         .as_str()
         .ok_or_else(|| ParserError::new(serde_json::Error::custom("binary data")))?;
-    let args: Vec<Value> = serde_json::from_str(text).map_err(ParserError::new)?;
+    first_arg_of(text).map_err(ParserError::new)
+}
+
+/// The second element of the `["event", arg, ...]` array in `text` (`null` when absent).
+pub(crate) fn first_arg_of(text: &str) -> Result<Value, serde_json::Error> {
+    let args: Vec<Value> = serde_json::from_str(text)?;
     Ok(args.into_iter().nth(1).unwrap_or(Value::Null))
 }

@@ -241,6 +241,7 @@ async fn admit(
             }
         }
     }
+    crate::turns::Turns::attach(&socket);
     let bucket = TokenBucket::new(shared.rate_limit, Instant::now());
     socket
         .extensions

@@ -102,9 +102,12 @@ test("two providers (two users) in one page see each other, a state change, an e
 
   // Nothing changes for a while (heartbeats every 300 ms are acknowledged): no re-render.
   const renders = () => page.evaluate(() => ["alice", "bob"].map((u) => document.getElementById(u).dataset.renders));
-  const before = await renders();
+  const before = { renders: await renders(), acks: await app.rtm("acks") };
   await sleep(1_000);
-  assert.deepEqual(await renders(), before, "no re-render while nothing changed");
+  assert.deepEqual(await renders(), before.renders, "no re-render while nothing changed");
+  const acks = await app.rtm("acks");
+  const more = ["alice", "bob"].every((u) => acks[u] > (before.acks[u] ?? 0));
+  assert.ok(more, `heartbeats went on: ${JSON.stringify([before.acks, acks])}`);
 
   // An event of the app's own, with an ack, reaches the other user's useRoomEvent.
   const ack = await page.evaluate((r) => window.rtm.act.bob.emit("chat:send", { roomId: r, message: "hi" }, { ack: true }), roomId);

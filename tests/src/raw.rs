@@ -19,6 +19,8 @@ pub struct RawSocket {
     next_ack: u64,
     /// Events received while waiting for something else, oldest first.
     pub events: Vec<(String, Value)>,
+    /// Acks received while waiting for something else, by id.
+    acks: std::collections::HashMap<u64, Value>,
 }
 
 /// `http://host:port` as the Engine.IO WebSocket URL.
@@ -67,6 +69,7 @@ impl RawSocket {
             engine_sid: handshake["sid"].as_str().unwrap().to_string(),
             next_ack: 0,
             events: Vec::new(),
+            acks: std::collections::HashMap::new(),
         })
     }
 
@@ -129,17 +132,13 @@ impl RawSocket {
         self.ack(id).await
     }
 
-    /// Waits for the ack `id` (keeping events that arrive meanwhile).
+    /// Waits for the ack `id` (keeping events and other acks that arrive meanwhile).
     pub async fn ack(&mut self, id: u64) -> Value {
-        let prefix = format!("3{id}");
         loop {
-            let frame = self.recv().await.expect("the ack before the socket closed");
-            if let Some(args) = frame.strip_prefix(&prefix)
-                && args.starts_with('[')
-            {
-                let mut args: Vec<Value> = serde_json::from_str(args).unwrap();
-                return args.swap_remove(0);
+            if let Some(ack) = self.acks.remove(&id) {
+                return ack;
             }
+            self.recv().await.expect("the ack before the socket closed");
         }
     }
 
@@ -159,8 +158,8 @@ impl RawSocket {
     }
 
     /// The next Socket.IO packet, without its Engine.IO prefix (Engine.IO pings are answered,
-    /// events also kept in `events`); `None` once the server closed the connection or sent a
-    /// Socket.IO DISCONNECT.
+    /// events kept in `events`, acks in `acks`); `None` once the server closed the connection or
+    /// sent a Socket.IO DISCONNECT.
     pub async fn recv(&mut self) -> Option<String> {
         loop {
             let frame = next_text(&mut self.ws).await?;
@@ -171,6 +170,18 @@ impl RawSocket {
                 "41" => return None,
                 _ => {
                     let packet = frame.strip_prefix('4')?.to_string();
+                    if let Some(ack) = packet.strip_prefix('3')
+                        && let Some(start) = ack.find('[')
+                        && let Ok(id) = ack[..start].parse::<u64>()
+                        && let Ok(Value::Array(mut args)) = serde_json::from_str(&ack[start..])
+                    {
+                        let first = if args.is_empty() {
+                            Value::Null
+                        } else {
+                            args.swap_remove(0)
+                        };
+                        self.acks.insert(id, first);
+                    }
                     if let Some(event) = packet.strip_prefix('2')
                         && let Ok(Value::Array(mut args)) = serde_json::from_str(event)
                         && let Some(Value::String(name)) = args.first().cloned()
@@ -235,7 +246,8 @@ pub struct Polling {
 }
 
 impl Polling {
-    /// Opens a session and sends the Socket.IO CONNECT.
+    /// Opens a session, sends the Socket.IO CONNECT and waits for its answer (as socket.io-client
+    /// does: an event sent before it would be for a namespace not joined yet).
     pub async fn connect(base: &str) -> Self {
         let http = reqwest::Client::new();
         let open = http
@@ -253,7 +265,24 @@ impl Polling {
             sid: handshake["sid"].as_str().unwrap().to_string(),
         };
         assert_eq!(polling.post(&polling.sid, "40").await, 200);
+        polling.poll_until(|packet| packet.starts_with("40")).await;
         polling
+    }
+
+    /// GETs until a packet matches `found` (answering pings); returns that packet.
+    async fn poll_until(&self, found: impl Fn(&str) -> bool) -> String {
+        loop {
+            let (status, body) = self.get(&self.sid).await;
+            assert_eq!(status, 200, "polling: {body}");
+            // Packets of one poll are separated by the record separator.
+            for packet in body.split('\u{1e}') {
+                if packet == "2" {
+                    assert_eq!(self.post(&self.sid, "3").await, 200);
+                } else if found(packet) {
+                    return packet.to_string();
+                }
+            }
+        }
     }
 
     /// POSTs `body` as session `sid` (anyone's); returns the HTTP status.
@@ -282,18 +311,10 @@ impl Polling {
     pub async fn request(&self, id: u64, event: &str, data: &Value) -> Value {
         let frame = format!("42{id}{}", serde_json::json!([event, data]));
         assert_eq!(self.post(&self.sid, &frame).await, 200);
-        let prefix = format!("43{id}");
-        loop {
-            let (status, body) = self.get(&self.sid).await;
-            assert_eq!(status, 200, "polling: {body}");
-            // Packets of one poll are separated by the record separator.
-            for packet in body.split('\u{1e}') {
-                if let Some(args) = packet.strip_prefix(&prefix) {
-                    let mut args: Vec<Value> = serde_json::from_str(args).unwrap();
-                    return args.swap_remove(0);
-                }
-            }
-        }
+        let prefix = format!("43{id}[");
+        let packet = self.poll_until(|p| p.starts_with(&prefix)).await;
+        let mut args: Vec<Value> = serde_json::from_str(&packet[prefix.len() - 1..]).unwrap();
+        args.swap_remove(0)
     }
 
     fn url(&self, sid: &str) -> String {

@@ -327,6 +327,26 @@ async fn rooms_per_connection_are_limited() {
         socket.request("presence:join", &join(&rooms[3])).await["ok"],
         true
     );
+
+    // Joins sent all at once, without waiting for acks, do not get past the limit either.
+    let mut greedy = RawSocket::connect(&server.url(), None).await.unwrap();
+    let mut ids = Vec::new();
+    for _ in 0..10 {
+        ids.push(
+            greedy
+                .emit_with_ack("presence:join", &join(&unique("burst")))
+                .await,
+        );
+    }
+    let mut joined = 0;
+    for id in ids {
+        let ack = greedy.ack(id).await;
+        match ack["ok"].as_bool() {
+            Some(true) => joined += 1,
+            _ => assert_eq!(ack["code"], "limit_exceeded", "{ack}"),
+        }
+    }
+    assert_eq!(joined, 3);
     server.stop().await;
 }
 

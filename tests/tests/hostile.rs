@@ -1,6 +1,7 @@
 //! A hostile client's attempts, with raw Engine.IO / Socket.IO frames over WebSocket and
 //! long-polling, against the real server on both stores: hijacking a session by its public id,
-//! ghosts from joins racing disconnects, escaped keys, huge numbers, and a burst of leaves.
+//! ghosts from joins racing disconnects, a store that times out after it wrote, escaped keys and
+//! huge numbers. (A burst of leaves is in burst.rs, alone, since it loads the machine.)
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -17,7 +18,6 @@ on_both_stores!(
     no_ghost_from_a_join_racing_its_disconnect,
     escaped_keys_are_valid_json,
     huge_and_negative_limits_are_clamped_or_refused,
-    a_burst_of_leaves_reaches_a_member_exactly_once,
 );
 
 /// Joins `room` as `user` and returns the ack.
@@ -254,69 +254,6 @@ async fn huge_and_negative_limits_are_clamped_or_refused(store: Store) {
                 assert_eq!(ack["code"], "invalid_payload", "limit {limit}: {ack}");
                 assert!(ack["error"].as_str().unwrap().contains("limit"), "{ack}");
             }
-        }
-    }
-    server.stop().await;
-}
-
-async fn a_burst_of_leaves_reaches_a_member_exactly_once(store: Store) {
-    // On Redis every join also makes a snapshot of the whole room in Lua: a smaller crowd keeps the
-    // debug build's joins within the store timeout on two cores.
-    let crowd_size = match store {
-        Store::Memory => 1000,
-        Store::Redis(_) => 300,
-    };
-    let server = TestServer::start(&store, |_| {}).await;
-    let room = unique("burst");
-    let mut member = RawSocket::connect(&server.url(), None).await.unwrap();
-    let me = join(&mut member, &room, "member").await["self"]["connId"].clone();
-    let mut crowd = Vec::new();
-    for chunk in 0..crowd_size / 10 {
-        let joined = join_all((0..10).map(|i| {
-            let (base, room) = (server.url(), room.clone());
-            async move {
-                let mut socket = RawSocket::connect(&base, None).await.unwrap();
-                let ack = join(&mut socket, &room, &format!("crowd-{chunk}-{i}")).await;
-                assert_eq!(ack["ok"], true, "{ack}");
-                // A well-behaved client: it reads everything, and answers pings.
-                tokio::spawn(socket.read_until_closed())
-            }
-        }))
-        .await;
-        crowd.extend(joined);
-    }
-    // The member reads every join, then the whole crowd vanishes at once.
-    let mut joins = HashSet::new();
-    while joins.len() < crowd_size {
-        let event = member.event("presence:event").await;
-        assert_eq!(event["type"], "join");
-        if event["connId"] != me {
-            assert!(joins.insert(event["connId"].as_str().unwrap().to_string()));
-        }
-    }
-    for reader in &crowd {
-        reader.abort(); // drops its socket: the TCP connection closes without a goodbye
-    }
-    let mut leaves = HashSet::new();
-    while leaves.len() < crowd_size {
-        if member.recv().await.is_none() {
-            // Disconnected as a slow consumer: allowed, its SDK would rejoin with a fresh snapshot.
-            eprintln!(
-                "the member was disconnected as a slow consumer after {} leaves",
-                leaves.len()
-            );
-            break;
-        }
-        while let Some(i) = member
-            .events
-            .iter()
-            .position(|(n, _)| n == "presence:event")
-        {
-            let event = member.events.remove(i).1;
-            assert_eq!(event["type"], "leave");
-            let conn = event["connId"].as_str().unwrap().to_string();
-            assert!(joins.contains(&conn), "a leave of a crowd member");
-            assert!(leaves.insert(conn), "each leave once");
         }
     }
     server.stop().await;

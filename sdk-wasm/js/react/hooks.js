@@ -4,15 +4,16 @@
 import { useCallback, useEffect, useInsertionEffect, useMemo, useRef, useSyncExternalStore } from "react";
 import { CONNECTING } from "./connection.js";
 import { useRealtime } from "./provider.js";
-import { EMPTY_ROOM } from "./room.js";
+import { EMPTY_ROOM, rtmError } from "./room.js";
 
 const serverRoom = () => EMPTY_ROOM;
 const serverConnection = () => CONNECTING;
 
 /**
  * Joins `roomId` as `userId` while the component is mounted (once, however many components of the
- * provider use the room); leaves on unmount or when `roomId` or `userId` change. `initialState` is
- * the state of the join (read when it starts). Re-renders only when what it returns changed.
+ * provider use the room); leaves on unmount or when `roomId` or `userId` change. `initialState`
+ * goes with the join (merged with that of the room's other hooks). Re-renders only when what it
+ * returns changed.
  */
 export function useRoom(roomId, { userId, initialState } = {}) {
   const { client, rooms } = useRealtime("useRoom");
@@ -26,8 +27,7 @@ export function useRoom(roomId, { userId, initialState } = {}) {
   const actions = useMemo(
     () => ({
       updateState: (patch) =>
-        rooms.peek(roomId)?.updateState(patch) ??
-        Promise.reject(Object.assign(new Error(`not in room ${roomId}`), { code: "invalid_state" })),
+        rooms.peek(roomId)?.updateState(patch) ?? Promise.reject(rtmError("invalid_state", `not in room ${roomId}`)),
       emit: (event, payload, options) =>
         options?.ack ? client.emitWithAck(event, payload, options.timeoutMs) : client.emit(event, payload),
       leave: () => rooms.peek(roomId)?.leave() ?? Promise.resolve(),

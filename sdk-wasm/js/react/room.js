@@ -11,6 +11,9 @@ export const EMPTY_ROOM = Object.freeze({
   error: null,
 });
 
+/** An `Error` with a `code`, as the SDK rejects with. */
+export const rtmError = (code, message) => Object.assign(new Error(message), { code });
+
 /** The rooms of one provider's client, by id; a room's store lives while a hook uses it. */
 export class Rooms {
   #client;
@@ -152,7 +155,7 @@ class RoomStore {
    */
   updateState(patch) {
     if (patch === null || typeof patch !== "object" || Array.isArray(patch)) {
-      return Promise.reject(Object.assign(new Error("the patch must be an object"), { code: "invalid_argument" }));
+      return Promise.reject(rtmError("invalid_argument", "the patch must be an object"));
     }
     this.#state = { ...this.#state, ...patch };
     if (!this.#channel) {
@@ -205,8 +208,8 @@ class RoomStore {
   #settle() {
     const want = this.#joins > 0 && !this.#left ? this.#userId : null;
     if (this.#channel && this.#joinedAs !== want) this.#leave(this.#detach());
-    const busy = this.#joining || this.#leaving || this.#refused;
-    if (want !== null && !this.#channel && !busy && this.#connection.snapshot().state === "connected") this.#join(want);
+    const connected = this.#connection.snapshot().state === "connected";
+    if (want !== null && connected && !this.#channel && !this.#joining && !this.#leaving && !this.#refused) this.#join(want);
     this.#render();
     if (this.#joins === 0 && this.#teardown === null && !this.#joining && !this.#leaving && !this.#channel && this.#events.size === 0) {
       this.#unwatch();

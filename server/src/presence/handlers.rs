@@ -35,7 +35,7 @@ pub(crate) async fn join(
     }
     let membership = Membership::of(&socket);
     let conn = membership.conn_id();
-    if membership.get(&room).is_none() && membership.len() >= p.max_rooms {
+    if !membership.reserve(&room, p.max_rooms) {
         return Err(AckError::new(
             ErrorCode::LimitExceeded,
             format!(
@@ -186,7 +186,8 @@ pub(crate) async fn leave_all(p: &Arc<Presence>, socket: &SocketRef) {
     }
 }
 
-fn epoch(obj: &Map<String, Value>) -> Result<u64, AckError> {
+/// The `epoch` field: a non-negative integer.
+pub(crate) fn epoch(obj: &Map<String, Value>) -> Result<u64, AckError> {
     match obj.get("epoch") {
         None | Some(Value::Null) => Err(AckError::invalid("epoch is required")),
         Some(v) => v

@@ -1,7 +1,7 @@
 //! A socket's presence on the node it is on: its public connection id, the rooms it is joined
 //! to, and whether it has gone. Kept in the socket's extensions.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use socketioxide::extract::SocketRef;
@@ -23,6 +23,8 @@ pub(crate) struct Membership(Arc<Mutex<Inner>>);
 struct Inner {
     conn_id: Arc<str>,
     rooms: HashMap<String, Joined>,
+    /// Rooms whose join is in flight: they count against the room limit already.
+    joining: HashSet<String>,
     /// The socket is gone: nothing may join any more.
     closed: bool,
 }
@@ -32,6 +34,7 @@ impl Default for Membership {
         Self(Arc::new(Mutex::new(Inner {
             conn_id: new_conn_id(),
             rooms: HashMap::new(),
+            joining: HashSet::new(),
             closed: false,
         })))
     }
@@ -74,14 +77,25 @@ impl Membership {
         self.lock().rooms.keys().cloned().collect()
     }
 
-    /// How many rooms the socket is joined to.
-    pub(crate) fn len(&self) -> usize {
-        self.lock().rooms.len()
+    /// Takes a place for a join of `room` under the limit of `max` rooms (joins in flight count:
+    /// a client cannot pass the limit by sending many joins at once); false when there is none.
+    /// A room the socket is in, or joining, takes no new place.
+    pub(crate) fn reserve(&self, room: &str, max: usize) -> bool {
+        let mut inner = self.lock();
+        if inner.rooms.contains_key(room) || inner.joining.contains(room) {
+            return true;
+        }
+        if inner.rooms.len() + inner.joining.len() >= max {
+            return false;
+        }
+        inner.joining.insert(room.to_string());
+        true
     }
 
     /// Records a join; false when the socket has gone meanwhile (the caller undoes the join).
     pub(crate) fn insert(&self, room: String, joined: Joined) -> bool {
         let mut inner = self.lock();
+        inner.joining.remove(&room);
         if inner.closed {
             return false;
         }
@@ -89,8 +103,11 @@ impl Membership {
         true
     }
 
+    /// Forgets the room, joined or reserved.
     pub(crate) fn remove(&self, room: &str) -> Option<Joined> {
-        self.lock().rooms.remove(room)
+        let mut inner = self.lock();
+        inner.joining.remove(room);
+        inner.rooms.remove(room)
     }
 
     /// Removes the room only if the socket's epoch there is `epoch` (a newer join stays).

@@ -20,6 +20,8 @@ use socketioxide::extract::SocketRef;
 use tokio::task::JoinHandle;
 
 pub use event::EVENT;
+#[cfg(test)]
+pub(crate) use handlers::epoch as epoch_of;
 use local::LocalConns;
 pub use membership::Joined;
 use membership::Membership;

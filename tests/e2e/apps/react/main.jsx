@@ -18,6 +18,7 @@ const rtm = (window.rtm = {
   mount: null, // set once the app is mounted
   act: {}, // userId → { updateState, emit, leave, drop } of that user's hooks and client
   seen: {}, // userId (userId@second) → the presence events it saw in the room, "join:bob"
+  acks: {}, // userId → heartbeat acks it got (which re-render nothing)
   history: {}, // userId → its room statuses and connection states, in order
   effects: 0, // runs of the app's mount effect (2 under StrictMode in development)
   sockets: { opened: 0, closed: 0 }, // the WebSockets of every client
@@ -55,6 +56,7 @@ function User({ userId }) {
 
   useRoomEvent(ROOM, "chat:message", (m) => setMessages((list) => [...list, `${m.userId}:${m.message}`]));
   useRoomEvent(ROOM, "presenceEvent", (e) => log(rtm.seen, userId, `${e.type}:${e.userId}`));
+  useRoomEvent(ROOM, "heartbeatAck", () => (rtm.acks[userId] = (rtm.acks[userId] ?? 0) + 1));
   useEffect(() => log(rtm.history, userId, `room:${room.status}`), [userId, room.status]);
   useEffect(() => {
     const { state, attempt, retryInMs } = connection;
