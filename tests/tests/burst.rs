@@ -49,11 +49,15 @@ async fn a_burst_of_leaves_reaches_a_member_exactly_once(store: Store) {
                 let join = json!({"roomId": room, "userId": format!("crowd-{chunk}-{i}")});
                 let ack = socket.request("presence:join", &join).await;
                 assert_eq!(ack["ok"], true, "{ack}");
-                tokio::spawn(socket.read_until_closed())
+                socket
             }
         }))
         .await;
-        crowd.extend(readers);
+        crowd.extend(
+            readers
+                .into_iter()
+                .map(|s| tokio::spawn(s.read_until_closed())),
+        );
     }
     let mut joins = HashSet::new();
     while joins.len() < crowd_size {
