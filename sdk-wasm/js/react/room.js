@@ -56,8 +56,8 @@ class RoomStore {
   #joins = 0; // mounted `useRoom` hooks
   #teardown = null; // the timer of a deferred teardown (StrictMode mounts, unmounts, remounts)
   #joining = false;
-  // A leave is answered before the next join goes: the server may handle one connection's events
-  // out of order.
+  // A leave is answered before the next join goes: rtm-server handles one connection's events in
+  // order, but other servers (and older rtm-servers) may not.
   #leaving = false;
   #channel = null; // the joined channel, also while it rejoins after a reconnect
   #joinedAs = null;
