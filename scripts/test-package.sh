@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The npm package rtm-sdk as its users get it: `npm pack`ed, installed from the tarball into
-# tests/e2e; its API in headless Chromium with no bundler (sdk.test.mjs); built by Vite 5, Vite 7,
-# webpack 5 and esbuild and loaded with no bundler, each page in headless Chromium; imported in
+# tests/e2e; its API in headless Chromium with no bundler (sdk.test.mjs); built by Vite 5, Vite 8,
+# webpack 5, esbuild and Rollup and loaded with no bundler, each page in headless Chromium; imported in
 # Node 20 (no WebSocket; the ws package; Node's own behind --experimental-websocket); and its React
 # bindings rtm-sdk/react in a Vite + React 18 app under StrictMode in headless Chromium, in server
 # rendering, and under tsc --strict. All against real rtm-servers on free 127.0.0.1 ports:

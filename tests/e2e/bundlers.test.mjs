@@ -1,5 +1,5 @@
 // The npm package rtm-sdk, installed from its `npm pack` tarball into node_modules, as each kind of
-// web app gets it: built by Vite 5, Vite 7, webpack 5 (all with their default config) and esbuild,
+// web app gets it: built by Vite 5, Vite 8, webpack 5 (all with their default config), esbuild and Rollup,
 // and loaded by a browser with no bundler at all. Each build is served by a tiny static server and
 // opened in headless Chromium (Debian's), where it connects to the real rtm-server at
 // RTM_SERVER_URL and joins a room (apps/page.js). scripts/test-package.sh runs this.
@@ -27,19 +27,30 @@ const out = mkdtempSync(join(tmpdir(), "rtm-bundlers-"));
 const BUILDS = {
   // `vite build` with no vite.config: the app folder is the root, index.html its entry.
   vite5: async (dir) => run(APPS, process.execPath, [join(NODE_MODULES, "vite5/bin/vite.js"), "build", "vite", "--outDir", dir, "--emptyOutDir"]),
-  vite7: async (dir) => run(APPS, process.execPath, [join(NODE_MODULES, "vite/bin/vite.js"), "build", "vite", "--outDir", dir, "--emptyOutDir"]),
+  vite8: async (dir) => run(APPS, process.execPath, [join(NODE_MODULES, "vite/bin/vite.js"), "build", "vite", "--outDir", dir, "--emptyOutDir"]),
   // webpack with no webpack.config.js: entry ./src/index.js, output main.js; the page loads it.
   webpack: async (dir) => {
     await run(join(APPS, "webpack"), process.execPath, [join(NODE_MODULES, "webpack-cli/bin/cli.js"), "--mode", "production", "--output-path", dir]);
     copyFileSync(join(APPS, "webpack/index.html"), join(dir, "index.html"));
   },
-  // esbuild keeps `new URL("./rtm_sdk_bg.wasm", import.meta.url)` as it is: copy the .wasm beside main.js.
+  // esbuild and Rollup keep `new URL("./rtm_sdk_bg.wasm", import.meta.url)` as it is: copy the
+  // .wasm beside main.js.
   esbuild: async (dir) => {
-    await run(join(APPS, "esbuild"), ESBUILD, ["main.js", "--bundle", "--format=esm", `--outfile=${join(dir, "main.js")}`]);
-    copyFileSync(PACKAGE_WASM, join(dir, "rtm_sdk_bg.wasm"));
-    copyFileSync(join(APPS, "esbuild/index.html"), join(dir, "index.html"));
+    await run(join(APPS, "copied-wasm"), ESBUILD, ["main.js", "--bundle", "--format=esm", `--outfile=${join(dir, "main.js")}`]);
+    copyWasmApp(dir);
+  },
+  rollup: async (dir) => {
+    const rollup = join(NODE_MODULES, "rollup/dist/bin/rollup");
+    await run(join(APPS, "copied-wasm"), process.execPath, [rollup, "main.js", "--format", "es", "--file", join(dir, "main.js"), "--plugin", "@rollup/plugin-node-resolve"]);
+    copyWasmApp(dir);
   },
 };
+
+/** The package's .wasm and the page, beside a bundle that does not emit the .wasm itself. */
+function copyWasmApp(dir) {
+  copyFileSync(PACKAGE_WASM, join(dir, "rtm_sdk_bg.wasm"));
+  copyFileSync(join(APPS, "copied-wasm/index.html"), join(dir, "index.html"));
+}
 
 const builds = new Map();
 /** Builds an app once (later tests reuse it), into its own temp dir. */
