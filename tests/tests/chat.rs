@@ -8,6 +8,7 @@ rtm_tests::on_both_stores!(
     history_is_oldest_first_and_capped,
     only_members_may_use_a_room,
     bad_chat_payloads_are_refused,
+    history_is_forgotten_after_its_retention,
 );
 
 async fn joined(server: &TestServer, room: &str, user: &str) -> TestClient {
@@ -156,6 +157,30 @@ async fn bad_chat_payloads_are_refused(store: Store) {
             ack["error"].as_str().unwrap().contains(field),
             "{ack} should name {field}"
         );
+    }
+    server.stop().await;
+}
+
+async fn history_is_forgotten_after_its_retention(store: Store) {
+    let server = TestServer::start(&store, |c| c.chat_history_ttl_s = 1).await;
+    let room = unique("chat");
+    let alice = joined(&server, &room, "alice").await;
+    let sent = alice
+        .request("chat:send", json!({"roomId": room, "message": "soon gone"}))
+        .await;
+    assert_eq!(sent["ok"], true);
+    let history = json!({"roomId": room});
+    let kept = alice.request("chat:history", history.clone()).await;
+    assert_eq!(kept["messages"].as_array().unwrap().len(), 1);
+    // Retention is time passing: poll, bounded, until the room's history is gone.
+    let deadline = tokio::time::Instant::now() + rtm_tests::WAIT;
+    loop {
+        let now = alice.request("chat:history", history.clone()).await;
+        if now["messages"].as_array().unwrap().is_empty() {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "still kept: {now}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     server.stop().await;
 }
