@@ -15,21 +15,22 @@ use tower_http::services::ServeDir;
 
 use crate::auth::JwtVerifier;
 use crate::config::Config;
-use crate::server::Shared;
+use crate::module::{Module, ModuleContext};
 
 pub(crate) fn router(
     config: &Config,
-    shared: &Arc<Shared>,
+    modules: &[(Arc<dyn Module>, ModuleContext)],
+    jwt: Option<JwtVerifier>,
     store: &'static str,
     node_id: &str,
 ) -> Router {
     let mut api = Router::new();
-    for (module, ctx) in shared.modules() {
+    for (module, ctx) in modules {
         if let Some(routes) = module.routes(ctx) {
             api = api.merge(routes);
         }
     }
-    if let Some(jwt) = shared.jwt.clone() {
+    if let Some(jwt) = jwt {
         api = api.layer(middleware::from_fn_with_state(jwt, require_bearer));
     }
     let health = json!({ "status": "ok", "store": store, "nodeId": node_id });

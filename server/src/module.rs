@@ -9,7 +9,6 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use serde_json::Value;
-use socketioxide::ParserError;
 use socketioxide::SocketIo;
 use socketioxide::extract::{AckSender, SocketRef};
 
@@ -24,8 +23,7 @@ use crate::validate::Limits;
 /// The error a module returns from [`Module::register`]; it stops the server from starting.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// A request payload as a handler gets it: `Err` when it could not be decoded.
-pub type Payload = Result<Value, ParserError>;
+pub use crate::payload::Payload;
 
 /// A pluggable unit of server functionality.
 ///

@@ -19,9 +19,12 @@ use socketioxide::adapter::Adapter;
 use socketioxide::handler::{FromMessageParts, Value as PacketData};
 use socketioxide::socket::Socket;
 
+/// A request payload as a handler gets it: `Err` when it could not be decoded.
+pub type Payload = Result<Value, ParserError>;
+
 /// An extractor: the event's first argument (`null` when there is none), or `Err` when the
 /// packet is not JSON text.
-pub(crate) struct JsonArg(pub(crate) Result<Value, ParserError>);
+pub(crate) struct JsonArg(pub(crate) Payload);
 
 impl<A: Adapter> FromMessageParts<A> for JsonArg {
     type Error = Infallible;

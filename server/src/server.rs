@@ -151,9 +151,15 @@ impl RealtimeServer {
         let _ = shared.modules.set(modules);
 
         let store = if redis.is_some() { "redis" } else { "memory" };
-        let app = crate::http::router(&config, &shared, store, &node_id)
-            .layer(layer)
-            .layer(axum::middleware::map_request(crate::request_head::detach));
+        let app = crate::http::router(
+            &config,
+            shared.modules(),
+            shared.jwt.clone(),
+            store,
+            &node_id,
+        )
+        .layer(layer)
+        .layer(axum::middleware::map_request(crate::request_head::detach));
         let app = crate::http::with_cors(app, &config.cors_origin);
         let app = crate::origin::checked(app, &config.cors_origin);
         let addr = listener.local_addr()?;

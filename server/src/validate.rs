@@ -29,7 +29,7 @@ impl Default for Limits {
 }
 
 /// The decoded payload, or `invalid_payload` when it could not be decoded (binary, say).
-pub fn payload(data: crate::module::Payload) -> Result<Value, AckError> {
+pub fn payload(data: crate::payload::Payload) -> Result<Value, AckError> {
     data.map_err(|_| AckError::invalid("payload must be a JSON object"))
 }
 
