@@ -1003,7 +1003,10 @@ impl Client {
                 }
             }
             Err(error) => {
-                let rejoin = matches!(error.code(), "not_joined" | "stale_epoch");
+                // One join in flight per room: when an update and a heartbeat are both refused,
+                // the first refusal rejoins and the second finds the join under way.
+                let rejoin = matches!(error.code(), "not_joined" | "stale_epoch")
+                    && !matches!(channel.phase, Phase::Joining);
                 for request in requests {
                     self.complete(request, Err(error.clone()));
                 }

@@ -497,6 +497,45 @@ fn stale_epoch_or_not_joined_leads_to_a_rejoin_with_the_last_state() {
 }
 
 #[test]
+fn two_refused_heartbeats_make_one_rejoin() {
+    let mut h = Harness::connected(Harness::config());
+    h.join("r", "u", json!({"a": 1}), 7, vec![]);
+    // An update and the periodic heartbeat are in flight together, and both are refused.
+    h.advance(10_000);
+    let (_, _, periodic) = h.sent_event();
+    let update = h.client.update_state(h.now, "r", patch(json!({"b": 2})));
+    let (_, _, patched) = h.sent_event();
+    h.ack(
+        periodic,
+        json!({"ok": false, "error": "gone", "code": "not_joined"}),
+    );
+    let (name, payload, join) = h.sent_event();
+    assert_eq!(name, "presence:join");
+    assert_eq!(payload["state"], json!({"a": 1, "b": 2}));
+    h.ack(
+        patched,
+        json!({"ok": false, "error": "gone", "code": "not_joined"}),
+    );
+    assert!(
+        h.take_sent().is_empty(),
+        "no second join while one is in flight"
+    );
+    assert_eq!(h.completion(update).unwrap_err().code(), "not_joined");
+    h.ack(
+        join,
+        join_ack("r", "u", &json!({"a": 1, "b": 2}), 12, vec![]),
+    );
+    assert_eq!(h.client.self_info("r").unwrap().epoch, 12);
+    // The next heartbeat carries the new epoch, and nothing is refused as stale.
+    h.advance(10_000);
+    let (name, payload, _) = h.sent_event();
+    assert_eq!(
+        (name.as_str(), &payload["epoch"]),
+        ("presence:heartbeat", &json!(12))
+    );
+}
+
+#[test]
 fn a_rejoin_refused_as_unavailable_is_retried_and_forbidden_is_final() {
     for (code, retried) in [
         ("unavailable", true),
