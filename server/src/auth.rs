@@ -7,6 +7,8 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode};
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::room_patterns::RoomPatterns;
+
 /// Verifies tokens signed with a shared secret.
 #[derive(Clone)]
 pub struct JwtVerifier {
@@ -18,6 +20,8 @@ pub struct JwtVerifier {
 struct Claims {
     sub: String,
     exp: u64,
+    /// Room patterns the token allows; absent: every room.
+    rooms: Option<Vec<String>>,
 }
 
 /// What a valid token says.
@@ -27,6 +31,8 @@ pub struct Verified {
     pub sub: String,
     /// When the token expires, in seconds since the Unix epoch.
     pub exp: u64,
+    /// The rooms it may join and read (its `rooms` claim).
+    pub rooms: RoomPatterns,
 }
 
 /// Why a token was refused.
@@ -84,6 +90,10 @@ impl JwtVerifier {
             .map(|data| Verified {
                 sub: data.claims.sub,
                 exp: data.claims.exp,
+                rooms: data
+                    .claims
+                    .rooms
+                    .map_or_else(RoomPatterns::any, |list| RoomPatterns::only(&list)),
             })
             .map_err(|e| AuthError::Invalid(e.to_string()))
     }
@@ -101,3 +111,7 @@ impl JwtVerifier {
 /// The authenticated user of a connection, kept in its socket extensions.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthUser(pub Arc<str>);
+
+/// The rooms a connection's token allows, kept in its socket extensions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthRooms(pub RoomPatterns);

@@ -11,6 +11,7 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use socketioxide::extract::SocketRef;
 use socketioxide::operators::BroadcastOperators;
 use socketioxide::{SendError, SocketError, SocketIo};
 use tokio::sync::mpsc;
@@ -58,6 +59,11 @@ pub(crate) struct BusTasks {
 }
 
 impl BusTasks {
+    /// Adds a task that stops with the bus.
+    pub(crate) fn push(&mut self, task: JoinHandle<()>) {
+        self.tasks.push(task);
+    }
+
     /// Stops delivering.
     pub(crate) fn abort(self) {
         for task in self.tasks {
@@ -68,12 +74,16 @@ impl BusTasks {
 
 impl Bus {
     /// Starts the bus for `io`. On Redis this returns once the subscription is in place, so no
-    /// event published after `start` returns is missed by this node.
+    /// event published after `start` returns is missed by this node. The same subscription
+    /// listens on `control` channels too: what arrives there goes, as it came, to the returned
+    /// receiver.
     pub(crate) async fn start(
         io: SocketIo,
         redis: Option<RedisBackend>,
-    ) -> Result<(Bus, BusTasks), redis::RedisError> {
+        control: Vec<String>,
+    ) -> Result<(Bus, BusTasks, mpsc::UnboundedReceiver<Vec<u8>>), redis::RedisError> {
         let (tx, rx) = mpsc::unbounded_channel();
+        let (control_tx, control_rx) = mpsc::unbounded_channel();
         let bus = Bus {
             inner: Arc::new(Inner {
                 local: tx.clone(),
@@ -84,7 +94,11 @@ impl Bus {
         let mut tasks = vec![tokio::spawn(deliver(io, bus.clone(), rx))];
         if let Some(redis) = redis {
             let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
-            tasks.push(tokio::spawn(subscribe(redis, tx, ready_tx)));
+            let inbox = Inbox {
+                bus: tx,
+                control: control_tx,
+            };
+            tasks.push(tokio::spawn(subscribe(redis, control, inbox, ready_tx)));
             match ready_rx.await {
                 Ok(Ok(())) => {}
                 Ok(Err(err)) => {
@@ -94,7 +108,7 @@ impl Bus {
                 Err(_) => unreachable!("the subscriber reports before it ends"),
             }
         }
-        Ok((bus, BusTasks { tasks }))
+        Ok((bus, BusTasks { tasks }, control_rx))
     }
 
     /// Publishes `message` to the room on every node.
@@ -143,18 +157,24 @@ async fn deliver(io: SocketIo, bus: Bus, mut rx: mpsc::UnboundedReceiver<BusMess
     }
 }
 
-/// Emits the message to each socket of its room on this node. One by one, so that a socket
-/// whose buffer is full is known: it is a slow consumer and is disconnected (see
-/// `slow_consumer`), never left connected without the event. One log line per delivery that
-/// failed anywhere, with counts.
+/// Emits the message to each socket of its room on this node.
 fn emit_to_room(namespace: BroadcastOperators, message: &BusMessage) {
+    let sockets = namespace.to(message.room.clone()).sockets();
+    emit_each(&sockets, &message.event, &message.data, &message.room);
+}
+
+/// Emits `event` to each of `sockets`, one by one, so that a socket whose buffer is full is
+/// known: it is a slow consumer and is disconnected (see `slow_consumer`), never left connected
+/// without the event. One log line per delivery that failed anywhere, with counts; `to` names
+/// the audience in it.
+pub(crate) fn emit_each(sockets: &[SocketRef], event: &str, data: &Value, to: &str) {
     let (mut slow, mut failed) = (0usize, 0usize);
-    for socket in namespace.to(message.room.clone()).sockets() {
-        match socket.emit(&message.event, &message.data) {
+    for socket in sockets {
+        match socket.emit(event, data) {
             Ok(()) | Err(SendError::Socket(SocketError::Closed)) => {}
             Err(SendError::Socket(SocketError::InternalChannelFull)) => {
                 slow += 1;
-                crate::slow_consumer::disconnect(socket);
+                crate::slow_consumer::disconnect(socket.clone());
             }
             Err(err) => {
                 failed += 1;
@@ -163,23 +183,50 @@ fn emit_to_room(namespace: BroadcastOperators, message: &BusMessage) {
         }
     }
     if slow + failed > 0 {
-        tracing::warn!(room = %message.room, event = %message.event, slow, failed, "bus delivery incomplete");
+        tracing::warn!(%to, %event, slow, failed, "bus delivery incomplete");
     }
 }
 
-/// Subscribes to the bus channel and forwards what arrives to the delivery task; resubscribes
-/// after a lost connection. The first outcome is reported on `ready`.
+/// Where the subscriber forwards what arrives.
+struct Inbox {
+    /// Room messages, parsed, to the delivery task.
+    bus: mpsc::UnboundedSender<BusMessage>,
+    /// Control messages, as they came.
+    control: mpsc::UnboundedSender<Vec<u8>>,
+}
+
+impl Inbox {
+    /// Forwards one pub/sub message; false once nobody listens any more.
+    fn forward(&self, from: &str, payload: &[u8]) -> bool {
+        if from != channel() {
+            return self.control.send(payload.to_vec()).is_ok();
+        }
+        match serde_json::from_slice::<BusMessage>(payload) {
+            Ok(message) => self.bus.send(message).is_ok(),
+            Err(err) => {
+                tracing::warn!(%err, "ignoring a malformed bus message");
+                true
+            }
+        }
+    }
+}
+
+/// Subscribes to the bus channel and the `control` channels and forwards what arrives;
+/// resubscribes after a lost connection. The first outcome is reported on `ready`.
 async fn subscribe(
     redis: RedisBackend,
-    tx: mpsc::UnboundedSender<BusMessage>,
+    control: Vec<String>,
+    inbox: Inbox,
     ready: tokio::sync::oneshot::Sender<Result<(), redis::RedisError>>,
 ) {
     let mut ready = Some(ready);
     let mut backoff = Duration::from_millis(100);
+    let mut channels = control;
+    channels.push(channel());
     loop {
         let subscribed = async {
             let mut pubsub = redis.client.get_async_pubsub().await?;
-            pubsub.subscribe(channel()).await?;
+            pubsub.subscribe(&channels).await?;
             Ok::<_, redis::RedisError>(pubsub)
         }
         .await;
@@ -191,14 +238,8 @@ async fn subscribe(
                 backoff = Duration::from_millis(100);
                 let mut stream = pubsub.into_on_message();
                 while let Some(msg) = stream.next().await {
-                    let payload: Vec<u8> = msg.get_payload_bytes().to_vec();
-                    match serde_json::from_slice::<BusMessage>(&payload) {
-                        Ok(message) => {
-                            if tx.send(message).is_err() {
-                                return;
-                            }
-                        }
-                        Err(err) => tracing::warn!(%err, "ignoring a malformed bus message"),
+                    if !inbox.forward(msg.get_channel_name(), msg.get_payload_bytes()) {
+                        return;
                     }
                 }
                 tracing::warn!("bus subscription lost; resubscribing");

@@ -131,6 +131,22 @@ pub struct Config {
     /// This node's id in /health and logs (default: random).
     #[arg(long, env = "NODE_ID")]
     pub node_id: Option<String>,
+
+    /// Keys of the backend HTTP API (`Authorization: Bearer <key>`), comma-separated so a key
+    /// can be rotated: add the new one, move the callers, remove the old one. Unset: the backend
+    /// API answers 404.
+    #[arg(
+        long = "api-key",
+        env = "RTM_API_KEY",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    pub api_keys: Vec<String>,
+
+    /// How long a backend API call that asks every node (who is online, rooms, disconnect) waits
+    /// for their answers before it fails with `unavailable`.
+    #[arg(long, env = "RTM_API_TIMEOUT_MS", default_value_t = 2_000)]
+    pub api_timeout_ms: u64,
 }
 
 impl Default for Config {
@@ -164,6 +180,8 @@ impl Default for Config {
             ping_interval_ms: 25_000,
             ping_timeout_ms: 20_000,
             node_id: None,
+            api_keys: Vec::new(),
+            api_timeout_ms: 2_000,
         }
     }
 }

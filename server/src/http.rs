@@ -1,64 +1,64 @@
-//! The HTTP side: `/health`, the modules' REST routes (behind a bearer token when JWT is on),
-//! static files (the demo page) and CORS.
+//! The HTTP side: `/health`, the modules' REST routes (for callers the `caller` middleware
+//! admits), the backend API, static files (the demo page) and CORS.
 
 use std::sync::Arc;
 
-use axum::extract::{Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Response};
+use axum::http::HeaderValue;
+use axum::middleware;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::json;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::services::ServeDir;
 
-use crate::auth::JwtVerifier;
+use crate::backend::Backend;
+use crate::caller::{Gate, any_caller};
 use crate::config::Config;
 use crate::module::{Module, ModuleContext};
 
-pub(crate) fn router(
-    config: &Config,
-    modules: &[(Arc<dyn Module>, ModuleContext)],
-    jwt: Option<JwtVerifier>,
-    store: &'static str,
-    node_id: &str,
-) -> Router {
-    let mut api = Router::new();
+/// What the router is made of.
+pub(crate) struct Parts<'a> {
+    pub(crate) config: &'a Config,
+    pub(crate) modules: &'a [(Arc<dyn Module>, ModuleContext)],
+    pub(crate) gate: Gate,
+    pub(crate) backend: Backend,
+    pub(crate) store: &'static str,
+    pub(crate) node_id: &'a str,
+}
+
+/// `/health`, the modules' routes (each request's [`Caller`](crate::caller::Caller) in its
+/// extensions), the backend API and the static files.
+pub(crate) fn router(parts: Parts<'_>) -> Router {
+    let Parts {
+        config,
+        modules,
+        gate,
+        backend,
+        store,
+        node_id,
+    } = parts;
+    let mut reads = Router::new();
     for (module, ctx) in modules {
         if let Some(routes) = module.routes(ctx) {
-            api = api.merge(routes);
+            reads = reads.merge(routes);
         }
     }
-    if let Some(jwt) = jwt {
-        api = api.layer(middleware::from_fn_with_state(jwt, require_bearer));
-    }
+    let reads = reads.layer(middleware::from_fn_with_state(gate.clone(), any_caller));
+    let api = crate::api::routes(
+        backend,
+        config.limits(),
+        gate,
+        config.max_message_size_bytes,
+    );
     let health = json!({ "status": "ok", "store": store, "nodeId": node_id });
     let mut app = Router::new()
         .route("/health", get(move || async move { Json(health) }))
+        .merge(reads)
         .merge(api);
     if let Some(dir) = &config.static_dir {
         app = app.fallback_service(ServeDir::new(dir));
     }
     app
-}
-
-async fn require_bearer(State(jwt): State<JwtVerifier>, request: Request, next: Next) -> Response {
-    let token = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
-    match token.map(|t| jwt.verify(t)) {
-        Some(Ok(_)) => next.run(request).await,
-        Some(Err(err)) => unauthorized(&err.to_string()),
-        None => unauthorized("unauthorized: Authorization: Bearer <jwt> is required"),
-    }
-}
-
-fn unauthorized(message: &str) -> Response {
-    let body = json!({ "ok": false, "error": message, "code": "unauthorized" });
-    (StatusCode::UNAUTHORIZED, Json(body)).into_response()
 }
 
 pub(crate) fn with_cors(app: Router, origin: &str) -> Router {

@@ -5,8 +5,12 @@
 //! The wire protocol is in `docs/protocol.md`; how to write a module is in
 //! `server/examples/custom_module.rs`.
 
+mod api;
+mod api_keys;
 pub mod auth;
+pub mod backend;
 pub mod bus;
+pub mod caller;
 pub mod chat;
 mod client_ip;
 pub mod config;
@@ -20,6 +24,7 @@ pub mod presence;
 pub mod rate_limit;
 pub mod redis_backend;
 mod request_head;
+pub mod room_patterns;
 mod server;
 mod slow_consumer;
 mod turns;

@@ -12,7 +12,8 @@ use serde_json::Value;
 use socketioxide::SocketIo;
 use socketioxide::extract::{AckSender, SocketRef};
 
-use crate::auth::AuthUser;
+use crate::auth::{AuthRooms, AuthUser};
+use crate::backend::{Backend, RoomsPage, UserPresence};
 use crate::bus::Bus;
 use crate::error::{AckError, send_ack};
 use crate::payload::JsonArg;
@@ -68,6 +69,7 @@ pub(crate) struct Parts {
     pub(crate) io: SocketIo,
     pub(crate) redis: Option<RedisBackend>,
     pub(crate) bus: Bus,
+    pub(crate) backend: Backend,
     pub(crate) node_id: Arc<str>,
     pub(crate) limits: Limits,
     pub(crate) span: tracing::Span,
@@ -147,5 +149,50 @@ impl ModuleContext {
     /// The user the socket authenticated as, when the server requires tokens.
     pub fn auth_user(&self, socket: &SocketRef) -> Option<Arc<str>> {
         socket.extensions.get::<AuthUser>().map(|u| u.0)
+    }
+
+    /// Whether the socket's token allows `room` (its `rooms` claim); always true without tokens
+    /// or without the claim.
+    pub fn may_use_room(&self, socket: &SocketRef, room: &str) -> bool {
+        socket
+            .extensions
+            .get::<AuthRooms>()
+            .is_none_or(|allowed| allowed.0.allows(room))
+    }
+
+    /// The backend API: what [`emit_to_user`](Self::emit_to_user) and the other cluster-wide
+    /// operations below call.
+    pub fn backend(&self) -> &Backend {
+        &self.0.backend
+    }
+
+    /// Emits `event` to every connection of `user`, on every node, once each.
+    pub async fn emit_to_user(&self, user: &str, event: &str, data: Value) -> Result<(), AckError> {
+        self.0.backend.emit_to_user(user, event, data).await
+    }
+
+    /// Emits `event` to every member of `room`, on every node, once each.
+    pub async fn emit_to_room(&self, room: &str, event: &str, data: Value) -> Result<(), AckError> {
+        self.0.backend.emit_to_room(room, event, data).await
+    }
+
+    /// Emits `event` to every connection, on every node.
+    pub async fn broadcast(&self, event: &str, data: Value) -> Result<(), AckError> {
+        self.0.backend.broadcast(event, data).await
+    }
+
+    /// Where `user` is connected, on every node.
+    pub async fn user_presence(&self, user: &str) -> Result<UserPresence, AckError> {
+        self.0.backend.user_presence(user).await
+    }
+
+    /// A page of active rooms (see [`Backend::rooms`]).
+    pub async fn rooms(&self, limit: usize, cursor: Option<&str>) -> Result<RoomsPage, AckError> {
+        self.0.backend.rooms(limit, cursor).await
+    }
+
+    /// Disconnects every connection of `user`, on every node; returns how many there were.
+    pub async fn disconnect_user(&self, user: &str) -> Result<usize, AckError> {
+        self.0.backend.disconnect_user(user).await
     }
 }

@@ -13,7 +13,9 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::auth::{AuthError, AuthUser, JwtVerifier, Verified};
+use crate::api_keys::ApiKeys;
+use crate::auth::{AuthError, AuthRooms, AuthUser, JwtVerifier, Verified};
+use crate::backend::Backend;
 use crate::bus::{Bus, BusTasks};
 use crate::chat::ChatModule;
 use crate::client_ip::{ConnectionsPerIp, Counted};
@@ -111,6 +113,7 @@ impl RealtimeServer {
                 config.trusted_proxies.clone(),
             ),
             modules: OnceLock::new(),
+            backend: OnceLock::new(),
         });
         let (layer, io) = SocketIo::builder()
             .ping_interval(Duration::from_millis(config.ping_interval_ms))
@@ -128,13 +131,25 @@ impl RealtimeServer {
             .build_layer();
         io.ns("/", on_connect.with(admit));
 
-        let (bus, bus_tasks) = Bus::start(io.clone(), redis.clone()).await?;
+        let (bus, mut bus_tasks, control) =
+            Bus::start(io.clone(), redis.clone(), Backend::channels(&node_id)).await?;
+        let backend = Backend::new(
+            io.clone(),
+            redis.clone(),
+            bus.clone(),
+            node_id.clone(),
+            Duration::from_millis(config.api_timeout_ms),
+            config.max_message_size_bytes,
+        );
+        bus_tasks.push(backend.listen(control));
+        let _ = shared.backend.set(backend.clone());
         let mut modules = Vec::with_capacity(self.modules.len());
         for module in self.modules {
             let ctx = ModuleContext::new(crate::module::Parts {
                 io: io.clone(),
                 redis: redis.clone(),
                 bus: bus.clone(),
+                backend: backend.clone(),
                 node_id: node_id.clone(),
                 limits: config.limits(),
                 span: tracing::info_span!("module", name = module.name()),
@@ -151,13 +166,14 @@ impl RealtimeServer {
         let _ = shared.modules.set(modules);
 
         let store = if redis.is_some() { "redis" } else { "memory" };
-        let app = crate::http::router(
-            &config,
-            shared.modules(),
-            shared.jwt.clone(),
+        let app = crate::http::router(crate::http::Parts {
+            config: &config,
+            modules: shared.modules(),
+            gate: crate::caller::Gate::new(ApiKeys::new(&config.api_keys), shared.jwt.clone()),
+            backend,
             store,
-            &node_id,
-        )
+            node_id: &node_id,
+        })
         .layer(layer)
         .layer(axum::middleware::map_request(crate::request_head::detach));
         let app = crate::http::with_cors(app, &config.cors_origin);
@@ -187,6 +203,7 @@ pub(crate) struct Shared {
     rate_limit: RateLimit,
     per_ip: ConnectionsPerIp,
     modules: OnceLock<Vec<(Arc<dyn Module>, ModuleContext)>>,
+    backend: OnceLock<Backend>,
 }
 
 impl Shared {
@@ -202,6 +219,9 @@ impl Shared {
         }
         // Its place under the per-address cap is free again.
         socket.extensions.remove::<Arc<Counted>>();
+        if let Some(backend) = self.backend.get() {
+            backend.forget(socket);
+        }
         for (module, ctx) in self.modules() {
             module.on_disconnect(socket, ctx).await;
         }
@@ -235,10 +255,17 @@ async fn admit(
         }
         Some(None) => {}
     }
+    if let Some(backend) = shared.backend.get() {
+        backend.attach(&socket);
+    }
     if let Some(jwt) = &shared.jwt {
         match jwt.verify_handshake(auth.as_ref().ok()) {
-            Ok(Verified { sub, exp }) => {
+            Ok(Verified { sub, exp, rooms }) => {
+                if let Some(backend) = shared.backend.get() {
+                    backend.claim_user(&socket, &sub);
+                }
                 socket.extensions.insert(AuthUser(sub.into()));
+                socket.extensions.insert(AuthRooms(rooms));
                 disconnect_at_expiry(io, &socket, exp);
             }
             Err(err) => {

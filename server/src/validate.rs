@@ -71,7 +71,8 @@ impl Limits {
         }
     }
 
-    fn check_id(&self, s: &str, field: &str) -> Result<(), AckError> {
+    /// Checks an id (a path segment, say) like an id field: non-empty, within the byte limit.
+    pub fn check_id(&self, s: &str, field: &str) -> Result<(), AckError> {
         if s.is_empty() {
             return Err(AckError::invalid(format!("{field} must not be empty")));
         }

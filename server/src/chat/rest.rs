@@ -2,7 +2,8 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Extension, Path, Query, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -11,7 +12,8 @@ use serde_json::json;
 
 use super::handlers::DEFAULT_LIMIT;
 use super::store::ChatStore;
-use crate::error::store_error;
+use crate::caller::Caller;
+use crate::error::{AckError, ErrorCode, store_error};
 
 #[derive(Clone)]
 struct Rest {
@@ -32,9 +34,17 @@ pub(crate) fn routes(store: Arc<dyn ChatStore>, max: usize) -> Router {
 
 async fn history(
     State(rest): State<Rest>,
+    Extension(caller): Extension<Caller>,
     Path(room_id): Path<String>,
     Query(query): Query<HistoryQuery>,
 ) -> Response {
+    if !caller.may_read_room(&room_id) {
+        let err = AckError::new(
+            ErrorCode::Forbidden,
+            "the token's rooms claim does not allow this room",
+        );
+        return (StatusCode::FORBIDDEN, Json(err)).into_response();
+    }
     let limit = query.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, rest.max);
     match rest.store.history(&room_id, limit).await {
         Ok(messages) => {

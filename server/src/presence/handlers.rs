@@ -33,6 +33,12 @@ pub(crate) async fn join(
             "userId must be the token's subject",
         ));
     }
+    if !ctx.may_use_room(&socket, &room) {
+        return Err(AckError::new(
+            ErrorCode::Forbidden,
+            "the token's rooms claim does not allow this room",
+        ));
+    }
     let membership = Membership::of(&socket);
     let conn = membership.conn_id();
     if !membership.reserve(&room, p.max_rooms) {
@@ -52,6 +58,8 @@ pub(crate) async fn join(
                 user_id: user,
                 epoch: outcome.epoch,
             };
+            // Without tokens, a connection belongs to each user it joined a room as.
+            ctx.backend().claim_user(&socket, &joined.user_id);
             if !membership.insert(room.clone(), joined) {
                 // The socket went while the join was in flight: its disconnect could not leave
                 // this room, so the join is undone here (announced as a leave).

@@ -73,6 +73,16 @@ impl Membership {
         self.lock().rooms.get(room).cloned()
     }
 
+    /// Each room joined, with the user it was joined as.
+    pub(crate) fn joined_rooms(&self) -> Vec<(String, String)> {
+        let inner = self.lock();
+        inner
+            .rooms
+            .iter()
+            .map(|(room, joined)| (room.clone(), joined.user_id.clone()))
+            .collect()
+    }
+
     pub(crate) fn rooms(&self) -> Vec<String> {
         self.lock().rooms.keys().cloned().collect()
     }

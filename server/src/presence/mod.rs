@@ -27,6 +27,7 @@ pub use membership::Joined;
 use membership::Membership;
 use store::PresenceStore;
 
+use crate::backend::{Directory, SocketRooms};
 use crate::bus::BusMessage;
 use crate::module::{BoxError, Module, ModuleContext};
 
@@ -112,6 +113,7 @@ impl Module for PresenceModule {
             max_rooms: ctx.limits().max_rooms_per_connection,
             ttl: self.options.ttl,
         });
+        ctx.backend().set_directory(Arc::new(MembershipDirectory));
         let tapped = presence.clone();
         ctx.bus().tap(Arc::new(move |io, message| {
             release_expired(&tapped, io, message)
@@ -143,6 +145,19 @@ impl Module for PresenceModule {
         if let Some(reaper) = self.reaper.lock().expect("reaper lock").take() {
             reaper.abort();
         }
+    }
+}
+
+/// Tells the backend API which rooms a socket is joined to, from its membership.
+struct MembershipDirectory;
+
+impl Directory for MembershipDirectory {
+    fn rooms_of(&self, socket: &SocketRef) -> Option<SocketRooms> {
+        let membership = socket.extensions.get::<Membership>()?;
+        Some(SocketRooms {
+            conn_id: membership.conn_id().to_string(),
+            rooms: membership.joined_rooms(),
+        })
     }
 }
 

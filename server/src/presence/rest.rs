@@ -2,14 +2,15 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::{Extension, Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::json;
 
 use super::Presence;
-use crate::error::{AckError, store_error};
+use crate::caller::Caller;
+use crate::error::{AckError, ErrorCode, store_error};
 
 pub(crate) fn routes(presence: Arc<Presence>) -> Router {
     Router::new()
@@ -17,7 +18,17 @@ pub(crate) fn routes(presence: Arc<Presence>) -> Router {
         .with_state(presence)
 }
 
-async fn snapshot(State(p): State<Arc<Presence>>, Path(room_id): Path<String>) -> Response {
+async fn snapshot(
+    State(p): State<Arc<Presence>>,
+    Extension(caller): Extension<Caller>,
+    Path(room_id): Path<String>,
+) -> Response {
+    if !caller.may_read_room(&room_id) {
+        return error_response(AckError::new(
+            ErrorCode::Forbidden,
+            "the token's rooms claim does not allow this room",
+        ));
+    }
     match p.store.snapshot(&room_id).await {
         Ok(snapshot) => {
             Json(json!({ "ok": true, "roomId": room_id, "snapshot": snapshot })).into_response()
@@ -28,5 +39,5 @@ async fn snapshot(State(p): State<Arc<Presence>>, Path(room_id): Path<String>) -
 
 /// An error as an HTTP response with the protocol's error body.
 pub(crate) fn error_response(err: AckError) -> Response {
-    (err.store_status(), Json(err)).into_response()
+    (crate::api::status(err.code), Json(err)).into_response()
 }

@@ -1,0 +1,19 @@
+//! How the backend API learns what presence knows about a socket, without depending on the
+//! presence module: presence registers a [`Directory`] at start.
+
+use socketioxide::extract::SocketRef;
+
+/// What a socket is joined to, as the presence module knows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SocketRooms {
+    /// The socket's public connection id.
+    pub conn_id: String,
+    /// Each room it is joined to, with the user it joined as.
+    pub rooms: Vec<(String, String)>,
+}
+
+/// Answers for the sockets on this node (implemented by the presence module).
+pub trait Directory: Send + Sync + 'static {
+    /// What `socket` is joined to; `None` for a socket the directory does not know.
+    fn rooms_of(&self, socket: &SocketRef) -> Option<SocketRooms>;
+}
