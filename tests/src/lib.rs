@@ -45,6 +45,22 @@ pub async fn http_get(url: &str, bearer: Option<&str>) -> (u16, serde_json::Valu
     (status, body)
 }
 
+/// POSTs `body` (sent as it is, as JSON) to `url` with an optional bearer token; returns the
+/// status and the JSON body (`Null` when the body is not JSON).
+pub async fn http_post(url: &str, bearer: Option<&str>, body: &str) -> (u16, serde_json::Value) {
+    let mut request = reqwest::Client::new()
+        .post(url)
+        .header("content-type", "application/json")
+        .body(body.to_string());
+    if let Some(token) = bearer {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.expect("HTTP request");
+    let status = response.status().as_u16();
+    let body = response.json().await.unwrap_or(serde_json::Value::Null);
+    (status, body)
+}
+
 /// `segment` percent-encoded for use in a URL path.
 pub fn encode_path(segment: &str) -> String {
     percent_encoding::utf8_percent_encode(segment, percent_encoding::NON_ALPHANUMERIC).to_string()
