@@ -30,7 +30,9 @@ echo "testing $(basename "$tarball")"
 
 cargo build -q -p rtm-server
 port=$(python3 scripts/free-port.py)
-target/debug/rtm-server --host 127.0.0.1 --port "$port" >/tmp/rtm-package-test-server.log 2>&1 &
+# With a backend API key, so that the page can reach its user through the backend API.
+RTM_API_KEY=e2e-backend-key target/debug/rtm-server --host 127.0.0.1 --port "$port" \
+  >/tmp/rtm-package-test-server.log 2>&1 &
 servers=$!
 short_port=$(python3 scripts/free-port.py)
 target/debug/rtm-server --host 127.0.0.1 --port "$short_port" \
@@ -45,4 +47,4 @@ done
 
 cd tests/e2e
 RTM_SERVER_URL="http://127.0.0.1:$port" RTM_SHORT_TTL_URL="http://127.0.0.1:$short_port" \
-  node --test sdk.test.mjs bundlers.test.mjs node.test.mjs react.test.mjs react-node.test.mjs
+  RTM_API_KEY=e2e-backend-key node --test sdk.test.mjs bundlers.test.mjs node.test.mjs react.test.mjs react-node.test.mjs

@@ -16,7 +16,8 @@ use crate::codec::{engineio, socketio};
 use crate::config::ClientConfig;
 use crate::error::Error;
 use crate::event::{
-    ChannelEvent, ClientEvent, Completion, ConnectionState, RequestId, StateChange, Transmit,
+    ChannelEvent, ClientEvent, Completion, ConnectionState, RequestId, ServerEvent, StateChange,
+    Transmit,
 };
 use crate::json;
 use crate::small_map::SmallMap;
@@ -865,6 +866,10 @@ impl Client {
                 },
             );
         }
+        self.events.push_back(ClientEvent::Server(ServerEvent {
+            event: name,
+            payload,
+        }));
     }
 
     fn on_ack(&mut self, now: u64, pending: Pending, value: Value) {

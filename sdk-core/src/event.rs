@@ -102,9 +102,23 @@ pub enum ChannelEvent {
     },
 }
 
+/// An event of the app's own that the server sent to this connection (from the backend API or a
+/// module: to this user, to everyone, to a room), whichever rooms it is in.
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct ServerEvent {
+    /// Its name.
+    pub event: String,
+    /// Its first argument.
+    pub payload: Value,
+}
+
 /// An output of the client.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ClientEvent {
+    /// The server sent an event of the app's own (channels it concerns get it too, as
+    /// [`ChannelEvent::Custom`]).
+    Server(ServerEvent),
     /// The connection state changed.
     State(StateChange),
     /// A request completed, once.

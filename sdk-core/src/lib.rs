@@ -23,7 +23,8 @@ pub use client::Client;
 pub use config::{ClientConfig, PresenceConfig, ReconnectConfig};
 pub use error::Error;
 pub use event::{
-    ChannelEvent, ClientEvent, Completion, ConnectionState, RequestId, StateChange, Transmit,
+    ChannelEvent, ClientEvent, Completion, ConnectionState, RequestId, ServerEvent, StateChange,
+    Transmit,
 };
 pub use view::{Member, PresenceView};
 pub use wire::{

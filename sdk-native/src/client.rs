@@ -1,15 +1,16 @@
 //! [`RealtimeClient`]: the handle apps hold.
 
 use rtm_sdk_core::{
-    Client, Completion, ConnectionState, Error, HeartbeatResponse, JoinResponse, State, StateChange,
+    Client, Completion, ConnectionState, Error, HeartbeatResponse, JoinResponse, ServerEvent,
+    State, StateChange,
 };
 use serde_json::Value;
-use tokio::sync::{mpsc, oneshot, watch};
-use tokio_stream::Stream;
-use tokio_stream::wrappers::WatchStream;
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
+use tokio_stream::wrappers::{BroadcastStream, WatchStream};
+use tokio_stream::{Stream, StreamExt};
 
 use crate::channel::PresenceChannel;
-use crate::driver::{Command, Driver};
+use crate::driver::{Command, Driver, EVENT_BUFFER};
 use crate::options::{ClientOptions, JoinOptions};
 
 /// A connection to an rtm server, shared by every clone of this handle.
@@ -40,6 +41,7 @@ use crate::options::{ClientOptions, JoinOptions};
 pub struct RealtimeClient {
     commands: mpsc::UnboundedSender<Command>,
     state: watch::Receiver<StateChange>,
+    server_events: broadcast::Sender<ServerEvent>,
 }
 
 impl std::fmt::Debug for RealtimeClient {
@@ -62,8 +64,14 @@ impl RealtimeClient {
             retry_in_ms: None,
         });
         let core = Client::new(options.config, seed());
-        tokio::spawn(Driver::new(core, options.auth, rx, state_tx).run());
-        let client = Self { commands, state };
+        let server_events = broadcast::channel(EVENT_BUFFER).0;
+        let driver = Driver::new(core, options.auth, rx, state_tx, server_events.clone());
+        tokio::spawn(driver.run());
+        let client = Self {
+            commands,
+            state,
+            server_events,
+        };
         client.request(Command::Connect).await?;
         Ok(client)
     }
@@ -98,6 +106,13 @@ impl RealtimeClient {
     /// Every change of connection state, starting with the current one.
     pub fn state_changes(&self) -> impl Stream<Item = StateChange> + Send + 'static {
         WatchStream::new(self.state.clone())
+    }
+
+    /// The app's own events the server sends this connection from now on (the backend API's
+    /// emits to this user, to everyone or to a room), whichever rooms it is in. A listener more
+    /// than 1024 events behind loses the oldest.
+    pub fn server_events(&self) -> impl Stream<Item = ServerEvent> + Send + Unpin + 'static {
+        BroadcastStream::new(self.server_events.subscribe()).filter_map(|event| event.ok())
     }
 
     /// Sends an event without waiting for an answer.

@@ -7,8 +7,8 @@ use std::sync::{Arc, RwLock};
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use rtm_sdk_core::{
-    ChannelEvent, Client, ClientEvent, Completion, Error, PresenceView, RequestId, StateChange,
-    Transmit,
+    ChannelEvent, Client, ClientEvent, Completion, Error, PresenceView, RequestId, ServerEvent,
+    StateChange, Transmit,
 };
 use serde_json::Value;
 use tokio::net::TcpStream;
@@ -22,8 +22,8 @@ use crate::options::{AuthProvider, JoinOptions};
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 pub(crate) type Reply = oneshot::Sender<Result<Completion, Error>>;
 
-/// How many channel events a slow listener may fall behind before it loses the oldest.
-const EVENT_BUFFER: usize = 1024;
+/// How many channel (or server) events a slow listener may fall behind before it loses the oldest.
+pub(crate) const EVENT_BUFFER: usize = 1024;
 
 /// A call from a handle.
 pub(crate) enum Command {
@@ -55,6 +55,7 @@ pub(crate) struct Driver {
     auth: Option<AuthProvider>,
     commands: mpsc::UnboundedReceiver<Command>,
     state: watch::Sender<StateChange>,
+    server_events: broadcast::Sender<ServerEvent>,
     replies: HashMap<RequestId, Reply>,
     /// First joins in flight: their channel goes if they fail.
     joins: HashMap<RequestId, String>,
@@ -71,6 +72,7 @@ impl Driver {
         auth: Option<AuthProvider>,
         commands: mpsc::UnboundedReceiver<Command>,
         state: watch::Sender<StateChange>,
+        server_events: broadcast::Sender<ServerEvent>,
     ) -> Self {
         let (opened_tx, opened_rx) = mpsc::unbounded_channel();
         Self {
@@ -79,6 +81,7 @@ impl Driver {
             auth,
             commands,
             state,
+            server_events,
             replies: HashMap::new(),
             joins: HashMap::new(),
             channels: HashMap::new(),
@@ -302,6 +305,10 @@ impl Driver {
                 if let Some(reply) = self.replies.remove(&id) {
                     let _ = reply.send(result);
                 }
+            }
+            ClientEvent::Server(event) => {
+                // Nobody listening is fine: the app did not ask for them.
+                let _ = self.server_events.send(event);
             }
             ClientEvent::Channel { room, event } => {
                 let Some(shared) = self.channels.get(&room) else {

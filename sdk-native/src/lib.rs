@@ -15,5 +15,5 @@ pub use options::{AuthFuture, AuthProvider, ClientOptions, JoinOptions};
 pub use rtm_sdk_core::{
     ChannelEvent, ClientConfig, ConnectionState, Error, HeartbeatResponse, JoinResponse, Member,
     PresenceConfig, PresenceEntry, PresenceEvent, PresenceEventType, ReconnectConfig, SelfInfo,
-    State, StateChange,
+    ServerEvent, State, StateChange,
 };

@@ -185,6 +185,10 @@ export class Client {
       case "room":
         this.#rooms.get(a)?.emit(b, b === "error" ? fromReport(c) : (c ?? undefined));
         break;
+      case "event":
+        // The server's app events, by name; never mistaken for the client's own event.
+        if (a !== "connectionStateChange") this.#listeners.emit(a, b ?? undefined);
+        break;
     }
   }
 

@@ -205,7 +205,13 @@ export class RealtimeClient {
   /** Sends an event and resolves with the server's answer. */
   emitWithAck<T = unknown>(event: string, payload?: unknown, timeoutMs?: number): Promise<T>;
   on<K extends keyof ClientEventMap>(event: K, handler: (arg: ClientEventMap[K]) => void): void;
+  /**
+   * An event of the app's own that the server sends this connection (the backend API's emits to
+   * this user, to everyone or to a room), whichever rooms it is in.
+   */
+  on(event: string, handler: (payload: any) => void): void;
   off<K extends keyof ClientEventMap>(event: K, handler: (arg: ClientEventMap[K]) => void): void;
+  off(event: string, handler: (payload: any) => void): void;
   readonly state: ConnectionState;
   /** Leaves every room and closes; pending promises reject with `disconnected`. */
   disconnect(): Promise<void>;

@@ -41,6 +41,7 @@ pub(crate) fn event(event: ClientEvent) -> Value {
             let (name, value) = channel_event(event);
             tagged("room", [room.into(), name.into(), value])
         }
+        ClientEvent::Server(event) => tagged("event", [event.event.into(), event.payload]),
     }
 }
 

@@ -8,7 +8,11 @@ import { fileURLToPath } from "node:url";
 import { launchChromium, problemsOf } from "./lib/chromium.mjs";
 import { serve } from "./lib/static-server.mjs";
 
-const SERVERS = { url: process.env.RTM_SERVER_URL, shortTtlUrl: process.env.RTM_SHORT_TTL_URL };
+const SERVERS = {
+  url: process.env.RTM_SERVER_URL,
+  shortTtlUrl: process.env.RTM_SHORT_TTL_URL,
+  apiKey: process.env.RTM_API_KEY,
+};
 const HERE = fileURLToPath(new URL(".", import.meta.url));
 let browser;
 let site;
@@ -128,6 +132,26 @@ test("throttled updates reach the others merged, the latest value winning", asyn
     await a.disconnect();
     await b.disconnect();
   });
+});
+
+test("the client hears what the backend API sends its user", async () => {
+  const { problems } = await inPage(async (h, { url, apiKey }) => {
+    const user = h.unique("user");
+    const client = await h.client(url);
+    await client.joinRoom({ roomId: h.unique("backend"), userId: user });
+    const notes = h.listen(client, "note");
+    // What the app's backend would do (with its API key, never in a real page).
+    const sent = await fetch(`${url}/api/users/${user}/events`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${apiKey}`, "content-type": "application/json" },
+      body: JSON.stringify({ event: "note", data: { text: "hello" } }),
+    });
+    h.eq(sent.status, 200, "the API's answer");
+    const note = await notes.next("the note");
+    h.eq(note.text, "hello", "its data");
+    await client.disconnect();
+  });
+  assert.deepEqual(problems, []);
 });
 
 test("the epoch comes from the acks", async () => {

@@ -477,3 +477,39 @@ async fn room_patterns_in_tokens_limit_joins_and_reads() {
     }
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_native_sdk_hears_the_backend_without_joining_a_room() {
+    use futures_util::StreamExt;
+    let redis = RedisServer::start();
+    let [a, b] = two_nodes(&redis, |_| {}).await;
+    let alice_token = token("alice", None);
+    let alice =
+        rtm_sdk::RealtimeClient::connect(rtm_sdk::ClientOptions::new(b.url()).auth(move || {
+            let token = alice_token.clone();
+            async move { Ok(json!({ "token": token })) }
+        }))
+        .await
+        .expect("connects");
+    let mut heard = alice.server_events();
+    emit(&a, "/api/users/alice/events", "note", json!({ "n": 1 })).await;
+    emit(&a, "/api/broadcast", "news", json!("all")).await;
+    let mut got = Vec::new();
+    while got.len() < 2 {
+        let event = tokio::time::timeout(rtm_tests::WAIT, heard.next())
+            .await
+            .expect("in time")
+            .expect("the stream lasts");
+        got.push((event.event, event.payload));
+    }
+    assert_eq!(
+        got,
+        vec![
+            ("note".to_string(), json!({ "n": 1 })),
+            ("news".to_string(), json!("all"))
+        ]
+    );
+    alice.disconnect().await;
+    a.stop().await;
+    b.stop().await;
+}
