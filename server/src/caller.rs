@@ -53,8 +53,8 @@ impl Gate {
         Self { keys, jwt }
     }
 
-    /// The caller, or the 401 answer when credentials are wanted and missing or wrong.
-    fn identify(&self, headers: &HeaderMap) -> Result<Caller, Response> {
+    /// The caller, or why it is refused (401) when credentials are wanted and missing or wrong.
+    fn identify(&self, headers: &HeaderMap) -> Result<Caller, String> {
         let bearer = headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
@@ -64,9 +64,7 @@ impl Gate {
             if !self.keys.enabled() && self.jwt.is_none() {
                 return Ok(Caller::Anyone);
             }
-            return Err(unauthorized(
-                "Authorization: Bearer <API key or token> is required",
-            ));
+            return Err("Authorization: Bearer <API key or token> is required".into());
         };
         if self.keys.accepts(bearer) {
             return Ok(Caller::Backend);
@@ -77,9 +75,9 @@ impl Gate {
                     sub: verified.sub.into(),
                     rooms: verified.rooms,
                 }),
-                Err(err) => Err(unauthorized(&err.to_string())),
+                Err(err) => Err(err.to_string()),
             },
-            None => Err(unauthorized("unauthorized: not a valid API key")),
+            None => Err("unauthorized: not a valid API key".into()),
         }
     }
 }
@@ -96,7 +94,7 @@ pub(crate) async fn any_caller(
             request.extensions_mut().insert(caller);
             next.run(request).await
         }
-        Err(response) => response,
+        Err(why) => unauthorized(&why),
     }
 }
 
@@ -121,7 +119,7 @@ pub(crate) async fn backend_only(
             "forbidden",
             "this route wants an API key, not a user's token",
         ),
-        Err(response) => response,
+        Err(why) => unauthorized(&why),
     }
 }
 
