@@ -15,6 +15,7 @@ use tower_http::services::ServeDir;
 
 use crate::auth::JwtVerifier;
 use crate::config::Config;
+use crate::error::{AckError, ErrorCode};
 use crate::module::{Module, ModuleContext};
 
 pub(crate) fn router(
@@ -57,7 +58,7 @@ async fn require_bearer(State(jwt): State<JwtVerifier>, request: Request, next: 
 }
 
 fn unauthorized(message: &str) -> Response {
-    let body = json!({ "ok": false, "error": message, "code": "unauthorized" });
+    let body = AckError::new(ErrorCode::Unauthorized, message);
     (StatusCode::UNAUTHORIZED, Json(body)).into_response()
 }
 

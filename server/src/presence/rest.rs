@@ -6,6 +6,7 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+use rtm_sdk_core::protocol::fields;
 use serde_json::json;
 
 use super::Presence;
@@ -19,9 +20,10 @@ pub(crate) fn routes(presence: Arc<Presence>) -> Router {
 
 async fn snapshot(State(p): State<Arc<Presence>>, Path(room_id): Path<String>) -> Response {
     match p.store.snapshot(&room_id).await {
-        Ok(snapshot) => {
-            Json(json!({ "ok": true, "roomId": room_id, "snapshot": snapshot })).into_response()
-        }
+        Ok(snapshot) => Json(json!({
+            fields::OK: true, fields::ROOM_ID: room_id, fields::SNAPSHOT: snapshot,
+        }))
+        .into_response(),
         Err(err) => error_response(store_error("presence snapshot", &err)),
     }
 }
