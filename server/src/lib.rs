@@ -23,6 +23,7 @@ mod request_head;
 mod server;
 mod slow_consumer;
 mod turns;
+mod unknown_event;
 pub mod validate;
 
 #[cfg(test)]

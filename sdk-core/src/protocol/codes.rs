@@ -30,11 +30,13 @@ pub enum ErrorCode {
     /// A configured limit is reached (rooms per connection, connections per address): the
     /// message names it.
     LimitExceeded,
+    /// No module handles the event: the message names it.
+    UnknownEvent,
 }
 
 impl ErrorCode {
     /// Every code, in the order `docs/protocol.md` lists them.
-    pub const ALL: [ErrorCode; 9] = [
+    pub const ALL: [ErrorCode; 10] = [
         Self::InvalidPayload,
         Self::StaleEpoch,
         Self::NotJoined,
@@ -44,6 +46,7 @@ impl ErrorCode {
         Self::Internal,
         Self::Unavailable,
         Self::LimitExceeded,
+        Self::UnknownEvent,
     ];
 
     /// The code as it appears on the wire.
@@ -58,6 +61,7 @@ impl ErrorCode {
             Self::Internal => "internal",
             Self::Unavailable => "unavailable",
             Self::LimitExceeded => "limit_exceeded",
+            Self::UnknownEvent => "unknown_event",
         }
     }
 
