@@ -4,8 +4,10 @@
 # webpack 5, esbuild and Rollup and loaded with no bundler, each page in headless Chromium; imported in
 # Node 20 (no WebSocket; the ws package; Node's own behind --experimental-websocket); and its React
 # bindings rtm-sdk/react in a Vite + React 18 app under StrictMode in headless Chromium, in server
-# rendering, and under tsc --strict. All against real rtm-servers on free 127.0.0.1 ports:
-# defaults, and a 400 ms presence TTL.
+# rendering, and under tsc --strict. All against real servers on free 127.0.0.1 ports: an
+# rtm-test-server (rtm-server's defaults, plus the event `test:silent` that is never answered, for
+# request timeouts), and an rtm-server with a 400 ms presence TTL. Cargo builds in
+# $CARGO_TARGET_DIR when it is set.
 # RTM_SDK_TARBALL=path/to/rtm-sdk-X.Y.Z.tgz tests that tarball instead (no `make package`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,14 +30,15 @@ fi
 npm install --no-save --no-audit --no-fund --loglevel=error --prefix tests/e2e "$tarball" >/dev/null
 echo "testing $(basename "$tarball")"
 
-cargo build -q -p rtm-server
+cargo build -q -p rtm-server -p rtm-tests --bin rtm-server --bin rtm-test-server
+bin=${CARGO_TARGET_DIR:-target}/debug
 port=$(python3 scripts/free-port.py)
 # With a backend API key, so that the page can reach its user through the backend API.
-RTM_API_KEY=e2e-backend-key target/debug/rtm-server --host 127.0.0.1 --port "$port" \
+RTM_API_KEY=e2e-backend-key "$bin/rtm-test-server" --host 127.0.0.1 --port "$port" \
   >/tmp/rtm-package-test-server.log 2>&1 &
 servers=$!
 short_port=$(python3 scripts/free-port.py)
-target/debug/rtm-server --host 127.0.0.1 --port "$short_port" \
+"$bin/rtm-server" --host 127.0.0.1 --port "$short_port" \
   --presence-ttl-ms 400 --presence-reaper-interval-ms 50 >/tmp/rtm-package-test-server-ttl.log 2>&1 &
 servers="$servers $!"
 for p in "$port" "$short_port"; do

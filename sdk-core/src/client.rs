@@ -20,6 +20,7 @@ use crate::event::{
     Transmit,
 };
 use crate::json;
+use crate::protocol::{ErrorCode, events, fields};
 use crate::small_map::SmallMap;
 use crate::view::PresenceView;
 use crate::wire::{
@@ -332,8 +333,8 @@ impl Client {
             let timeout = self.config.request_timeout_ms;
             self.send_request(
                 now,
-                "presence:leave",
-                json::object([("roomId", room.into())]),
+                events::PRESENCE_LEAVE,
+                json::object([(fields::ROOM_ID, room.into())]),
                 timeout,
                 PendingKind::Leave { request: id },
             );
@@ -357,8 +358,8 @@ impl Client {
                 .collect();
             for room in joined {
                 let leave = socketio::Packet::Event {
-                    name: "presence:leave".into(),
-                    args: vec![json::object([("roomId", room.into())])],
+                    name: events::PRESENCE_LEAVE.into(),
+                    args: vec![json::object([(fields::ROOM_ID, room.into())])],
                     ack: None,
                 };
                 self.send_packet(id, &leave);
@@ -617,15 +618,15 @@ impl Client {
         channel.phase = Phase::Joining;
         channel.buffered.clear();
         let payload = json::object([
-            ("roomId", room.into()),
-            ("userId", channel.user_id.clone().into()),
-            ("state", Value::Object(channel.state.clone())),
+            (fields::ROOM_ID, room.into()),
+            (fields::USER_ID, channel.user_id.clone().into()),
+            (fields::STATE, Value::Object(channel.state.clone())),
         ]);
         let timeout = self.config.request_timeout_ms;
         self.fail_all(held, &Error::Disconnected);
         self.send_request(
             now,
-            "presence:join",
+            events::PRESENCE_JOIN,
             payload,
             timeout,
             PendingKind::Join {
@@ -650,13 +651,16 @@ impl Client {
         let Some(epoch) = channel.epoch() else { return };
         channel.heartbeat_in_flight = true;
         channel.next_heartbeat = now + interval;
-        let mut payload = json::object([("roomId", room.into()), ("epoch", epoch.into())]);
-        if let (Some(patch), Value::Object(fields)) = (patch, &mut payload) {
-            fields.insert("patchState".into(), Value::Object(patch));
+        let mut payload = json::object([
+            (fields::ROOM_ID, room.into()),
+            (fields::EPOCH, epoch.into()),
+        ]);
+        if let (Some(patch), Value::Object(map)) = (patch, &mut payload) {
+            map.insert(fields::PATCH_STATE.into(), Value::Object(patch));
         }
         self.send_request(
             now,
-            "presence:heartbeat",
+            events::PRESENCE_HEARTBEAT,
             payload,
             timeout,
             PendingKind::Heartbeat {
@@ -828,7 +832,7 @@ impl Client {
     }
 
     fn on_event(&mut self, name: String, payload: Value) {
-        if name == "presence:event" {
+        if name == events::PRESENCE_EVENT {
             let Some(event) = PresenceEvent::from_json(&payload) else {
                 return;
             };
@@ -849,7 +853,7 @@ impl Client {
         }
         // An app event goes to the channel its payload names, or to every channel.
         let target = payload
-            .get("roomId")
+            .get(fields::ROOM_ID)
             .and_then(Value::as_str)
             .map(str::to_string);
         let rooms: Vec<String> = match target {
@@ -883,21 +887,13 @@ impl Client {
             }
             PendingKind::Leave { request } => self.complete(request, Ok(Completion::Left)),
             PendingKind::Join { room, request } => {
-                let parsed = result.and_then(|v| {
-                    JoinResponse::from_json(&v).ok_or_else(|| Error::Server {
-                        code: "invalid_response".into(),
-                        message: "the server's answer has an unexpected shape".into(),
-                    })
-                });
+                let parsed =
+                    result.and_then(|v| JoinResponse::from_json(&v).ok_or_else(invalid_response));
                 self.on_join_answer(now, &room, request, parsed);
             }
             PendingKind::Heartbeat { room, requests } => {
-                let parsed = result.and_then(|v| {
-                    HeartbeatResponse::from_json(&v).ok_or_else(|| Error::Server {
-                        code: "invalid_response".into(),
-                        message: "the server's answer has an unexpected shape".into(),
-                    })
-                });
+                let parsed = result
+                    .and_then(|v| HeartbeatResponse::from_json(&v).ok_or_else(invalid_response));
                 self.on_heartbeat_answer(now, pending.sent_at, &room, requests, parsed);
             }
         }
@@ -947,11 +943,8 @@ impl Client {
                     self.complete(request, Err(error));
                     return;
                 }
-                let retryable = matches!(&error, Error::Timeout)
-                    || matches!(
-                        error.code(),
-                        "internal" | "unavailable" | "rate_limited" | "invalid_response"
-                    );
+                let retryable =
+                    matches!(&error, Error::Timeout) || RETRY_JOIN.contains(&error.code());
                 self.channel_event(room, ChannelEvent::Error(error.clone()));
                 if retryable {
                     let channel = self.channels.get_mut(room).expect("checked above");
@@ -1010,8 +1003,8 @@ impl Client {
             Err(error) => {
                 // One join in flight per room: when an update and a heartbeat are both refused,
                 // the first refusal rejoins and the second finds the join under way.
-                let rejoin = matches!(error.code(), "not_joined" | "stale_epoch")
-                    && !matches!(channel.phase, Phase::Joining);
+                let rejoin =
+                    JOIN_AGAIN.contains(&error.code()) && !matches!(channel.phase, Phase::Joining);
                 for request in requests {
                     self.complete(request, Err(error.clone()));
                 }
@@ -1050,5 +1043,31 @@ impl Client {
                 }
             }
         }
+    }
+}
+
+/// The client's code for an answer it cannot read: retried like a server failure.
+const INVALID_RESPONSE: &str = "invalid_response";
+
+/// The codes of a refused rejoin that are retried, with backoff (the others drop the channel).
+/// Compared as text: these few spellings are all the WebAssembly holds, not the whole set.
+const RETRY_JOIN: [&str; 4] = [
+    INVALID_RESPONSE,
+    ErrorCode::Internal.as_str(),
+    ErrorCode::Unavailable.as_str(),
+    ErrorCode::RateLimited.as_str(),
+];
+
+/// The codes of a refused heartbeat that mean: join again.
+const JOIN_AGAIN: [&str; 2] = [
+    ErrorCode::NotJoined.as_str(),
+    ErrorCode::StaleEpoch.as_str(),
+];
+
+/// An answer of an unexpected shape, as an error.
+fn invalid_response() -> Error {
+    Error::Server {
+        code: INVALID_RESPONSE.into(),
+        message: "the server's answer has an unexpected shape".into(),
     }
 }

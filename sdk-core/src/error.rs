@@ -1,13 +1,16 @@
 //! The errors a request or a channel can end with. Each has a stable `code`: the server's code
 //! for a refusal, or one of the client's own.
 
+use crate::protocol::ErrorCode;
+
 /// Why a request failed, or what went wrong on a channel.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Error {
     #[error("{message} ({code})")]
-    /// The server refused, with its code (`invalid_payload`, `forbidden`, ...) and message.
+    /// The server refused, with its code (`invalid_payload`, `forbidden`, ...) and message; or
+    /// its answer could not be read (`invalid_response`).
     Server {
-        /// The server's machine-readable code.
+        /// The server's machine-readable code, as it was sent (see [`Error::server_code`]).
         code: String,
         /// The server's message.
         message: String,
@@ -54,6 +57,15 @@ impl Error {
             Error::Transport(_) => "transport",
             Error::GaveUp { .. } => "gave_up",
             Error::InvalidState(_) => "invalid_state",
+        }
+    }
+
+    /// The server's code when it is one of the closed set, `None` otherwise (the client's own
+    /// errors, and codes of a newer server).
+    pub fn server_code(&self) -> Option<ErrorCode> {
+        match self {
+            Error::Server { code, .. } => ErrorCode::parse(code),
+            _ => None,
         }
     }
 }

@@ -6,6 +6,8 @@
 //! It speaks Socket.IO v5 over Engine.IO v4 (WebSocket only) and the presence protocol of
 //! `docs/protocol.md`: joins with snapshots, heartbeats with epoch fencing, idempotent views,
 //! missed-heartbeat detection, reconnect with backoff and full jitter, rejoin, acks with timeouts.
+//! What it must agree on with the server (event names, error codes, field names) is
+//! [`protocol`], which the server imports too.
 
 pub mod backoff;
 mod channel;
@@ -15,6 +17,7 @@ pub mod config;
 pub mod error;
 pub mod event;
 pub mod json;
+pub mod protocol;
 mod small_map;
 pub mod view;
 pub mod wire;

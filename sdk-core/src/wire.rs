@@ -3,6 +3,7 @@
 use serde_json::{Map, Value};
 
 use crate::json;
+use crate::protocol::{ErrorCode, fields};
 
 /// A state object: what a connection shares about itself.
 pub type State = Map<String, Value>;
@@ -116,7 +117,8 @@ pub struct PresenceEvent {
 pub struct ErrorAck {
     /// The human-readable message.
     pub error: String,
-    /// The machine-readable code (`internal` when a server sent none).
+    /// The machine-readable code (`internal` when a server sent none); a code outside the
+    /// closed set (a newer server's) is kept as it is.
     pub code: String,
 }
 
@@ -125,11 +127,11 @@ impl PresenceEntry {
     pub fn to_json(&self) -> Value {
         with_rev(
             json::object([
-                ("connId", self.conn_id.clone().into()),
-                ("userId", self.user_id.clone().into()),
-                ("state", Value::Object(self.state.clone())),
-                ("lastSeenMs", self.last_seen_ms.into()),
-                ("epoch", self.epoch.into()),
+                (fields::CONN_ID, self.conn_id.clone().into()),
+                (fields::USER_ID, self.user_id.clone().into()),
+                (fields::STATE, Value::Object(self.state.clone())),
+                (fields::LAST_SEEN_MS, self.last_seen_ms.into()),
+                (fields::EPOCH, self.epoch.into()),
             ]),
             self.rev,
         )
@@ -138,12 +140,12 @@ impl PresenceEntry {
     /// Reads a snapshot entry.
     pub fn from_json(v: &Value) -> Option<Self> {
         Some(Self {
-            conn_id: json::string(v, "connId")?,
-            user_id: json::string(v, "userId")?,
-            state: json::object_or_empty(v, "state")?,
-            last_seen_ms: json::uint(v, "lastSeenMs").unwrap_or(0),
-            epoch: json::uint(v, "epoch")?,
-            rev: json::uint(v, "rev"),
+            conn_id: json::string(v, fields::CONN_ID)?,
+            user_id: json::string(v, fields::USER_ID)?,
+            state: json::object_or_empty(v, fields::STATE)?,
+            last_seen_ms: json::uint(v, fields::LAST_SEEN_MS).unwrap_or(0),
+            epoch: json::uint(v, fields::EPOCH)?,
+            rev: json::uint(v, fields::REV),
         })
     }
 }
@@ -152,8 +154,8 @@ impl SelfInfo {
     /// As the protocol's JSON object.
     pub fn to_json(&self) -> Value {
         json::object([
-            ("connId", self.conn_id.clone().into()),
-            ("epoch", self.epoch.into()),
+            (fields::CONN_ID, self.conn_id.clone().into()),
+            (fields::EPOCH, self.epoch.into()),
         ])
     }
 }
@@ -162,25 +164,25 @@ impl JoinResponse {
     /// As the protocol's JSON object.
     pub fn to_json(&self) -> Value {
         json::object([
-            ("snapshot", snapshot_json(&self.snapshot)),
-            ("self", self.self_info.to_json()),
+            (fields::SNAPSHOT, snapshot_json(&self.snapshot)),
+            (fields::SELF, self.self_info.to_json()),
         ])
     }
 
     /// Reads a join ack.
     pub fn from_json(v: &Value) -> Option<Self> {
         let snapshot = v
-            .get("snapshot")?
+            .get(fields::SNAPSHOT)?
             .as_array()?
             .iter()
             .map(PresenceEntry::from_json)
             .collect::<Option<Vec<_>>>()?;
-        let me = v.get("self")?;
+        let me = v.get(fields::SELF)?;
         Some(Self {
             snapshot,
             self_info: SelfInfo {
-                conn_id: json::string(me, "connId")?,
-                epoch: json::uint(me, "epoch")?,
+                conn_id: json::string(me, fields::CONN_ID)?,
+                epoch: json::uint(me, fields::EPOCH)?,
             },
         })
     }
@@ -190,16 +192,19 @@ impl HeartbeatResponse {
     /// As the protocol's JSON object.
     pub fn to_json(&self) -> Value {
         json::object([
-            ("changed", self.changed.into()),
-            ("epoch", self.epoch.into()),
+            (fields::CHANGED, self.changed.into()),
+            (fields::EPOCH, self.epoch.into()),
         ])
     }
 
     /// Reads a heartbeat ack.
     pub fn from_json(v: &Value) -> Option<Self> {
         Some(Self {
-            changed: v.get("changed").and_then(Value::as_bool).unwrap_or(false),
-            epoch: json::uint(v, "epoch")?,
+            changed: v
+                .get(fields::CHANGED)
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
+            epoch: json::uint(v, fields::EPOCH)?,
         })
     }
 }
@@ -213,6 +218,16 @@ impl PresenceEventType {
             PresenceEventType::Leave => "leave",
         }
     }
+
+    /// The kind the protocol names `name`.
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "join" => Some(Self::Join),
+            "update" => Some(Self::Update),
+            "leave" => Some(Self::Leave),
+            _ => None,
+        }
+    }
 }
 
 impl PresenceEvent {
@@ -220,16 +235,16 @@ impl PresenceEvent {
     pub fn to_json(&self) -> Value {
         with_rev(
             json::object([
-                ("type", self.kind.as_str().into()),
-                ("roomId", self.room_id.clone().into()),
-                ("userId", self.user_id.clone().into()),
-                ("connId", self.conn_id.clone().into()),
+                (fields::TYPE, self.kind.as_str().into()),
+                (fields::ROOM_ID, self.room_id.clone().into()),
+                (fields::USER_ID, self.user_id.clone().into()),
+                (fields::CONN_ID, self.conn_id.clone().into()),
                 (
-                    "state",
+                    fields::STATE,
                     self.state.clone().map_or(Value::Null, Value::Object),
                 ),
-                ("ts", self.ts.into()),
-                ("epoch", self.epoch.into()),
+                (fields::TS, self.ts.into()),
+                (fields::EPOCH, self.epoch.into()),
             ]),
             self.rev,
         )
@@ -237,34 +252,29 @@ impl PresenceEvent {
 
     /// Reads a `presence:event`.
     pub fn from_json(v: &Value) -> Option<Self> {
-        let kind = match v.get("type")?.as_str()? {
-            "join" => PresenceEventType::Join,
-            "update" => PresenceEventType::Update,
-            "leave" => PresenceEventType::Leave,
-            _ => return None,
-        };
-        let state = match v.get("state") {
+        let kind = PresenceEventType::parse(v.get(fields::TYPE)?.as_str()?)?;
+        let state = match v.get(fields::STATE) {
             None | Some(Value::Null) => None,
             Some(Value::Object(map)) => Some(map.clone()),
             Some(_) => return None,
         };
         Some(Self {
             kind,
-            room_id: json::string(v, "roomId")?,
-            user_id: json::string(v, "userId")?,
-            conn_id: json::string(v, "connId")?,
+            room_id: json::string(v, fields::ROOM_ID)?,
+            user_id: json::string(v, fields::USER_ID)?,
+            conn_id: json::string(v, fields::CONN_ID)?,
             state,
-            ts: json::uint(v, "ts").unwrap_or(0),
-            epoch: json::uint(v, "epoch")?,
-            rev: json::uint(v, "rev"),
+            ts: json::uint(v, fields::TS).unwrap_or(0),
+            epoch: json::uint(v, fields::EPOCH)?,
+            rev: json::uint(v, fields::REV),
         })
     }
 }
 
 /// `object` with its `rev` field, when there is one.
 fn with_rev(mut object: Value, rev: Option<u64>) -> Value {
-    if let (Some(rev), Value::Object(fields)) = (rev, &mut object) {
-        fields.insert("rev".into(), rev.into());
+    if let (Some(rev), Value::Object(map)) = (rev, &mut object) {
+        map.insert(fields::REV.into(), rev.into());
     }
     object
 }
@@ -276,10 +286,11 @@ pub fn snapshot_json(snapshot: &[PresenceEntry]) -> Value {
 
 /// Splits an ack into success (`ok` not false) and refusal.
 pub fn ack_result(value: Value) -> Result<Value, ErrorAck> {
-    if value.get("ok") == Some(&Value::Bool(false)) {
+    if value.get(fields::OK) == Some(&Value::Bool(false)) {
         Err(ErrorAck {
-            error: json::string(&value, "error").unwrap_or_default(),
-            code: json::string(&value, "code").unwrap_or_else(|| "internal".into()),
+            error: json::string(&value, fields::ERROR).unwrap_or_default(),
+            code: json::string(&value, fields::CODE)
+                .unwrap_or_else(|| ErrorCode::Internal.as_str().into()),
         })
     } else {
         Ok(value)

@@ -634,6 +634,29 @@ fn custom_events_reach_the_channel_they_name_or_all() {
     assert_eq!(r2.len(), 2);
 }
 
+#[test]
+fn the_servers_app_events_reach_the_client_once_whatever_its_rooms() {
+    let mut h = Harness::connected(Harness::config());
+    h.events.clear();
+    h.server_event("note", json!({"n": 1}));
+    h.join("r1", "u", json!({}), 1, vec![]);
+    h.join("r2", "u", json!({}), 2, vec![]);
+    h.server_event("news", json!("all"));
+    h.server_event(
+        "presence:event",
+        presence("join", "r1", "c9", "zoe", json!({}), 3, 0),
+    );
+    let server: Vec<_> = h
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            ClientEvent::Server(event) => Some((event.event.as_str(), event.payload.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(server, [("note", json!({"n": 1})), ("news", json!("all"))]);
+}
+
 // ===== acks =====
 
 #[test]
@@ -815,6 +838,7 @@ fn the_connection_state_changes_before_channels_hear_of_a_loss() {
             ClientEvent::State(_) => "state",
             ClientEvent::Channel { .. } => "channel",
             ClientEvent::Completed { .. } => "completed",
+            ClientEvent::Server(_) => "server",
         })
         .collect();
     assert_eq!(order, ["state", "channel"]);

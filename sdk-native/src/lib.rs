@@ -12,6 +12,7 @@ mod options;
 pub use channel::PresenceChannel;
 pub use client::RealtimeClient;
 pub use options::{AuthFuture, AuthProvider, ClientOptions, JoinOptions};
+pub use rtm_sdk_core::protocol::ErrorCode;
 pub use rtm_sdk_core::{
     ChannelEvent, ClientConfig, ConnectionState, Error, HeartbeatResponse, JoinResponse, Member,
     PresenceConfig, PresenceEntry, PresenceEvent, PresenceEventType, ReconnectConfig, SelfInfo,

@@ -162,9 +162,10 @@ export interface ConnectionStateChange {
 
 /**
  * Every rejection is an `Error` with a `code`: the server's (`invalid_payload`, `forbidden`,
- * `rate_limited`, `not_joined`, `stale_epoch`, `internal`, `unavailable`, `limit_exceeded`) or the client's own
- * (`timeout`, `disconnected`, `missed_heartbeats`, `connect_refused`, `transport`, `gave_up`,
- * `invalid_state`, `invalid_argument`, `load_failed`).
+ * `rate_limited`, `not_joined`, `stale_epoch`, `internal`, `unavailable`, `limit_exceeded`,
+ * `unknown_event`: no server module handles the event) or the client's own (`timeout`,
+ * `disconnected`, `missed_heartbeats`, `connect_refused`, `transport`, `gave_up`,
+ * `invalid_state`, `invalid_argument`, `invalid_response`, `load_failed`).
  */
 export interface RtmError extends Error {
   code: string;

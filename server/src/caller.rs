@@ -13,6 +13,7 @@ use serde_json::json;
 
 use crate::api_keys::ApiKeys;
 use crate::auth::JwtVerifier;
+use crate::error::ErrorCode;
 use crate::room_patterns::RoomPatterns;
 
 /// Who made an HTTP request.
@@ -116,7 +117,7 @@ pub(crate) async fn backend_only(
         Ok(Caller::Backend) => next.run(request).await,
         Ok(_) => http_error(
             StatusCode::FORBIDDEN,
-            "forbidden",
+            ErrorCode::Forbidden.as_str(),
             "this route wants an API key, not a user's token",
         ),
         Err(why) => unauthorized(&why),
@@ -137,7 +138,11 @@ pub(crate) async fn key_if_configured(
 
 /// The 401 answer.
 fn unauthorized(message: &str) -> Response {
-    http_error(StatusCode::UNAUTHORIZED, "unauthorized", message)
+    http_error(
+        StatusCode::UNAUTHORIZED,
+        ErrorCode::Unauthorized.as_str(),
+        message,
+    )
 }
 
 /// An HTTP error with the protocol's error body `{ok:false, error, code}`.

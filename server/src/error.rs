@@ -4,45 +4,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::Serialize;
 
-/// The machine-readable code of a refused request. The set is closed and documented in
-/// `docs/protocol.md`; clients branch on it, so a variant is never renamed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ErrorCode {
-    /// The payload is malformed; the message names the field.
-    InvalidPayload,
-    /// A heartbeat carried an epoch that is not the connection's current one.
-    StaleEpoch,
-    /// The connection is not (or no longer) joined to the room: rejoin.
-    NotJoined,
-    /// The connection may not do this (wrong user for its token, or not a member of the room).
-    Forbidden,
-    /// The connection sent more requests than its rate limit allows.
-    RateLimited,
-    /// The server failed to complete the request.
-    Internal,
-    /// The store (Redis) did not answer in time or could not be reached: retry later.
-    Unavailable,
-    /// A configured limit is reached (rooms per connection, connections per address): the message
-    /// names it.
-    LimitExceeded,
-}
-
-impl ErrorCode {
-    /// The code as it appears on the wire.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::InvalidPayload => "invalid_payload",
-            Self::StaleEpoch => "stale_epoch",
-            Self::NotJoined => "not_joined",
-            Self::Forbidden => "forbidden",
-            Self::RateLimited => "rate_limited",
-            Self::Internal => "internal",
-            Self::Unavailable => "unavailable",
-            Self::LimitExceeded => "limit_exceeded",
-        }
-    }
-}
+/// The machine-readable code of a refused request: the SDK's own definition
+/// (`rtm_sdk_core::protocol::ErrorCode`), so that server and clients cannot disagree on the set.
+/// It serializes as its wire spelling (`invalid_payload`, ...).
+pub use rtm_sdk_core::protocol::ErrorCode;
 
 /// A refused request: serialized as the ack `{ok:false, error, code}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]

@@ -28,6 +28,7 @@ pub mod room_patterns;
 mod server;
 mod slow_consumer;
 mod turns;
+mod unknown_event;
 pub mod validate;
 
 #[cfg(test)]

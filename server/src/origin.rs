@@ -8,7 +8,8 @@ use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+
+use crate::error::{AckError, ErrorCode};
 
 /// `app` with the check in front, unless every origin is allowed (`*`).
 pub(crate) fn checked(app: Router, allowed: &str) -> Router {
@@ -32,6 +33,6 @@ pub(crate) fn checked(app: Router, allowed: &str) -> Router {
 }
 
 fn forbidden() -> Response {
-    let body = json!({ "ok": false, "error": "origin not allowed", "code": "forbidden" });
+    let body = AckError::new(ErrorCode::Forbidden, "origin not allowed");
     (StatusCode::FORBIDDEN, axum::Json(body)).into_response()
 }

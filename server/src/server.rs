@@ -282,6 +282,7 @@ async fn admit(
     for (module, ctx) in shared.modules() {
         module.on_connection(&socket, ctx);
     }
+    crate::unknown_event::attach(&socket);
     socket.on_disconnect(on_disconnect);
     Ok(())
 }

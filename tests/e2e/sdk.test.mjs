@@ -1,6 +1,7 @@
 // The package's API in headless Chromium, as a page imports it with no bundler (installed from
-// its tarball; scripts/test-package.sh), against real servers: RTM_SERVER_URL (defaults) and
-// RTM_SHORT_TTL_URL (a 400 ms presence TTL). Each scenario runs in a fresh page with the helpers
+// its tarball; scripts/test-package.sh), against real servers: RTM_SERVER_URL (defaults, and the
+// event `test:silent`, which is never answered: rtm-test-server) and RTM_SHORT_TTL_URL (a 400 ms
+// presence TTL). Each scenario runs in a fresh page with the helpers
 // of sdk/harness.js; a failed assertion there fails the test here.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -167,7 +168,7 @@ test("the epoch comes from the acks", async () => {
   });
 });
 
-test("acks answer, time out, and refusals carry the server's code", async () => {
+test("acks answer, time out, and refusals carry the server's code (unknown_event at once)", async () => {
   await inPage(async (h, { url }) => {
     const room = h.unique("web");
     const a = await h.client(url);
@@ -180,8 +181,12 @@ test("acks answer, time out, and refusals carry the server's code", async () => 
     const refused = await h.rejection(channel.emit("chat:send", { roomId: room }, { ack: true }));
     h.ok(refused instanceof Error, "an Error");
     h.eq(refused.code, "invalid_payload", "refusal code");
-    const silent = await h.rejection(channel.emit("nobody:answers", {}, { ack: true, timeoutMs: 200 }));
+    const silent = await h.rejection(channel.emit("test:silent", {}, { ack: true, timeoutMs: 200 }));
     h.eq(silent.code, "timeout", "timeout code");
+    // Refused by the server, not timed out: no module handles the event.
+    const unknown = await h.rejection(channel.emit("nobody:handles", {}, { ack: true, timeoutMs: 5_000 }));
+    h.eq(unknown.code, "unknown_event", "an event no module handles");
+    h.ok(unknown.message.includes('"nobody:handles"'), unknown.message);
     const bad = await h.rejection(a.joinRoom({ roomId: "", userId: "u" }));
     h.eq(bad.code, "invalid_payload", "empty room");
     const notJson = await h.rejection(channel.updateState({ n: 1n }));
@@ -234,7 +239,7 @@ test("pending promises reject with disconnected when the socket closes", async (
   await inPage(async (h, { url }) => {
     const a = await h.client(url);
     const { channel } = await a.joinRoom({ roomId: h.unique("web"), userId: "alice" });
-    const pending = channel.emit("nobody:answers", {}, { ack: true, timeoutMs: 60_000 });
+    const pending = channel.emit("test:silent", {}, { ack: true, timeoutMs: 60_000 });
     const update = channel.updateState({ x: 1 });
     a.__dropTransport();
     h.eq((await h.rejection(pending)).code, "disconnected", "code");

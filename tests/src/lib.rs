@@ -1,6 +1,6 @@
-//! Helpers for the end-to-end tests: a private `redis-server`, in-process rtm servers, and a
-//! Socket.IO test client (built on the third-party `rust_socketio`, which doubles as the interop
-//! proof that the server works with clients other than ours).
+//! Helpers for the end-to-end tests: a private `redis-server`, in-process rtm servers, a module
+//! that never answers, and a Socket.IO test client (built on the third-party `rust_socketio`,
+//! which doubles as the interop proof that the server works with clients other than ours).
 
 pub mod bench;
 mod client;
@@ -8,11 +8,13 @@ mod proxy;
 pub mod raw;
 mod redis_server;
 mod server;
+mod silent;
 
 pub use client::TestClient;
 pub use proxy::Proxy;
 pub use redis_server::{RedisServer, free_port};
 pub use server::{Store, TestServer};
+pub use silent::{SILENT_EVENT, Silent};
 
 /// How long any single expectation in a test may wait before it fails.
 pub const WAIT: std::time::Duration = std::time::Duration::from_secs(10);

@@ -5,15 +5,15 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use rtm_sdk::{
-    ChannelEvent, ClientOptions, ConnectionState, Error, JoinOptions, PresenceChannel,
+    ChannelEvent, ClientOptions, ConnectionState, Error, ErrorCode, JoinOptions, PresenceChannel,
     PresenceEvent, PresenceEventType, RealtimeClient,
 };
-use rtm_tests::{Proxy, Store, TestServer, expect_event, unique};
+use rtm_tests::{Proxy, SILENT_EVENT, Silent, Store, TestServer, expect_event, unique};
 use serde_json::json;
 
 rtm_tests::on_both_stores!(
     two_clients_see_each_other_and_their_updates,
-    custom_events_with_ack_and_timeout,
+    custom_events_with_ack_timeout_and_unknown_event,
     an_expired_presence_is_rejoined,
     many_clients_in_many_rooms_get_correct_snapshots,
 );
@@ -114,8 +114,13 @@ async fn two_clients_see_each_other_and_their_updates(store: Store) {
     server.stop().await;
 }
 
-async fn custom_events_with_ack_and_timeout(store: Store) {
-    let server = TestServer::start(&store, |_| {}).await;
+/// The default modules, and [`Silent`] for requests that are never answered.
+async fn with_silent(store: &Store) -> TestServer {
+    TestServer::start_with("127.0.0.1:0", store, |_| {}, |s| s.module(Silent)).await
+}
+
+async fn custom_events_with_ack_timeout_and_unknown_event(store: Store) {
+    let server = with_silent(&store).await;
     let room = unique("sdk");
     let (alice, a) =
         connect_and_join(options(&server.url()), JoinOptions::new(&room, "alice")).await;
@@ -144,13 +149,26 @@ async fn custom_events_with_ack_and_timeout(store: Store) {
         "{refused:?}"
     );
     let silent = a
-        .emit_with_ack(
-            "nobody:answers",
-            json!({}),
-            Some(Duration::from_millis(300)),
-        )
+        .emit_with_ack(SILENT_EVENT, json!({}), Some(Duration::from_millis(300)))
         .await;
     assert_eq!(silent, Err(Error::Timeout));
+    // An event no module handles is refused at once, long before its timeout.
+    let unknown = tokio::time::timeout(
+        rtm_tests::WAIT,
+        a.emit_with_ack("nobody:handles", json!({}), Some(Duration::from_secs(60))),
+    )
+    .await
+    .expect("answered at once, not at the timeout")
+    .unwrap_err();
+    assert_eq!(
+        unknown.server_code(),
+        Some(ErrorCode::UnknownEvent),
+        "{unknown:?}"
+    );
+    assert!(
+        unknown.to_string().contains(r#""nobody:handles""#),
+        "{unknown}"
+    );
     alice.disconnect().await;
     server.stop().await;
 }
@@ -436,7 +454,7 @@ async fn missed_heartbeats_make_the_client_reconnect() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pending_requests_fail_with_disconnected_when_the_socket_closes() {
-    let server = TestServer::start(&Store::Memory, |_| {}).await;
+    let server = with_silent(&Store::Memory).await;
     let proxy = Proxy::start(server.addr()).await;
     let client = RealtimeClient::connect(
         options(&proxy.url()).configure(|c| c.reconnection.enabled = false),
@@ -448,7 +466,7 @@ async fn pending_requests_fail_with_disconnected_when_the_socket_closes() {
         let client = client.clone();
         async move {
             client
-                .emit_with_ack("nobody:answers", json!({}), Some(Duration::from_secs(60)))
+                .emit_with_ack(SILENT_EVENT, json!({}), Some(Duration::from_secs(60)))
                 .await
         }
     });

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use rtm_sdk_core::protocol::fields;
 use serde_json::{Value, json};
 use socketioxide::extract::SocketRef;
 
@@ -24,8 +25,8 @@ pub(crate) async fn send(
     ctx.check_rate(&socket)?;
     let payload = validate::payload(data)?;
     let obj = validate::object(&payload)?;
-    let room = ctx.limits().id(obj, "roomId")?;
-    let text = ctx.limits().message(obj, "message")?;
+    let room = ctx.limits().id(obj, fields::ROOM_ID)?;
+    let text = ctx.limits().message(obj, fields::MESSAGE)?;
     let user = member(&socket, &room)?;
     let msg_id = uuid::Uuid::new_v4().to_string();
     let ts = SystemTime::now()
@@ -33,13 +34,14 @@ pub(crate) async fn send(
         .unwrap_or_default()
         .as_millis() as u64;
     let message = json!({
-        "msgId": msg_id, "roomId": room, "userId": user, "message": text, "ts": ts,
+        fields::MSG_ID: msg_id, fields::ROOM_ID: room, fields::USER_ID: user,
+        fields::MESSAGE: text, fields::TS: ts,
     });
     store
         .append(&room, message)
         .await
         .map_err(|e| store_error("chat send", &e))?;
-    Ok(json!({ "ok": true, "msgId": msg_id, "ts": ts }))
+    Ok(json!({ fields::OK: true, fields::MSG_ID: msg_id, fields::TS: ts }))
 }
 
 /// `chat:history {roomId, limit?}` → `{ok, messages}`, oldest first.
@@ -52,14 +54,14 @@ pub(crate) async fn history(
     ctx.check_rate(&socket)?;
     let payload = validate::payload(data)?;
     let obj = validate::object(&payload)?;
-    let room = ctx.limits().id(obj, "roomId")?;
-    let limit = validate::limit(Some(obj), "limit", DEFAULT_LIMIT, usize::MAX)?;
+    let room = ctx.limits().id(obj, fields::ROOM_ID)?;
+    let limit = validate::limit(Some(obj), fields::LIMIT, DEFAULT_LIMIT, usize::MAX)?;
     member(&socket, &room)?;
     let messages = store
         .history(&room, limit)
         .await
         .map_err(|e| store_error("chat history", &e))?;
-    Ok(json!({ "ok": true, "messages": messages }))
+    Ok(json!({ fields::OK: true, fields::MESSAGES: messages }))
 }
 
 /// The user the socket joined the room as, or `forbidden`.

@@ -13,6 +13,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use rtm_sdk_core::protocol::events;
 use socketioxide::extract::SocketRef;
 
 use crate::module::{BoxError, Module, ModuleContext};
@@ -83,8 +84,13 @@ impl Module for ChatModule {
     }
 
     fn on_connection(&self, socket: &SocketRef, ctx: &ModuleContext) {
-        ctx.on_request(socket, "chat:send", self.store(), handlers::send);
-        ctx.on_request(socket, "chat:history", self.store(), handlers::history);
+        ctx.on_request(socket, events::CHAT_SEND, self.store(), handlers::send);
+        ctx.on_request(
+            socket,
+            events::CHAT_HISTORY,
+            self.store(),
+            handlers::history,
+        );
     }
 
     fn routes(&self, _ctx: &ModuleContext) -> Option<axum::Router> {

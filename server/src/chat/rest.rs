@@ -7,6 +7,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+use rtm_sdk_core::protocol::fields;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -47,9 +48,10 @@ async fn history(
     }
     let limit = query.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, rest.max);
     match rest.store.history(&room_id, limit).await {
-        Ok(messages) => {
-            Json(json!({ "ok": true, "roomId": room_id, "messages": messages })).into_response()
-        }
+        Ok(messages) => Json(json!({
+            fields::OK: true, fields::ROOM_ID: room_id, fields::MESSAGES: messages,
+        }))
+        .into_response(),
         Err(err) => {
             let err = store_error("chat history", &err);
             (err.store_status(), Json(err)).into_response()

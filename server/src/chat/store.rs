@@ -9,12 +9,10 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use redis::Script;
 use redis::aio::ConnectionManager;
+use rtm_sdk_core::protocol::events;
 use serde_json::Value;
 
 use crate::bus::{self, Bus, BusMessage, KEY_PREFIX};
-
-/// The event a new message is broadcast as.
-pub(crate) const MESSAGE_EVENT: &str = "chat:message";
 
 /// Chat history storage.
 #[async_trait]
@@ -86,7 +84,7 @@ impl ChatStore for MemoryChatStore {
         }
         self.bus.publish_local(BusMessage {
             room: room.to_string(),
-            event: MESSAGE_EVENT.to_string(),
+            event: events::CHAT_MESSAGE.to_string(),
             data: message,
         });
         Ok(())
@@ -141,7 +139,7 @@ impl ChatStore for RedisChatStore {
         let stored = message.to_string();
         let broadcast = BusMessage {
             room: room.to_string(),
-            event: MESSAGE_EVENT.to_string(),
+            event: events::CHAT_MESSAGE.to_string(),
             data: message,
         };
         let broadcast = serde_json::to_string(&broadcast).expect("a JSON value serializes");

@@ -1,6 +1,8 @@
 //! The `presence:event` payload, as the in-memory store builds it (the Redis scripts build the
 //! same JSON in Lua).
 
+use rtm_sdk_core::PresenceEventType;
+use rtm_sdk_core::protocol::{events, fields};
 use serde_json::{Map, Value, json};
 
 use crate::bus::BusMessage;
@@ -8,7 +10,7 @@ use crate::bus::BusMessage;
 /// The bus message announcing a `join`, `update` or `leave` (`state` is null on leave).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn presence_event(
-    kind: &str,
+    kind: PresenceEventType,
     room: &str,
     conn: &str,
     user: &str,
@@ -21,17 +23,17 @@ pub(crate) fn presence_event(
         room: room.to_string(),
         event: EVENT.to_string(),
         data: json!({
-            "type": kind,
-            "roomId": room,
-            "userId": user,
-            "connId": conn,
-            "state": state,
-            "ts": ts,
-            "epoch": epoch,
-            "rev": rev,
+            fields::TYPE: kind.as_str(),
+            fields::ROOM_ID: room,
+            fields::USER_ID: user,
+            fields::CONN_ID: conn,
+            fields::STATE: state,
+            fields::TS: ts,
+            fields::EPOCH: epoch,
+            fields::REV: rev,
         }),
     }
 }
 
 /// The event name presence announces on.
-pub const EVENT: &str = "presence:event";
+pub const EVENT: &str = events::PRESENCE_EVENT;

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use rtm_sdk_core::protocol::fields;
 use serde_json::{Map, Value, json};
 use socketioxide::extract::SocketRef;
 
@@ -22,9 +23,12 @@ pub(crate) async fn join(
     ctx.check_rate(&socket)?;
     let payload = validate::payload(data)?;
     let obj = validate::object(&payload)?;
-    let room = ctx.limits().id(obj, "roomId")?;
-    let user = ctx.limits().id(obj, "userId")?;
-    let state = ctx.limits().state(Some(obj), "state")?.unwrap_or_default();
+    let room = ctx.limits().id(obj, fields::ROOM_ID)?;
+    let user = ctx.limits().id(obj, fields::USER_ID)?;
+    let state = ctx
+        .limits()
+        .state(Some(obj), fields::STATE)?
+        .unwrap_or_default();
     if let Some(auth) = ctx.auth_user(&socket)
         && *auth != *user
     {
@@ -70,9 +74,9 @@ pub(crate) async fn join(
                 ));
             }
             Ok(json!({
-                "ok": true,
-                "snapshot": outcome.snapshot,
-                "self": { "connId": &*conn, "epoch": outcome.epoch },
+                fields::OK: true,
+                fields::SNAPSHOT: outcome.snapshot,
+                fields::SELF: { fields::CONN_ID: &*conn, fields::EPOCH: outcome.epoch },
             }))
         }
         Err(err) => {
@@ -130,8 +134,8 @@ pub(crate) async fn heartbeat(
     let payload = validate::payload(data)?;
     let obj = validate::object(&payload)?;
     let epoch = epoch(obj)?;
-    let patch = ctx.limits().state(Some(obj), "patchState")?;
-    let requested = ctx.limits().optional_id(Some(obj), "roomId")?;
+    let patch = ctx.limits().state(Some(obj), fields::PATCH_STATE)?;
+    let requested = ctx.limits().optional_id(Some(obj), fields::ROOM_ID)?;
     let membership = Membership::of(&socket);
     let Some(room) = resolve_room(&membership, requested)? else {
         return Err(not_joined());
@@ -142,7 +146,7 @@ pub(crate) async fn heartbeat(
     let conn = membership.conn_id();
     match p.store.heartbeat(&room, &conn, epoch, patch).await {
         Ok(HeartbeatOutcome::Refreshed { changed, epoch }) => {
-            Ok(json!({ "ok": true, "changed": changed, "epoch": epoch }))
+            Ok(json!({ fields::OK: true, fields::CHANGED: changed, fields::EPOCH: epoch }))
         }
         Ok(HeartbeatOutcome::NotJoined) => {
             membership.remove(&room);
@@ -168,7 +172,7 @@ pub(crate) async fn leave(
     ctx.check_rate(&socket)?;
     let payload = data.unwrap_or(Value::Null);
     let obj = validate::optional_object(&payload)?;
-    let requested = ctx.limits().optional_id(obj, "roomId")?;
+    let requested = ctx.limits().optional_id(obj, fields::ROOM_ID)?;
     let membership = Membership::of(&socket);
     if let Some(room) = resolve_room(&membership, requested)? {
         p.store
@@ -178,7 +182,7 @@ pub(crate) async fn leave(
         membership.remove(&room);
         socket.leave(room);
     }
-    Ok(json!({ "ok": true }))
+    Ok(json!({ fields::OK: true }))
 }
 
 /// Leaves every room the socket is in, and closes its membership so that a join still in flight
@@ -196,7 +200,7 @@ pub(crate) async fn leave_all(p: &Arc<Presence>, socket: &SocketRef) {
 
 /// The `epoch` field: a non-negative integer.
 pub(crate) fn epoch(obj: &Map<String, Value>) -> Result<u64, AckError> {
-    match obj.get("epoch") {
+    match obj.get(fields::EPOCH) {
         None | Some(Value::Null) => Err(AckError::invalid("epoch is required")),
         Some(v) => v
             .as_u64()

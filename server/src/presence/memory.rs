@@ -5,6 +5,7 @@ use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
+use rtm_sdk_core::PresenceEventType;
 use serde_json::{Map, Value};
 
 use super::event::presence_event;
@@ -67,7 +68,15 @@ impl MemoryPresenceStore {
         }
     }
 
-    fn announce(&self, kind: &str, room: &str, conn: &str, c: &Conn, state: bool, ts: u64) {
+    fn announce(
+        &self,
+        kind: PresenceEventType,
+        room: &str,
+        conn: &str,
+        c: &Conn,
+        state: bool,
+        ts: u64,
+    ) {
         let state = state.then_some(&c.state);
         let message = presence_event(kind, room, conn, &c.user, state, ts, c.epoch, c.rev);
         self.bus.publish_local(message);
@@ -111,7 +120,7 @@ impl PresenceStore for MemoryPresenceStore {
         inner
             .deadlines
             .insert((c.expires, room.to_string(), conn.to_string()));
-        self.announce("join", room, conn, &c, true, now);
+        self.announce(PresenceEventType::Join, room, conn, &c, true, now);
         let epoch = c.epoch;
         let conns = inner.rooms.entry(room.to_string()).or_default();
         conns.insert(conn.to_string(), c);
@@ -152,7 +161,7 @@ impl PresenceStore for MemoryPresenceStore {
         }
         if changed {
             c.rev += 1;
-            self.announce("update", room, conn, c, true, now);
+            self.announce(PresenceEventType::Update, room, conn, c, true, now);
         }
         Ok(HeartbeatOutcome::Refreshed { changed, epoch })
     }
@@ -162,7 +171,7 @@ impl PresenceStore for MemoryPresenceStore {
         let Some(c) = inner.remove(room, conn) else {
             return Ok(false);
         };
-        self.announce("leave", room, conn, &c, false, now_ms());
+        self.announce(PresenceEventType::Leave, room, conn, &c, false, now_ms());
         Ok(true)
     }
 
@@ -187,7 +196,7 @@ impl PresenceStore for MemoryPresenceStore {
             .collect();
         for (_, room, conn) in &due {
             if let Some(c) = inner.remove(room, conn) {
-                self.announce("leave", room, conn, &c, false, now);
+                self.announce(PresenceEventType::Leave, room, conn, &c, false, now);
             }
         }
         Ok(due.len())

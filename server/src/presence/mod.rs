@@ -15,6 +15,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use rtm_sdk_core::PresenceEventType;
+use rtm_sdk_core::protocol::{events, fields};
 use socketioxide::SocketIo;
 use socketioxide::extract::SocketRef;
 use tokio::task::JoinHandle;
@@ -128,9 +130,14 @@ impl Module for PresenceModule {
         let p = self.state();
         p.local
             .insert(Membership::attach(socket).conn_id(), socket.id);
-        ctx.on_request(socket, "presence:join", p.clone(), handlers::join);
-        ctx.on_request(socket, "presence:heartbeat", p.clone(), handlers::heartbeat);
-        ctx.on_request(socket, "presence:leave", p.clone(), handlers::leave);
+        ctx.on_request(socket, events::PRESENCE_JOIN, p.clone(), handlers::join);
+        ctx.on_request(
+            socket,
+            events::PRESENCE_HEARTBEAT,
+            p.clone(),
+            handlers::heartbeat,
+        );
+        ctx.on_request(socket, events::PRESENCE_LEAVE, p.clone(), handlers::leave);
     }
 
     async fn on_disconnect(&self, socket: &SocketRef, _ctx: &ModuleContext) {
@@ -164,12 +171,12 @@ impl Directory for MembershipDirectory {
 /// A socket on this node whose presence expired (reaper) leaves the Socket.IO room too, unless it
 /// has joined again since.
 fn release_expired(p: &Presence, io: &SocketIo, message: &BusMessage) {
-    if message.event != EVENT || message.data["type"] != "leave" {
+    if message.event != EVENT || message.data[fields::TYPE] != PresenceEventType::Leave.as_str() {
         return;
     }
     let (Some(conn), Some(epoch)) = (
-        message.data["connId"].as_str(),
-        message.data["epoch"].as_u64(),
+        message.data[fields::CONN_ID].as_str(),
+        message.data[fields::EPOCH].as_u64(),
     ) else {
         return;
     };

@@ -6,6 +6,7 @@ use axum::extract::{Extension, Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+use rtm_sdk_core::protocol::fields;
 use serde_json::json;
 
 use super::Presence;
@@ -30,9 +31,10 @@ async fn snapshot(
         ));
     }
     match p.store.snapshot(&room_id).await {
-        Ok(snapshot) => {
-            Json(json!({ "ok": true, "roomId": room_id, "snapshot": snapshot })).into_response()
-        }
+        Ok(snapshot) => Json(json!({
+            fields::OK: true, fields::ROOM_ID: room_id, fields::SNAPSHOT: snapshot,
+        }))
+        .into_response(),
         Err(err) => error_response(store_error("presence snapshot", &err)),
     }
 }

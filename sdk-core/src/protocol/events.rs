@@ -1,0 +1,41 @@
+//! The Socket.IO event names: requests a client sends (each with an ack) and events the server
+//! sends.
+
+/// Client → server: join a room (`{roomId, userId, state?}` → `{ok, snapshot, self}`).
+pub const PRESENCE_JOIN: &str = "presence:join";
+/// Client → server: keep the connection's presence alive, maybe patching its state
+/// (`{epoch, patchState?, roomId?}` → `{ok, changed, epoch}`).
+pub const PRESENCE_HEARTBEAT: &str = "presence:heartbeat";
+/// Client → server: leave a room (`{roomId?}` or nothing → `{ok}`).
+pub const PRESENCE_LEAVE: &str = "presence:leave";
+/// Server → room: a connection joined, changed its state or left.
+pub const PRESENCE_EVENT: &str = "presence:event";
+/// Client → server: send a chat message (`{roomId, message}` → `{ok, msgId, ts}`).
+pub const CHAT_SEND: &str = "chat:send";
+/// Client → server: the room's last messages (`{roomId, limit?}` → `{ok, messages}`).
+pub const CHAT_HISTORY: &str = "chat:history";
+/// Server → room: a chat message (`{msgId, roomId, userId, message, ts}`).
+pub const CHAT_MESSAGE: &str = "chat:message";
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_event_is_the_one_docs_protocol_md_documents() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/protocol.md");
+        let doc = std::fs::read_to_string(path).expect("docs/protocol.md");
+        for event in [
+            super::PRESENCE_JOIN,
+            super::PRESENCE_HEARTBEAT,
+            super::PRESENCE_LEAVE,
+            super::PRESENCE_EVENT,
+            super::CHAT_SEND,
+            super::CHAT_HISTORY,
+            super::CHAT_MESSAGE,
+        ] {
+            assert!(
+                doc.contains(&format!("`{event}")),
+                "{event} is not documented"
+            );
+        }
+    }
+}

@@ -1,0 +1,46 @@
+//! The field names of the payloads, as they are spelled on the wire.
+
+/// Every answer: `true` on success, `false` on a refusal.
+pub const OK: &str = "ok";
+/// A refusal's human-readable message.
+pub const ERROR: &str = "error";
+/// A refusal's machine-readable code (see [`ErrorCode`](super::ErrorCode)).
+pub const CODE: &str = "code";
+
+/// The room a request or an event is about.
+pub const ROOM_ID: &str = "roomId";
+/// The user a connection joined as.
+pub const USER_ID: &str = "userId";
+/// A connection's public id in a room (not a credential).
+pub const CONN_ID: &str = "connId";
+/// A connection's state object (`null` in a `leave` event).
+pub const STATE: &str = "state";
+/// A heartbeat's shallow patch of the state.
+pub const PATCH_STATE: &str = "patchState";
+/// The fencing token of a join.
+pub const EPOCH: &str = "epoch";
+/// How many times a connection's state changed within its epoch.
+pub const REV: &str = "rev";
+/// When the server last heard from a connection, ms since the Unix epoch.
+pub const LAST_SEEN_MS: &str = "lastSeenMs";
+
+/// A join answer's list of every connection in the room.
+pub const SNAPSHOT: &str = "snapshot";
+/// A join answer's `{connId, epoch}` of the joiner itself.
+pub const SELF: &str = "self";
+/// A heartbeat answer: whether the patch really changed the state.
+pub const CHANGED: &str = "changed";
+
+/// A presence event's kind: `join`, `update` or `leave`.
+pub const TYPE: &str = "type";
+/// Server time of an event or a message, ms since the Unix epoch.
+pub const TS: &str = "ts";
+
+/// A chat message's text.
+pub const MESSAGE: &str = "message";
+/// A chat message's id.
+pub const MSG_ID: &str = "msgId";
+/// A chat history answer's messages, oldest first.
+pub const MESSAGES: &str = "messages";
+/// How many messages a chat history request wants.
+pub const LIMIT: &str = "limit";
