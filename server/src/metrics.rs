@@ -242,11 +242,12 @@ pub(crate) struct RequestMetrics {
 }
 
 impl RequestMetrics {
-    /// The span a request runs in: its event, and its room when the payload names one. A child of
-    /// the module's span. Nothing is computed when no subscriber wants the span.
-    pub(crate) fn span(&self, module: &tracing::Span, payload: &Payload) -> tracing::Span {
+    /// The span a request runs in: its event, and its room when the payload names one. A root
+    /// span, so that each request is a trace of its own (the module's span lasts as long as the
+    /// server). Nothing is computed when no subscriber wants the span.
+    pub(crate) fn span(&self, payload: &Payload) -> tracing::Span {
         tracing::info_span!(
-            parent: module,
+            parent: None,
             "request",
             event = self.event,
             room = room_of(payload),
@@ -327,12 +328,8 @@ mod tests {
         let subscriber = Registry::default().with(spans.clone());
         let requests = Metrics::new().requests("presence:join");
         tracing::subscriber::with_default(subscriber, || {
-            let module = tracing::Span::none();
-            requests.span(
-                &module,
-                &Ok(serde_json::json!({"roomId": "r1", "userId": "u"})),
-            );
-            requests.span(&module, &Ok(Value::Null));
+            requests.span(&Ok(serde_json::json!({"roomId": "r1", "userId": "u"})));
+            requests.span(&Ok(Value::Null));
         });
         assert_eq!(
             *spans.0.lock().unwrap(),

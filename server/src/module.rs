@@ -148,7 +148,7 @@ impl ModuleContext {
                 let requests = requests.clone();
                 async move {
                     let _turn = ticket.wait().await;
-                    let span = requests.span(ctx.span(), &data);
+                    let span = requests.span(&data);
                     let handled = handler(state, ctx, socket.clone(), data);
                     let result = requests.observe(span, handled).await;
                     send_ack(&socket, ack, result);
