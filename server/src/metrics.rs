@@ -10,7 +10,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::extract::Request;
+use axum::extract::{MatchedPath, Request};
 use axum::http::header;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -44,6 +44,8 @@ pub const BUS_MESSAGES: &str = "rtm_bus_messages_total";
 pub const STORE_ERRORS: &str = "rtm_store_errors_total";
 /// Counter: presence connections this node's reaper removed because their TTL ran out.
 pub const PRESENCE_EXPIRED: &str = "rtm_presence_expired_total";
+/// Counter: HTTP requests to the server's routes, by `route` (its template) and `status`.
+pub const HTTP_REQUESTS: &str = "rtm_http_requests_total";
 
 /// The upper bounds of the request duration buckets, in seconds: 0.5 ms to 5 s.
 const DURATION_BUCKETS: [f64; 13] = [
@@ -113,6 +115,11 @@ impl Metrics {
             describe_counter!(
                 PRESENCE_EXPIRED,
                 "Presence connections this node's reaper removed because their TTL ran out."
+            );
+            describe_counter!(
+                HTTP_REQUESTS,
+                "HTTP requests to the server's routes (not Socket.IO, not static files), by route \
+                 and status."
             );
             (
                 gauge!(CONNECTIONS),
@@ -185,7 +192,7 @@ impl Metrics {
     }
 
     /// `router` with `GET /metrics` (behind an API key when keys are configured), and with the
-    /// layer that lets store failures during any of its requests count for this server.
+    /// layer that counts its requests and lets store failures during them count for this server.
     pub(crate) fn add_routes(&self, router: Router, io: SocketIo, gate: Gate) -> Router {
         let metrics = self.clone();
         let scrape = get(move || {
@@ -197,10 +204,7 @@ impl Metrics {
                 "/metrics",
                 scrape.layer(middleware::from_fn_with_state(gate, key_if_configured)),
             )
-            .layer(middleware::from_fn_with_state(
-                self.clone(),
-                count_store_errors,
-            ))
+            .layer(middleware::from_fn_with_state(self.clone(), observe_http))
     }
 
     /// The Prometheus text, with the gauges read from `io` now.
@@ -215,15 +219,21 @@ impl Metrics {
     }
 }
 
-/// HTTP middleware: store failures while the request runs count for this server.
-async fn count_store_errors(
-    State(metrics): State<Metrics>,
-    request: Request,
-    next: Next,
-) -> Response {
-    STORE_ERRORS_HERE
+/// HTTP middleware: counts the request by route and status; store failures while it runs count
+/// for this server.
+async fn observe_http(State(metrics): State<Metrics>, request: Request, next: Next) -> Response {
+    let route = request.extensions().get::<MatchedPath>().cloned();
+    let response = STORE_ERRORS_HERE
         .scope(metrics.0.store_errors.clone(), next.run(request))
-        .await
+        .await;
+    if let Some(route) = route {
+        let status = response.status();
+        metrics::with_local_recorder(&metrics.0.recorder, || {
+            let (route, status) = (route.as_str().to_owned(), status.as_str().to_owned());
+            counter!(HTTP_REQUESTS, "route" => route, "status" => status).increment(1);
+        });
+    }
+    response
 }
 
 /// Counts a store failure for the server whose request is running (see [`STORE_ERRORS_HERE`]).

@@ -1,40 +1,64 @@
-//! `GET /metrics`: the Prometheus text, parsed as Prometheus would, with each server counting its
-//! own requests, bus messages, store failures and expiries, and the key check in front of it.
+//! `GET /metrics`: the Prometheus text (parsed by a strict parser of the format), with each server
+//! counting its own requests, bus messages, store failures, expiries and HTTP calls, and the key
+//! check in front of it.
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use jsonwebtoken::{EncodingKey, Header, encode};
-use prometheus_parse::{Scrape, Value};
+use openmetrics_parser::{
+    HistogramValue, MetricFamily, MetricsExposition, PrometheusType, PrometheusValue,
+};
 use rtm_tests::raw::RawSocket;
 use rtm_tests::{RedisServer, Store, TestServer, WAIT, unique};
 use serde_json::{Value as Json, json};
 
 const KEY: &str = "k1";
+const HTTP: &str = "rtm_http_requests_total";
 
-/// One scrape of a server's `/metrics`.
-struct Metrics(Scrape);
+/// One scrape of a server's `/metrics`, parsed by a strict parser of the Prometheus text format.
+struct Metrics(MetricsExposition<PrometheusType, PrometheusValue>);
 
 impl Metrics {
     /// Scrapes `base` (with the API key `key`); the answer must be 200 in the text format.
     async fn of(base: &str, key: Option<&str>) -> Self {
         let (status, text) = get_metrics(base, key).await;
         assert_eq!(status, 200, "{text}");
-        let lines = text.lines().map(|line| Ok(line.to_string()));
-        Self(Scrape::parse(lines).expect("the Prometheus text format"))
+        let parsed = openmetrics_parser::prometheus::parse_prometheus(&text);
+        Self(parsed.unwrap_or_else(|err| panic!("not the Prometheus text format: {err:?}\n{text}")))
     }
 
-    /// The sample `name` with exactly `labels`; 0 when there is none (a labelled counter that
-    /// never moved is not listed).
-    fn get(&self, name: &str, labels: &[(&str, &str)]) -> f64 {
-        let sample = self.0.samples.iter().find(|s| {
-            s.metric == name
-                && s.labels.len() == labels.len()
-                && labels.iter().all(|(k, v)| s.labels.get(k) == Some(*v))
+    fn family(&self, name: &str) -> Option<&MetricFamily<PrometheusType, PrometheusValue>> {
+        self.0.families.get(name)
+    }
+
+    /// The value of `name` whose labels are exactly `labels`; `None` when it is not listed (a
+    /// labelled counter that never moved is not).
+    fn value(&self, name: &str, labels: &[(&str, &str)]) -> Option<&PrometheusValue> {
+        let sample = self.family(name)?.iter_samples().find(|sample| {
+            let set = sample.get_labelset().expect("a label set");
+            set.iter().count() == labels.len()
+                && labels
+                    .iter()
+                    .all(|(k, v)| set.get_label_value(k) == Some(*v))
         });
-        match sample.map(|s| &s.value) {
+        sample.map(|s| &s.value)
+    }
+
+    /// The counter or gauge `name` with exactly `labels`; 0 when it is not listed.
+    fn get(&self, name: &str, labels: &[(&str, &str)]) -> f64 {
+        match self.value(name, labels) {
             None => 0.0,
-            Some(Value::Counter(v) | Value::Gauge(v) | Value::Untyped(v)) => *v,
+            Some(PrometheusValue::Counter(c)) => c.value.as_f64(),
+            Some(PrometheusValue::Gauge(v) | PrometheusValue::Unknown(v)) => v.as_f64(),
             Some(other) => panic!("{name} is not a single value: {other:?}"),
+        }
+    }
+
+    /// The histogram `name` with exactly `labels`.
+    fn histogram(&self, name: &str, labels: &[(&str, &str)]) -> &HistogramValue {
+        match self.value(name, labels) {
+            Some(PrometheusValue::Histogram(h)) => h,
+            other => panic!("{name} {labels:?} is not a histogram: {other:?}"),
         }
     }
 
@@ -132,23 +156,18 @@ async fn requests_bus_and_gauges_are_counted() {
     assert_eq!(now.requests("presence:heartbeat", "ok"), 1.0);
     assert_eq!(now.requests("chat:send", "ok"), 1.0);
     assert_eq!(now.requests("presence:leave", "ok"), 0.0);
-    let joins = [("event", "presence:join")];
-    assert_eq!(now.get("rtm_request_duration_seconds_count", &joins), 4.0);
-    assert!(now.get("rtm_request_duration_seconds_sum", &joins) > 0.0);
-    let histogram = now
-        .0
-        .samples
-        .iter()
-        .find(|s| {
-            s.metric == "rtm_request_duration_seconds"
-                && s.labels.get("event") == Some("presence:join")
-        })
-        .expect("the join duration histogram");
-    let Value::Histogram(buckets) = &histogram.value else {
-        panic!("not a histogram: {histogram:?}");
-    };
-    assert_eq!(buckets.first().unwrap().less_than, 0.0005);
-    assert_eq!(buckets.last().unwrap().count, 4.0, "the +Inf bucket");
+    let joins = now.histogram(
+        "rtm_request_duration_seconds",
+        &[("event", "presence:join")],
+    );
+    assert_eq!(joins.count, Some(4));
+    assert!(joins.sum.as_ref().unwrap().as_f64() > 0.0);
+    assert_eq!(joins.buckets.first().unwrap().upper_bound, 0.0005);
+    let last = joins.buckets.last().unwrap();
+    assert_eq!(
+        (last.upper_bound, last.count.as_f64()),
+        (f64::INFINITY, 4.0)
+    );
     assert_eq!(now.bus("published"), published);
     assert_eq!(now.get("rtm_connections", &[]), 3.0);
     assert_eq!(now.get("rtm_rooms", &[]), 2.0);
@@ -158,7 +177,8 @@ async fn requests_bus_and_gauges_are_counted() {
         "rtm_request_duration_seconds",
         "rtm_rooms",
     ] {
-        assert!(now.0.docs.contains_key(name), "no HELP for {name}");
+        let family = now.family(name).unwrap();
+        assert!(!family.help.is_empty(), "no HELP for {name}");
     }
 
     // A connection that goes takes its room with it.
@@ -236,6 +256,12 @@ async fn an_api_key_is_wanted_when_keys_are_configured() {
     let (status, text) = get_metrics(&base, Some(KEY)).await;
     assert_eq!(status, 200);
     assert!(text.contains("# TYPE rtm_connections gauge"), "{text}");
+    let scrape = Metrics::of(&base, Some(KEY)).await;
+    let refused = |status| scrape.get(HTTP, &[("route", "/metrics"), ("status", status)]);
+    assert_eq!(
+        (refused("401"), refused("403"), refused("200")),
+        (2.0, 1.0, 1.0)
+    );
     keyed.stop().await;
 }
 
@@ -283,6 +309,9 @@ async fn redis_each_node_counts_its_own() {
     .await;
     assert_eq!(on_a.bus("published"), 1.0);
     assert_eq!(on_b.bus("published"), 0.0);
+    let emits = [("route", "/api/rooms/{room_id}/events"), ("status", "200")];
+    assert_eq!(on_a.get(HTTP, &emits), 1.0);
+    assert_eq!(on_b.get(HTTP, &emits), 0.0);
     assert_eq!(on_a.requests("presence:join", "ok"), 2.0);
     assert_eq!(on_b.requests("presence:join", "ok"), 1.0);
     assert_eq!(on_a.get("rtm_connections", &[]), 2.0);
@@ -306,6 +335,11 @@ async fn redis_each_node_counts_its_own() {
     let on_b = Metrics::of(&b.url(), key).await;
     assert_eq!(on_a.get("rtm_store_errors_total", &[]), 2.0);
     assert_eq!(on_a.requests("presence:join", "unavailable"), 1.0);
+    let snapshots = [
+        ("route", "/api/rooms/{room_id}/presence"),
+        ("status", "503"),
+    ];
+    assert_eq!(on_a.get(HTTP, &snapshots), 1.0);
     assert_eq!(on_b.get("rtm_store_errors_total", &[]), 0.0);
     a.stop().await;
     b.stop().await;
