@@ -10,12 +10,12 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::extract::{MatchedPath, Request};
+use axum::Router;
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::header;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Router, extract::State};
 use metrics::{Counter, Gauge, Histogram};
 use metrics::{counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram};
 use metrics_exporter_prometheus::{
@@ -40,7 +40,8 @@ pub const REQUESTS: &str = "rtm_requests_total";
 pub const REQUEST_DURATION: &str = "rtm_request_duration_seconds";
 /// Counter: bus messages, by `direction` (`published`, `received`).
 pub const BUS_MESSAGES: &str = "rtm_bus_messages_total";
-/// Counter: store (Redis) operations that failed.
+/// Counter: store (Redis) failures: requests and HTTP calls refused because of the store, and
+/// failed reaper runs.
 pub const STORE_ERRORS: &str = "rtm_store_errors_total";
 /// Counter: presence connections this node's reaper removed because their TTL ran out.
 pub const PRESENCE_EXPIRED: &str = "rtm_presence_expired_total";
