@@ -17,6 +17,7 @@ use socketioxide::{SendError, SocketError, SocketIo};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+use crate::metrics::Metrics;
 use crate::redis_backend::RedisBackend;
 
 /// The prefix of every Redis key and channel rtm uses.
@@ -51,6 +52,7 @@ struct Inner {
     local: mpsc::UnboundedSender<BusMessage>,
     redis: Option<RedisBackend>,
     taps: RwLock<Vec<Tap>>,
+    metrics: Metrics,
 }
 
 /// What runs the bus: the delivery task, and on Redis the subscriber.
@@ -76,11 +78,12 @@ impl Bus {
     /// Starts the bus for `io`. On Redis this returns once the subscription is in place, so no
     /// event published after `start` returns is missed by this node. The same subscription
     /// listens on `control` channels too: what arrives there goes, as it came, to the returned
-    /// receiver.
+    /// receiver. Messages published and received are counted in `metrics`.
     pub(crate) async fn start(
         io: SocketIo,
         redis: Option<RedisBackend>,
         control: Vec<String>,
+        metrics: &Metrics,
     ) -> Result<(Bus, BusTasks, mpsc::UnboundedReceiver<Vec<u8>>), redis::RedisError> {
         let (tx, rx) = mpsc::unbounded_channel();
         let (control_tx, control_rx) = mpsc::unbounded_channel();
@@ -89,6 +92,7 @@ impl Bus {
                 local: tx.clone(),
                 redis: redis.clone(),
                 taps: RwLock::new(Vec::new()),
+                metrics: metrics.clone(),
             }),
         };
         let mut tasks = vec![tokio::spawn(deliver(io, bus.clone(), rx))];
@@ -121,7 +125,9 @@ impl Bus {
                     .arg(channel())
                     .arg(payload)
                     .exec_async(&mut conn)
-                    .await
+                    .await?;
+                self.inner.metrics.bus_published();
+                Ok(())
             }
             None => {
                 self.publish_local(message);
@@ -135,6 +141,7 @@ impl Bus {
     pub fn publish_local(&self, message: BusMessage) {
         // The receiver lives as long as the server; after shutdown there is no one to tell.
         let _ = self.inner.local.send(message);
+        self.inner.metrics.bus_published();
     }
 
     /// Adds a callback that sees every message this node delivers.
@@ -145,6 +152,7 @@ impl Bus {
 
 async fn deliver(io: SocketIo, bus: Bus, mut rx: mpsc::UnboundedReceiver<BusMessage>) {
     while let Some(message) = rx.recv().await {
+        bus.inner.metrics.bus_received();
         // `io.to` would panic once shutdown has closed the namespace; `of` says so instead.
         let Some(namespace) = io.of("/") else {
             continue;

@@ -54,6 +54,7 @@ impl AckError {
 /// second (with how many were not logged), so that an overloaded server does not also flood
 /// its log.
 pub fn store_error(context: &str, err: &(dyn std::error::Error + 'static)) -> AckError {
+    crate::metrics::store_error_seen();
     if !is_unavailable(err) {
         tracing::warn!(%err, "{context} failed");
         return AckError::internal();

@@ -1,4 +1,4 @@
-//! The HTTP side: `/health`, the modules' REST routes (for callers the `caller` middleware
+//! The HTTP side: `/health`, `/metrics`, the modules' REST routes (for callers the `caller` middleware
 //! admits), the backend API, static files (the demo page) and CORS.
 
 use std::sync::Arc;
@@ -8,12 +8,14 @@ use axum::middleware;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::json;
+use socketioxide::SocketIo;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::services::ServeDir;
 
 use crate::backend::Backend;
 use crate::caller::{Gate, any_caller};
 use crate::config::Config;
+use crate::metrics::Metrics;
 use crate::module::{Module, ModuleContext};
 
 /// What the router is made of.
@@ -24,9 +26,11 @@ pub(crate) struct Parts<'a> {
     pub(crate) backend: Backend,
     pub(crate) store: &'static str,
     pub(crate) node_id: &'a str,
+    pub(crate) metrics: Metrics,
+    pub(crate) io: SocketIo,
 }
 
-/// `/health`, the modules' routes (each request's [`Caller`](crate::caller::Caller) in its
+/// `/health`, `/metrics`, the modules' routes (each request's [`Caller`](crate::caller::Caller) in its
 /// extensions), the backend API and the static files.
 pub(crate) fn router(parts: Parts<'_>) -> Router {
     let Parts {
@@ -36,6 +40,8 @@ pub(crate) fn router(parts: Parts<'_>) -> Router {
         backend,
         store,
         node_id,
+        metrics,
+        io,
     } = parts;
     let mut reads = Router::new();
     for (module, ctx) in modules {
@@ -47,14 +53,15 @@ pub(crate) fn router(parts: Parts<'_>) -> Router {
     let api = crate::api::routes(
         backend,
         config.limits(),
-        gate,
+        gate.clone(),
         config.max_message_size_bytes,
     );
     let health = json!({ "status": "ok", "store": store, "nodeId": node_id });
-    let mut app = Router::new()
+    let app = Router::new()
         .route("/health", get(move || async move { Json(health) }))
         .merge(reads)
         .merge(api);
+    let mut app = metrics.add_routes(app, io, gate);
     if let Some(dir) = &config.static_dir {
         app = app.fallback_service(ServeDir::new(dir));
     }

@@ -17,6 +17,7 @@ pub mod config;
 pub mod error;
 mod http;
 mod listen;
+mod metrics;
 pub mod module;
 mod origin;
 mod payload;

@@ -16,6 +16,7 @@ use crate::auth::{AuthRooms, AuthUser};
 use crate::backend::{Backend, RoomsPage, UserPresence};
 use crate::bus::Bus;
 use crate::error::{AckError, send_ack};
+use crate::metrics::Metrics;
 use crate::payload::JsonArg;
 use crate::redis_backend::RedisBackend;
 use crate::turns::Turns;
@@ -73,6 +74,7 @@ pub(crate) struct Parts {
     pub(crate) node_id: Arc<str>,
     pub(crate) limits: Limits,
     pub(crate) span: tracing::Span,
+    pub(crate) metrics: Metrics,
 }
 
 impl ModuleContext {
@@ -110,6 +112,11 @@ impl ModuleContext {
         &self.0.span
     }
 
+    /// The server's metrics.
+    pub(crate) fn metrics(&self) -> &Metrics {
+        &self.0.metrics
+    }
+
     /// Counts one request against the socket's rate limit; `rate_limited` when over it.
     pub fn check_rate(&self, socket: &SocketRef) -> Result<(), AckError> {
         crate::rate_limit::check(socket)
@@ -131,15 +138,19 @@ impl ModuleContext {
         Fut: Future<Output = Result<Value, AckError>> + Send + 'static,
     {
         let ctx = self.clone();
+        let requests = self.0.metrics.requests(event);
         socket.on(
             event,
             move |socket: SocketRef, JsonArg(data): JsonArg, ack: AckSender| {
                 // Taken now, in arrival order: the socket's requests run one after the other.
                 let ticket = Turns::ticket(&socket);
                 let (handler, state, ctx) = (handler.clone(), state.clone(), ctx.clone());
+                let requests = requests.clone();
                 async move {
                     let _turn = ticket.wait().await;
-                    let result = handler(state, ctx, socket.clone(), data).await;
+                    let span = requests.span(&data);
+                    let handled = handler(state, ctx, socket.clone(), data);
+                    let result = requests.observe(span, handled).await;
                     send_ack(&socket, ack, result);
                 }
             },

@@ -20,6 +20,7 @@ use crate::bus::{Bus, BusTasks};
 use crate::chat::ChatModule;
 use crate::client_ip::{ConnectionsPerIp, Counted};
 use crate::config::Config;
+use crate::metrics::Metrics;
 use crate::module::{BoxError, Module, ModuleContext};
 use crate::presence::{PresenceModule, PresenceOptions};
 use crate::rate_limit::{RateLimit, SocketBucket, TokenBucket};
@@ -131,8 +132,14 @@ impl RealtimeServer {
             .build_layer();
         io.ns("/", on_connect.with(admit));
 
-        let (bus, mut bus_tasks, control) =
-            Bus::start(io.clone(), redis.clone(), Backend::channels(&node_id)).await?;
+        let metrics = Metrics::new();
+        let (bus, mut bus_tasks, control) = Bus::start(
+            io.clone(),
+            redis.clone(),
+            Backend::channels(&node_id),
+            &metrics,
+        )
+        .await?;
         let backend = Backend::new(
             io.clone(),
             redis.clone(),
@@ -142,6 +149,7 @@ impl RealtimeServer {
             config.max_message_size_bytes,
         );
         bus_tasks.push(backend.listen(control));
+        bus_tasks.push(metrics.upkeep());
         let _ = shared.backend.set(backend.clone());
         let mut modules = Vec::with_capacity(self.modules.len());
         for module in self.modules {
@@ -153,6 +161,7 @@ impl RealtimeServer {
                 node_id: node_id.clone(),
                 limits: config.limits(),
                 span: tracing::info_span!("module", name = module.name()),
+                metrics: metrics.clone(),
             });
             if let Err(source) = module.register(&ctx).await {
                 bus_tasks.abort();
@@ -173,6 +182,8 @@ impl RealtimeServer {
             backend,
             store,
             node_id: &node_id,
+            metrics,
+            io: io.clone(),
         })
         .layer(layer)
         .layer(axum::middleware::map_request(crate::request_head::detach));

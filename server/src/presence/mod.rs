@@ -90,6 +90,18 @@ pub fn joined(socket: &SocketRef, room: &str) -> Option<Joined> {
     Membership::of(socket).get(room)
 }
 
+/// How many distinct rooms `sockets` are joined to (the `rtm_rooms` gauge, from this node's).
+pub(crate) fn rooms_on_node(sockets: &[SocketRef]) -> usize {
+    let mut rooms = std::collections::HashSet::new();
+    for membership in sockets
+        .iter()
+        .filter_map(|s| s.extensions.get::<Membership>())
+    {
+        rooms.extend(membership.joined_rooms().into_iter().map(|(room, _)| room));
+    }
+    rooms.len()
+}
+
 #[async_trait]
 impl Module for PresenceModule {
     fn name(&self) -> &str {
@@ -107,7 +119,7 @@ impl Module for PresenceModule {
                 self.options.ttl,
             )),
         };
-        let reaper = reaper::spawn(store.clone(), self.options.reaper_interval);
+        let reaper = reaper::spawn(store.clone(), self.options.reaper_interval, ctx.metrics());
         *self.reaper.lock().expect("reaper lock") = Some(reaper);
         let presence = Arc::new(Presence {
             store,
