@@ -832,6 +832,10 @@ impl Client {
     }
 
     fn on_event(&mut self, name: String, payload: Value) {
+        if name == events::PRESENCE_SYNC {
+            self.on_sync(&payload);
+            return;
+        }
         if name == events::PRESENCE_EVENT {
             let Some(event) = PresenceEvent::from_json(&payload) else {
                 return;
@@ -897,6 +901,37 @@ impl Client {
                 self.on_heartbeat_answer(now, pending.sent_at, &room, requests, parsed);
             }
         }
+    }
+
+    /// `presence:sync {roomId, snapshot}`: the server's node lost events of the room (its
+    /// subscription dropped); the snapshot replaces the view, as a rejoin's does.
+    fn on_sync(&mut self, payload: &Value) {
+        let Some(room) = payload.get(fields::ROOM_ID).and_then(Value::as_str) else {
+            return;
+        };
+        let Some(snapshot) =
+            payload
+                .get(fields::SNAPSHOT)
+                .and_then(Value::as_array)
+                .map(|entries| {
+                    entries
+                        .iter()
+                        .filter_map(PresenceEntry::from_json)
+                        .collect::<Vec<_>>()
+                })
+        else {
+            return;
+        };
+        let Some(channel) = self.channels.get_mut(room) else {
+            return;
+        };
+        if !matches!(channel.phase, Phase::Joined { .. }) {
+            return;
+        }
+        channel.view.reset(&snapshot);
+        let connections = channel.view.connections();
+        let room = room.to_string();
+        self.channel_event(&room, ChannelEvent::Snapshot(connections));
     }
 
     fn on_join_answer(

@@ -16,6 +16,7 @@ mod client_ip;
 pub mod config;
 pub mod error;
 mod http;
+pub mod keys;
 mod listen;
 mod metrics;
 pub mod module;

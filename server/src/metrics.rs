@@ -45,6 +45,8 @@ pub const BUS_MESSAGES: &str = "rtm_bus_messages_total";
 pub const STORE_ERRORS: &str = "rtm_store_errors_total";
 /// Counter: presence connections this node's reaper removed because their TTL ran out.
 pub const PRESENCE_EXPIRED: &str = "rtm_presence_expired_total";
+/// Gauge: the room channels this node is subscribed to on Redis.
+pub const BUS_ROOM_CHANNELS: &str = "rtm_bus_room_channels";
 /// Counter: HTTP requests to the server's routes, by `route` (its template) and `status`.
 pub const HTTP_REQUESTS: &str = "rtm_http_requests_total";
 
@@ -80,6 +82,7 @@ struct Inner {
     received: Counter,
     store_errors: Counter,
     presence_expired: Counter,
+    room_channels: Gauge,
 }
 
 impl Metrics {
@@ -117,6 +120,10 @@ impl Metrics {
                 PRESENCE_EXPIRED,
                 "Presence connections this node's reaper removed because their TTL ran out."
             );
+            describe_gauge!(
+                BUS_ROOM_CHANNELS,
+                "Room channels this node is subscribed to on Redis (rooms with a local member)."
+            );
             describe_counter!(
                 HTTP_REQUESTS,
                 "HTTP requests to the server's routes (not Socket.IO, not static files), by route \
@@ -129,9 +136,18 @@ impl Metrics {
                 counter!(BUS_MESSAGES, "direction" => "received"),
                 counter!(STORE_ERRORS),
                 counter!(PRESENCE_EXPIRED),
+                gauge!(BUS_ROOM_CHANNELS),
             )
         });
-        let (connections, rooms, published, received, store_errors, presence_expired) = inner;
+        let (
+            connections,
+            rooms,
+            published,
+            received,
+            store_errors,
+            presence_expired,
+            room_channels,
+        ) = inner;
         Self(Arc::new(Inner {
             recorder,
             handle,
@@ -141,6 +157,7 @@ impl Metrics {
             received,
             store_errors,
             presence_expired,
+            room_channels,
         }))
     }
 
@@ -171,6 +188,11 @@ impl Metrics {
     }
 
     /// Counts a failed store operation.
+    /// Sets how many room channels this node is subscribed to.
+    pub(crate) fn bus_room_channels(&self, count: usize) {
+        self.0.room_channels.set(count as f64);
+    }
+
     pub(crate) fn store_error(&self) {
         self.0.store_errors.increment(1);
     }

@@ -115,6 +115,7 @@ impl RealtimeServer {
             ),
             modules: OnceLock::new(),
             backend: OnceLock::new(),
+            bus: OnceLock::new(),
         });
         let (layer, io) = SocketIo::builder()
             .ping_interval(Duration::from_millis(config.ping_interval_ms))
@@ -151,6 +152,7 @@ impl RealtimeServer {
         bus_tasks.push(backend.listen(control));
         bus_tasks.push(metrics.upkeep());
         let _ = shared.backend.set(backend.clone());
+        let _ = shared.bus.set(bus.clone());
         let mut modules = Vec::with_capacity(self.modules.len());
         for module in self.modules {
             let ctx = ModuleContext::new(crate::module::Parts {
@@ -215,6 +217,7 @@ pub(crate) struct Shared {
     per_ip: ConnectionsPerIp,
     modules: OnceLock<Vec<(Arc<dyn Module>, ModuleContext)>>,
     backend: OnceLock<Backend>,
+    bus: OnceLock<Bus>,
 }
 
 impl Shared {
@@ -235,6 +238,11 @@ impl Shared {
         }
         for (module, ctx) in self.modules() {
             module.on_disconnect(socket, ctx).await;
+        }
+        // Out of the rooms it joined through the bus: a room without local sockets left is
+        // unsubscribed.
+        if let Some(bus) = self.bus.get() {
+            bus.forget(socket);
         }
     }
 }

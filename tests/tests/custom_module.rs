@@ -37,7 +37,10 @@ async fn shout(
     let text = payload["text"]
         .as_str()
         .ok_or_else(|| AckError::invalid("text must be a string"))?;
-    socket.join("echo");
+    ctx.bus()
+        .join(&socket, "echo")
+        .await
+        .map_err(|_| AckError::internal())?;
     ctx.bus()
         .publish(BusMessage {
             room: "echo".into(),

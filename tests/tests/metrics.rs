@@ -297,16 +297,19 @@ async fn redis_each_node_counts_its_own() {
         .unwrap();
     assert_eq!(response.status(), 200);
 
-    // Every node receives every bus message: the three joins (published by the presence
-    // scripts, in Redis) and the emit.
+    // Each node receives only its own rooms' messages (published by the presence scripts, in
+    // Redis, and by the emit): a has both rooms, so the three joins and the emit; b has one
+    // room since its socket joined it, so b1's own join and the emit.
     let on_a = until(&a.url(), key, "node a's bus messages", |m| {
         m.bus("received") == 4.0
     })
     .await;
     let on_b = until(&b.url(), key, "node b's bus messages", |m| {
-        m.bus("received") == 4.0
+        m.bus("received") == 2.0
     })
     .await;
+    assert_eq!(on_a.get("rtm_bus_room_channels", &[]), 2.0);
+    assert_eq!(on_b.get("rtm_bus_room_channels", &[]), 1.0);
     assert_eq!(on_a.bus("published"), 1.0);
     assert_eq!(on_b.bus("published"), 0.0);
     let emits = [("route", "/api/rooms/{room_id}/events"), ("status", "200")];

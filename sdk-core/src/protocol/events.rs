@@ -10,6 +10,9 @@ pub const PRESENCE_HEARTBEAT: &str = "presence:heartbeat";
 pub const PRESENCE_LEAVE: &str = "presence:leave";
 /// Server → room: a connection joined, changed its state or left.
 pub const PRESENCE_EVENT: &str = "presence:event";
+/// Server → the room's members on one node: the room's whole snapshot (`{roomId, snapshot}`),
+/// after that node's subscription to the room was lost and restored; applied like a rejoin's.
+pub const PRESENCE_SYNC: &str = "presence:sync";
 /// Client → server: send a chat message (`{roomId, message}` → `{ok, msgId, ts}`).
 pub const CHAT_SEND: &str = "chat:send";
 /// Client → server: the room's last messages (`{roomId, limit?}` → `{ok, messages}`).
@@ -28,6 +31,7 @@ mod tests {
             super::PRESENCE_HEARTBEAT,
             super::PRESENCE_LEAVE,
             super::PRESENCE_EVENT,
+            super::PRESENCE_SYNC,
             super::CHAT_SEND,
             super::CHAT_HISTORY,
             super::CHAT_MESSAGE,

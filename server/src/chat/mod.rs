@@ -66,11 +66,7 @@ impl Module for ChatModule {
 
     async fn register(&self, ctx: &ModuleContext) -> Result<(), BoxError> {
         let store: Arc<dyn ChatStore> = match ctx.redis() {
-            Some(redis) => Arc::new(RedisChatStore::new(
-                redis.conn.clone(),
-                self.max_history,
-                self.retention,
-            )),
+            Some(redis) => Arc::new(RedisChatStore::new(redis, self.max_history, self.retention)),
             None => Arc::new(MemoryChatStore::new(
                 ctx.bus().clone(),
                 self.max_history,

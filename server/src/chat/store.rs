@@ -8,11 +8,12 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use redis::Script;
-use redis::aio::ConnectionManager;
 use rtm_sdk_core::protocol::events;
 use serde_json::Value;
 
-use crate::bus::{self, Bus, BusMessage, KEY_PREFIX};
+use crate::bus::{Bus, BusMessage};
+use crate::keys;
+use crate::redis_backend::{RedisBackend, StoreConn};
 
 /// Chat history storage.
 #[async_trait]
@@ -106,30 +107,28 @@ impl ChatStore for MemoryChatStore {
 /// History in Redis: a capped list per room that expires after the retention period without a
 /// message; append, trim, expiry and publish are one script.
 pub(crate) struct RedisChatStore {
-    conn: ConnectionManager,
+    conn: StoreConn,
+    publish: &'static str,
     max: usize,
     retention: Duration,
     append: Script,
 }
 
 impl RedisChatStore {
-    pub(crate) fn new(conn: ConnectionManager, max: usize, retention: Duration) -> Self {
+    pub(crate) fn new(redis: &RedisBackend, max: usize, retention: Duration) -> Self {
         Self {
-            conn,
+            conn: redis.conn.clone(),
+            publish: redis.publish_command(),
             max,
             retention,
             append: Script::new(
                 "redis.call('RPUSH', KEYS[1], ARGV[2])
                  redis.call('LTRIM', KEYS[1], -tonumber(ARGV[1]), -1)
                  redis.call('PEXPIRE', KEYS[1], ARGV[5])
-                 redis.call('PUBLISH', ARGV[3], ARGV[4])
+                 redis.call(ARGV[6], ARGV[3], ARGV[4])
                  return 1",
             ),
         }
-    }
-
-    fn key(room: &str) -> String {
-        format!("{KEY_PREFIX}chat:{{{room}}}")
     }
 }
 
@@ -144,12 +143,13 @@ impl ChatStore for RedisChatStore {
         };
         let broadcast = serde_json::to_string(&broadcast).expect("a JSON value serializes");
         self.append
-            .key(Self::key(room))
+            .key(keys::chat(room))
             .arg(self.max)
             .arg(stored)
-            .arg(bus::channel())
+            .arg(keys::room_channel(room))
             .arg(broadcast)
             .arg(self.retention.as_millis().clamp(1, i64::MAX as u128) as i64)
+            .arg(self.publish)
             .invoke_async::<()>(&mut self.conn.clone())
             .await
     }
@@ -158,7 +158,7 @@ impl ChatStore for RedisChatStore {
         // At most the whole list: the count stays small whatever a client asked for.
         let count = limit.clamp(1, self.max) as i64;
         let raw: Vec<String> = redis::cmd("LRANGE")
-            .arg(Self::key(room))
+            .arg(keys::chat(room))
             .arg(-count)
             .arg(-1)
             .query_async(&mut self.conn.clone())

@@ -54,8 +54,11 @@ pub(crate) async fn join(
             ),
         ));
     }
-    // Join the Socket.IO room first, so no event after the snapshot is missed.
-    socket.join(room.clone());
+    // Join the room's channel and Socket.IO room first, so no event after the snapshot is missed.
+    if let Err(err) = p.bus.join(&socket, &room).await {
+        membership.remove(&room);
+        return Err(store_error("presence join (subscribing to the room)", &err));
+    }
     match p.store.join(&room, &conn, &user, state).await {
         Ok(outcome) => {
             let joined = Joined {
@@ -83,7 +86,7 @@ pub(crate) async fn join(
             // The outcome is unknown (a timeout can come after the write happened): undo it, so
             // a refused join is never left listed. A previous join of this room is gone too.
             membership.remove(&room);
-            socket.leave(room.clone());
+            p.bus.leave(&socket, &room);
             undo_join(&p, &membership, &room, &conn).await;
             Err(store_error("presence join", &err))
         }
@@ -150,7 +153,7 @@ pub(crate) async fn heartbeat(
         }
         Ok(HeartbeatOutcome::NotJoined) => {
             membership.remove(&room);
-            socket.leave(room);
+            p.bus.leave(&socket, &room);
             Err(not_joined())
         }
         Ok(HeartbeatOutcome::StaleEpoch) => Err(AckError::new(
@@ -180,7 +183,7 @@ pub(crate) async fn leave(
             .await
             .map_err(|e| store_error("presence leave", &e))?;
         membership.remove(&room);
-        socket.leave(room);
+        p.bus.leave(&socket, &room);
     }
     Ok(json!({ fields::OK: true }))
 }

@@ -30,7 +30,7 @@ use membership::Membership;
 use store::PresenceStore;
 
 use crate::backend::{Directory, SocketRooms};
-use crate::bus::BusMessage;
+use crate::bus::{Bus, BusMessage};
 use crate::module::{BoxError, Module, ModuleContext};
 
 /// Presence settings.
@@ -67,6 +67,8 @@ pub(crate) struct Presence {
     pub(crate) max_rooms: usize,
     /// The presence TTL.
     pub(crate) ttl: Duration,
+    /// The bus: rooms are joined through it.
+    pub(crate) bus: Bus,
 }
 
 impl PresenceModule {
@@ -110,10 +112,7 @@ impl Module for PresenceModule {
 
     async fn register(&self, ctx: &ModuleContext) -> Result<(), BoxError> {
         let store: Arc<dyn PresenceStore> = match ctx.redis() {
-            Some(redis) => Arc::new(redis::RedisPresenceStore::new(
-                redis.conn.clone(),
-                self.options.ttl,
-            )),
+            Some(redis) => Arc::new(redis::RedisPresenceStore::new(redis, self.options.ttl)),
             None => Arc::new(memory::MemoryPresenceStore::new(
                 ctx.bus().clone(),
                 self.options.ttl,
@@ -126,8 +125,14 @@ impl Module for PresenceModule {
             local: LocalConns::default(),
             max_rooms: ctx.limits().max_rooms_per_connection,
             ttl: self.options.ttl,
+            bus: ctx.bus().clone(),
         });
         ctx.backend().set_directory(Arc::new(MembershipDirectory));
+        let resynced = presence.clone();
+        ctx.bus().on_resync(Arc::new(move |io, room| {
+            let p = resynced.clone();
+            Box::pin(async move { resync(&p, &io, &room).await })
+        }));
         let tapped = presence.clone();
         ctx.bus().tap(Arc::new(move |io, message| {
             release_expired(&tapped, io, message)
@@ -198,6 +203,31 @@ fn release_expired(p: &Presence, io: &SocketIo, message: &BusMessage) {
         return;
     };
     if Membership::of(&socket).remove_epoch(&message.room, epoch) {
-        socket.leave(message.room.clone());
+        p.bus.leave(&socket, &message.room);
     }
+}
+
+/// Brings `room`'s local members up to date after this node's subscription to the room's
+/// channel was lost and restored: each gets the room's snapshot (`presence:sync`), which the SDK
+/// applies like a rejoin's. When the store cannot be read, the members' next heartbeat tells
+/// them (`not_joined` or `unavailable`) and they rejoin.
+async fn resync(p: &Presence, io: &SocketIo, room: &str) {
+    let snapshot = match p.store.snapshot(room).await {
+        Ok(snapshot) => snapshot,
+        Err(err) => {
+            tracing::warn!(%err, %room, "resync after a lost subscription failed");
+            return;
+        }
+    };
+    let Some(namespace) = io.of("/") else {
+        return;
+    };
+    let members: Vec<SocketRef> = namespace
+        .to(room.to_string())
+        .sockets()
+        .into_iter()
+        .filter(|socket| Membership::of(socket).get(room).is_some())
+        .collect();
+    let data = serde_json::json!({ fields::ROOM_ID: room, fields::SNAPSHOT: snapshot });
+    crate::bus::emit_each(&members, events::PRESENCE_SYNC, &data, room);
 }

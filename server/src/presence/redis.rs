@@ -1,15 +1,18 @@
 //! The Redis presence store: each operation is one Lua script, so one round trip that fences,
-//! writes, refreshes the TTL and publishes the event, atomically across every node.
+//! writes, refreshes the TTL and publishes the event, atomically across every node. Every key a
+//! script touches is declared, and all of them are in the room's bucket (one cluster slot): see
+//! [`crate::keys`].
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
-use redis::Script;
-use redis::aio::ConnectionManager;
+use futures_util::future::join_all;
+use redis::{Script, ScriptInvocation};
 use serde_json::{Map, Value};
 
 use super::store::{HeartbeatOutcome, JoinOutcome, PresenceEntry, PresenceStore, StoreError};
-use crate::bus::KEY_PREFIX;
+use crate::keys;
+use crate::redis_backend::{RedisBackend, StoreConn};
 
 const COMMON: &str = include_str!("lua/common.lua");
 
@@ -17,29 +20,57 @@ fn script(body: &str) -> Script {
     Script::new(&format!("{COMMON}\n{body}"))
 }
 
-/// Presence in Redis, shared by every node on that Redis.
+/// Presence in Redis (one Redis or a cluster), shared by every node on it.
 pub struct RedisPresenceStore {
-    conn: ConnectionManager,
+    conn: StoreConn,
+    publish: &'static str,
     ttl_ms: u64,
     join: Script,
     heartbeat: Script,
     leave: Script,
     snapshot: Script,
-    reap: Script,
+    expire: Script,
 }
 
 impl RedisPresenceStore {
-    /// A store on `conn` whose connections expire `ttl` after their last heartbeat.
-    pub fn new(conn: ConnectionManager, ttl: Duration) -> Self {
+    /// A store on `redis` whose connections expire `ttl` after their last heartbeat.
+    pub fn new(redis: &RedisBackend, ttl: Duration) -> Self {
         Self {
-            conn,
+            conn: redis.conn.clone(),
+            publish: redis.publish_command(),
             ttl_ms: ttl.as_millis() as u64,
             join: script(include_str!("lua/join.lua")),
             heartbeat: script(include_str!("lua/heartbeat.lua")),
             leave: script(include_str!("lua/leave.lua")),
             snapshot: script(include_str!("lua/snapshot.lua")),
-            reap: script(include_str!("lua/reap.lua")),
+            expire: script(include_str!("lua/expire.lua")),
         }
+    }
+
+    /// `script` on `room`: its keys, then the room, the publish command and its channel.
+    fn on_room<'a>(&self, script: &'a Script, room: &str) -> ScriptInvocation<'a> {
+        let mut invocation = script.prepare_invoke();
+        for key in keys::presence(room) {
+            invocation.key(key);
+        }
+        invocation
+            .arg(room)
+            .arg(self.publish)
+            .arg(keys::room_channel(room));
+        invocation
+    }
+
+    /// Up to `max` expired `(room, conn)` of `bucket`, by its expiry index.
+    async fn due(&self, bucket: u32, now: u64, max: usize) -> Result<Vec<String>, StoreError> {
+        Ok(redis::cmd("ZRANGEBYSCORE")
+            .arg(keys::presence_due(bucket))
+            .arg("-inf")
+            .arg(now)
+            .arg("LIMIT")
+            .arg(0)
+            .arg(max)
+            .query_async(&mut self.conn.clone())
+            .await?)
     }
 }
 
@@ -65,9 +96,7 @@ impl PresenceStore for RedisPresenceStore {
         state: Map<String, Value>,
     ) -> Result<JoinOutcome, StoreError> {
         let json: String = self
-            .join
-            .arg(KEY_PREFIX)
-            .arg(room)
+            .on_room(&self.join, room)
             .arg(conn)
             .arg(user)
             .arg(self.ttl_ms)
@@ -85,9 +114,7 @@ impl PresenceStore for RedisPresenceStore {
         patch: Option<Map<String, Value>>,
     ) -> Result<HeartbeatOutcome, StoreError> {
         let (status, changed, epoch): (u8, u8, u64) = self
-            .heartbeat
-            .arg(KEY_PREFIX)
-            .arg(room)
+            .on_room(&self.heartbeat, room)
             .arg(conn)
             .arg(epoch)
             .arg(self.ttl_ms)
@@ -107,9 +134,7 @@ impl PresenceStore for RedisPresenceStore {
 
     async fn leave(&self, room: &str, conn: &str) -> Result<bool, StoreError> {
         let removed: u8 = self
-            .leave
-            .arg(KEY_PREFIX)
-            .arg(room)
+            .on_room(&self.leave, room)
             .arg(conn)
             .invoke_async(&mut self.conn.clone())
             .await?;
@@ -118,20 +143,38 @@ impl PresenceStore for RedisPresenceStore {
 
     async fn snapshot(&self, room: &str) -> Result<Vec<PresenceEntry>, StoreError> {
         let json: String = self
-            .snapshot
-            .arg(KEY_PREFIX)
-            .arg(room)
+            .on_room(&self.snapshot, room)
             .invoke_async(&mut self.conn.clone())
             .await?;
         parse(&json)
     }
 
+    /// Looks at every bucket's expiry index (at once, on the multiplexed connection), then
+    /// expires each due connection with its own script, which checks the deadline again: a
+    /// heartbeat in between keeps it, and several reapers announce each leave once.
     async fn reap(&self, max: usize) -> Result<usize, StoreError> {
-        Ok(self
-            .reap
-            .arg(KEY_PREFIX)
-            .arg(max)
-            .invoke_async(&mut self.conn.clone())
-            .await?)
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_millis() as u64;
+        let lists = join_all((0..keys::BUCKETS).map(|b| self.due(b, now, max))).await;
+        let mut due = Vec::new();
+        for list in lists {
+            due.extend(list?);
+        }
+        due.truncate(max);
+        let mut expired = 0;
+        for member in &due {
+            let Some((room, conn)) = member.rsplit_once('\n') else {
+                continue;
+            };
+            let removed: u8 = self
+                .on_room(&self.expire, room)
+                .arg(conn)
+                .invoke_async(&mut self.conn.clone())
+                .await?;
+            expired += usize::from(removed);
+        }
+        Ok(expired)
     }
 }

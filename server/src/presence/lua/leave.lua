@@ -1,2 +1,2 @@
--- ARGV: prefix, room, conn. Returns 1 when the connection was joined, else 0.
-return remove(ARGV[2], ARGV[3], now_ms())
+-- ARGV: room, publish, channel, conn. Returns 1 when the connection was joined, else 0.
+return remove(ARGV[4], now_ms())

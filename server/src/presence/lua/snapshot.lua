@@ -1,2 +1,2 @@
--- ARGV: prefix, room. Returns the room's snapshot as a JSON array.
-return snapshot_json(ARGV[2])
+-- KEYS: the room's meta and state hashes; ARGV: room. Returns the snapshot as a JSON array.
+return snapshot_json()

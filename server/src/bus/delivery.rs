@@ -1,0 +1,78 @@
+//! The delivery task: emits what the bus carries to this node's sockets, in order.
+
+use std::sync::Arc;
+
+use futures_util::future::BoxFuture;
+use serde_json::Value;
+use socketioxide::extract::SocketRef;
+use socketioxide::{SendError, SocketError, SocketIo};
+use tokio::sync::mpsc;
+
+use super::{Bus, BusMessage};
+
+/// What brings the local members of a room up to date after its channel's subscription was
+/// restored (see [`Bus::on_resync`]).
+pub type Resync = Arc<dyn Fn(SocketIo, String) -> BoxFuture<'static, ()> + Send + Sync>;
+
+/// One thing for the delivery task to do.
+pub(crate) enum Delivery {
+    /// Emit a message to the room's local sockets.
+    Message(BusMessage),
+    /// The room's channel was resubscribed after a loss: resync its local members. Done in order
+    /// with the messages, so an event received after the resync's snapshot was read is applied
+    /// after it, never before.
+    Resync(String),
+}
+
+/// Delivers until the bus's senders are gone.
+pub(crate) async fn run(io: SocketIo, bus: Bus, mut rx: mpsc::UnboundedReceiver<Delivery>) {
+    while let Some(delivery) = rx.recv().await {
+        match delivery {
+            Delivery::Message(message) => deliver(&io, &bus, &message),
+            Delivery::Resync(room) => {
+                let resync = bus.inner.resync.read().expect("resync lock").clone();
+                if let Some(resync) = resync {
+                    resync(io.clone(), room).await;
+                }
+            }
+        }
+    }
+}
+
+fn deliver(io: &SocketIo, bus: &Bus, message: &BusMessage) {
+    bus.inner.metrics.bus_received();
+    // `io.to` would panic once shutdown has closed the namespace; `of` says so instead.
+    let Some(namespace) = io.of("/") else {
+        return;
+    };
+    let sockets = namespace.to(message.room.clone()).sockets();
+    emit_each(&sockets, &message.event, &message.data, &message.room);
+    let taps = bus.inner.taps.read().expect("taps lock").clone();
+    for tap in taps {
+        tap(io, message);
+    }
+}
+
+/// Emits `event` to each of `sockets`, one by one, so that a socket whose buffer is full is
+/// known: it is a slow consumer and is disconnected (see `slow_consumer`), never left connected
+/// without the event. One log line per delivery that failed anywhere, with counts; `to` names
+/// the audience in it.
+pub(crate) fn emit_each(sockets: &[SocketRef], event: &str, data: &Value, to: &str) {
+    let (mut slow, mut failed) = (0usize, 0usize);
+    for socket in sockets {
+        match socket.emit(event, data) {
+            Ok(()) | Err(SendError::Socket(SocketError::Closed)) => {}
+            Err(SendError::Socket(SocketError::InternalChannelFull)) => {
+                slow += 1;
+                crate::slow_consumer::disconnect(socket.clone());
+            }
+            Err(err) => {
+                failed += 1;
+                tracing::debug!(%err, sid = %socket.id, "bus delivery to a socket failed");
+            }
+        }
+    }
+    if slow + failed > 0 {
+        tracing::warn!(%to, %event, slow, failed, "bus delivery incomplete");
+    }
+}

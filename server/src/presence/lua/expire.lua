@@ -1,0 +1,9 @@
+-- ARGV: room, publish, channel, conn. Removes the connection if its deadline has passed,
+-- announcing its leave; the script is atomic, so reapers on several nodes announce it once.
+-- Returns 1 when it expired it, else 0.
+local conn = ARGV[4]
+local now = now_ms()
+local deadline = redis.call('ZSCORE', due_key, member(conn))
+if not deadline or tonumber(deadline) > now then return 0 end
+redis.call('ZREM', due_key, member(conn))
+return remove(conn, now)
