@@ -6,12 +6,14 @@ pub mod bench;
 mod client;
 mod proxy;
 pub mod raw;
+mod redis_cluster;
 mod redis_server;
 mod server;
 mod silent;
 
 pub use client::TestClient;
 pub use proxy::Proxy;
+pub use redis_cluster::RedisCluster;
 pub use redis_server::{RedisServer, free_port};
 pub use server::{Store, TestServer};
 pub use silent::{SILENT_EVENT, Silent};
@@ -89,6 +91,22 @@ where
     tokio::time::timeout(WAIT, wait)
         .await
         .unwrap_or_else(|_| panic!("no {what} within {WAIT:?}"))
+}
+
+/// Runs each listed `async fn name(store: Store)` as three tests, `memory::name`, `redis::name`
+/// (a private `redis-server`) and `cluster::name` (a private 3-master Redis Cluster).
+#[macro_export]
+macro_rules! on_every_store {
+    ($($name:ident),* $(,)?) => {
+        $crate::on_both_stores!($($name),*);
+        mod cluster {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                let cluster = $crate::RedisCluster::start();
+                super::$name($crate::Store::Redis(cluster.url())).await;
+            })*
+        }
+    };
 }
 
 /// Runs each listed `async fn name(store: Store)` as two tests, `memory::name` and `redis::name`,

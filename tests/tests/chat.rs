@@ -1,9 +1,10 @@
-//! The chat module on both stores: send, broadcast, history, limits and membership.
+//! The chat module on every store (memory, one Redis, a Redis Cluster): send, broadcast, history,
+//! limits and membership.
 
 use rtm_tests::{Store, TestClient, TestServer, unique};
 use serde_json::{Value, json};
 
-rtm_tests::on_both_stores!(
+rtm_tests::on_every_store!(
     send_broadcasts_to_the_room,
     history_is_oldest_first_and_capped,
     only_members_may_use_a_room,

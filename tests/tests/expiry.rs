@@ -90,7 +90,16 @@ async fn expires_on_memory() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn expires_once_with_two_nodes_reaping() {
     let redis = RedisServer::start();
-    let store = Store::Redis(redis.url());
+    expires_once_with_two_nodes_on(Store::Redis(redis.url())).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expires_once_with_two_nodes_reaping_a_cluster() {
+    let cluster = rtm_tests::RedisCluster::start();
+    expires_once_with_two_nodes_on(Store::Redis(cluster.url())).await;
+}
+
+async fn expires_once_with_two_nodes_on(store: Store) {
     let n1 = TestServer::start(&store, short_ttl).await;
     let n2 = TestServer::start(&store, short_ttl).await;
     silent_connection_expires(&n1.url(), &n2.url()).await;

@@ -1,21 +1,44 @@
-//! Two server nodes on one Redis act as one: snapshots, events and chat cross nodes, and every
+//! Two server nodes on one Redis (or one Redis Cluster) act as one: snapshots, events and chat cross nodes, and every
 //! event reaches every member exactly once.
 
-use rtm_tests::{RedisServer, Store, TestClient, TestServer, unique};
+use rtm_tests::{Store, TestClient, TestServer, unique};
 use serde_json::{Value, json};
 
-async fn two_nodes(redis: &RedisServer) -> (TestServer, TestServer) {
-    let store = Store::Redis(redis.url());
+/// Each scenario on one Redis and on a Redis Cluster.
+macro_rules! on_redis_and_cluster {
+    ($($name:ident),* $(,)?) => {
+        mod redis {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                let redis = rtm_tests::RedisServer::start();
+                super::$name(redis.url()).await;
+            })*
+        }
+        mod cluster {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                let cluster = rtm_tests::RedisCluster::start();
+                super::$name(cluster.url()).await;
+            })*
+        }
+    };
+}
+
+on_redis_and_cluster!(
+    presence_and_chat_cross_nodes_exactly_once,
+    graceful_shutdown_announces_this_nodes_connections,
+);
+
+async fn two_nodes(url: &str) -> (TestServer, TestServer) {
+    let store = Store::Redis(url.to_string());
     (
         TestServer::start(&store, |_| {}).await,
         TestServer::start(&store, |_| {}).await,
     )
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn presence_and_chat_cross_nodes_exactly_once() {
-    let redis = RedisServer::start();
-    let (n1, n2) = two_nodes(&redis).await;
+async fn presence_and_chat_cross_nodes_exactly_once(url: String) {
+    let (n1, n2) = two_nodes(&url).await;
     let room = unique("mn");
     let a = TestClient::connect(&n1.url()).await;
     let b = TestClient::connect(&n2.url()).await;
@@ -109,10 +132,8 @@ async fn presence_and_chat_cross_nodes_exactly_once() {
     n2.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn graceful_shutdown_announces_this_nodes_connections() {
-    let redis = RedisServer::start();
-    let (n1, n2) = two_nodes(&redis).await;
+async fn graceful_shutdown_announces_this_nodes_connections(url: String) {
+    let (n1, n2) = two_nodes(&url).await;
     let room = unique("mn");
     let a = TestClient::connect(&n1.url()).await;
     let b = TestClient::connect(&n2.url()).await;

@@ -1,10 +1,10 @@
 //! The presence conformance suite: every rule of the protocol, run against the in-memory store
-//! and against Redis, with real Socket.IO clients (`rust_socketio`, a third-party client).
+//! against one Redis and against a Redis Cluster, with real Socket.IO clients (`rust_socketio`, a third-party client).
 
 use rtm_tests::{Store, TestClient, TestServer, unique};
 use serde_json::{Value, json};
 
-rtm_tests::on_both_stores!(
+rtm_tests::on_every_store!(
     join_answers_snapshot_and_self,
     join_is_announced_to_the_room,
     heartbeat_merges_shallowly_and_reports_changed,
