@@ -14,16 +14,23 @@ impl RedisServer {
     /// Starts one and waits until it answers.
     pub fn start() -> Self {
         let port = free_port();
-        let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("redis-server must be installed (make test installs it)");
-        let server = Self { child, port };
+        let server = Self {
+            child: spawn(port),
+            port,
+        };
         server.wait_ready();
         server
+    }
+
+    /// Kills it and, `down_for` later, starts an empty one on the same port (a Redis restart
+    /// that lost its data; clients back off meanwhile, so some reconnect only later).
+    pub fn restart_empty(&mut self, down_for: Duration) {
+        self.resume();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        std::thread::sleep(down_for);
+        self.child = spawn(self.port);
+        self.wait_ready();
     }
 
     /// Its URL.
@@ -77,6 +84,17 @@ impl Drop for RedisServer {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A `redis-server` on `port`, without persistence.
+fn spawn(port: u16) -> Child {
+    Command::new("redis-server")
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+        .args(["--save", "", "--appendonly", "no"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("redis-server must be installed (make test installs it)")
 }
 
 /// A port that was free a moment ago.
