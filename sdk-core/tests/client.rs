@@ -635,6 +635,36 @@ fn custom_events_reach_the_channel_they_name_or_all() {
 }
 
 #[test]
+fn a_sync_snapshot_replaces_the_view_like_a_rejoins() {
+    let mut h = Harness::connected(Harness::config());
+    let ghost = entry("c-ghost", "ghost", json!({}), 3, 0);
+    h.join("r", "u", json!({}), 4, vec![ghost]);
+    h.events.clear();
+    let me = entry("c-self", "u", json!({}), 4, 0);
+    let missed = entry("c-new", "newcomer", json!({"s": 1}), 9, 2);
+    h.server_event("presence:sync", json!({"roomId": "r", "snapshot": [me, missed]}));
+    let events = channel_events(&mut h, "r");
+    assert!(
+        matches!(&events[..], [ChannelEvent::Snapshot(s)] if s.len() == 2),
+        "{events:?}"
+    );
+    let users: Vec<String> = h
+        .client
+        .view("r")
+        .unwrap()
+        .connections()
+        .into_iter()
+        .map(|e| e.user_id)
+        .collect();
+    assert_eq!(users, ["newcomer", "u"], "sorted by connection id");
+    // A sync for a room the client is not in, or malformed, changes nothing.
+    h.server_event("presence:sync", json!({"roomId": "other", "snapshot": []}));
+    h.server_event("presence:sync", json!({"roomId": "r", "snapshot": 7}));
+    assert!(channel_events(&mut h, "r").is_empty());
+    assert_eq!(h.client.view("r").unwrap().connections().len(), 2);
+}
+
+#[test]
 fn the_servers_app_events_reach_the_client_once_whatever_its_rooms() {
     let mut h = Harness::connected(Harness::config());
     h.events.clear();
