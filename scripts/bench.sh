@@ -17,7 +17,7 @@ sleep 0.3
 target/release/rtm-server --host 127.0.0.1 --port "$port" --redis-url "redis://127.0.0.1:$redis_port" \
   --rate-limit-per-sec 1000 --rate-limit-burst 1000 >/tmp/rtm-bench-server.log 2>&1 &
 server_pid=$!
-trap 'kill $server_pid $redis_pid 2>/dev/null || true' EXIT
+trap 'kill $server_pid $redis_pid 2>/dev/null || true' EXIT # $server_pid grows to three nodes
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.1; done
 
 out=docs/benchmarks.md
@@ -47,6 +47,34 @@ for rate in 8 10 12 14 16 20 25; do
 done
 run idle "10,000 idle connections in 1,000 rooms (a keep-alive heartbeat every 10 s)" \
   --room-count 1000 --users-per-room 10 --idle --ramp-up-ms 20000
+
+# Multi-node: two more nodes on the same Redis; one generator per node, each with rooms of its
+# own, all at once. Each node should receive its own rooms' events only (per-room channels), not
+# the whole system's.
+received() { # the node's rtm_bus_messages_total{direction="received"}
+  curl -sf "http://127.0.0.1:$1/metrics" | awk '/^rtm_bus_messages_total\{direction="received"\}/ {print $2}'
+}
+ports=("$port")
+for _ in 1 2; do
+  p=$(python3 scripts/free-port.py)
+  target/release/rtm-server --host 127.0.0.1 --port "$p" --redis-url "redis://127.0.0.1:$redis_port" \
+    --rate-limit-per-sec 1000 --rate-limit-burst 1000 >>/tmp/rtm-bench-server.log 2>&1 &
+  server_pid="$server_pid $!"
+  for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$p/health" >/dev/null && break; sleep 0.1; done
+  ports+=("$p")
+done
+echo "== 3 nodes on one Redis, 100 clients in 25 rooms × 5 heartbeats/s on each" >&2
+for i in 0 1 2; do received "${ports[$i]}" >"$results/node-$i.before"; done
+pids=()
+for i in 0 1 2; do
+  target/release/rtm-bench --json --target-url "http://127.0.0.1:${ports[$i]}" \
+    --test-duration-ms "$duration" --max-errors 1000000 --max-missing 1000000 \
+    --room-count 25 --users-per-room 4 --heartbeats-per-sec 5 >"$results/node-$i.json" &
+  pids+=($!)
+done
+wait "${pids[@]}"
+sleep 1 # the last leaves
+for i in 0 1 2; do received "${ports[$i]}" >"$results/node-$i.after"; done
 
 python3 - "$results" "$duration" >"$out" <<'PY'
 import glob, json, os, platform, subprocess, sys
@@ -103,6 +131,24 @@ for n in names:
         print(f"- server RSS at the end: {r['server_rss_mb']:.1f} MB")
     calls = r["heartbeat"]["count"] + r["join"]["count"]
     print(f"- Redis `INFO commandstats`: {r['evals']:,} scripts (EVALSHA/EVAL) for {calls:,} joins and heartbeats ({r['evals'] / max(calls, 1):.3f} per operation; leaves and reaper runs included)\n")
+PY
+
+python3 - "$results" >>"$out" <<'PY'
+import json, sys
+results = sys.argv[1]
+print("## Multi-node: 3 nodes on one Redis\n")
+print("Three nodes (release builds) on the same Redis, one generator per node, each with 100 clients")
+print("in 25 rooms of its own at 5 heartbeats/s, all at once. *Relevant* is what a node's own rooms")
+print("published (joins, updates, leaves); *received* is what its bus subscription delivered to it")
+print("(`rtm_bus_messages_total{direction=\"received\"}`). With one channel for every room, each node")
+print("would receive every node's messages (about 3 × relevant).\n")
+print("| node | heartbeats/s | heartbeat p99 | relevant | received | received / relevant |\n|---|---|---|---|---|---|")
+for i in range(3):
+    r = json.load(open(f"{results}/node-{i}.json"))
+    got = float(open(f"{results}/node-{i}.after").read() or 0) - float(open(f"{results}/node-{i}.before").read() or 0)
+    relevant = r["heartbeat"]["count"] + r["join"]["count"] + r["clients"]
+    print(f"| {i + 1} | {r['achieved_heartbeats_per_sec']:,.0f} | {r['heartbeat']['p99_ms']:.2f} ms | {relevant:,} | {got:,.0f} | {got / max(relevant, 1):.2f} |")
+print()
 PY
 rm -rf "$results"
 echo "wrote $out"
