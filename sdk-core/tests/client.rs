@@ -642,7 +642,10 @@ fn a_sync_snapshot_replaces_the_view_like_a_rejoins() {
     h.events.clear();
     let me = entry("c-self", "u", json!({}), 4, 0);
     let missed = entry("c-new", "newcomer", json!({"s": 1}), 9, 2);
-    h.server_event("presence:sync", json!({"roomId": "r", "snapshot": [me, missed]}));
+    h.server_event(
+        "presence:sync",
+        json!({"roomId": "r", "snapshot": [me, missed]}),
+    );
     let events = channel_events(&mut h, "r");
     assert!(
         matches!(&events[..], [ChannelEvent::Snapshot(s)] if s.len() == 2),

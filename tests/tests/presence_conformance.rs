@@ -17,6 +17,7 @@ rtm_tests::on_every_store!(
     rejoin_gets_a_newer_epoch,
     validation_rules_name_the_field,
     rest_snapshot_matches,
+    odd_ids_and_state_keys_round_trip,
 );
 
 async fn join(client: &TestClient, room: &str, user: &str, state: Value) -> Value {
@@ -503,6 +504,41 @@ async fn rest_snapshot_matches(store: Store) {
     let snap = server_snapshot(&server, &room).await;
     assert_eq!(Value::Array(snap), ack["snapshot"]);
     assert!(server_snapshot(&server, "empty-room").await.is_empty());
+    server.stop().await;
+}
+
+/// Ids and state keys with newlines, braces and quotes (which the Redis layout separates with
+/// newlines and hash tags) come back as they went in.
+async fn odd_ids_and_state_keys_round_trip(store: Store) {
+    let server = TestServer::start(&store, |_| {}).await;
+    let room = unique("{b1}:room\nwith}\"odd{");
+    let user = "al\nice {b2} \"q\"";
+    let state = json!({"a\nb": 1, "{c}": "x\ny", "": [1.5, null]});
+    let a = TestClient::connect(&server.url()).await;
+    let ack = join(&a, &room, user, state.clone()).await;
+    let me = &ack["snapshot"][0];
+    assert_eq!((me["userId"].as_str(), &me["state"]), (Some(user), &state));
+    let epoch = ack["self"]["epoch"].clone();
+    let hb = a
+        .request(
+            "presence:heartbeat",
+            json!({"roomId": room, "epoch": epoch, "patchState": {"new\nkey": true}}),
+        )
+        .await;
+    assert_eq!(hb["changed"], true, "{hb}");
+    let b = TestClient::connect(&server.url()).await;
+    let ack = join(&b, &room, "bob", json!({})).await;
+    let alice = ack["snapshot"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["userId"] == user)
+        .expect("alice in bob's snapshot")
+        .clone();
+    let mut expected = state;
+    expected["new\nkey"] = json!(true);
+    assert_eq!(alice["state"], expected);
+    assert_eq!(alice["rev"], 1);
     server.stop().await;
 }
 

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use serde_json::Value;
+use serde_json::value::to_raw_value;
 use socketioxide::SocketIo;
 use socketioxide::extract::SocketRef;
 use socketioxide::socket::Sid;
@@ -103,13 +104,18 @@ impl Local {
 
     /// Emits to each of the user's connections on this node.
     pub(crate) fn emit_to_user(&self, user: &str, event: &str, data: &Value) {
-        emit_each(&self.sockets_of(user), event, data, &format!("user {user}"));
+        let sockets = self.sockets_of(user);
+        if let (false, Ok(data)) = (sockets.is_empty(), to_raw_value(data)) {
+            emit_each(&sockets, event, &data, &format!("user {user}"));
+        }
     }
 
     /// Emits to every connection on this node.
     pub(crate) fn broadcast(&self, event: &str, data: &Value) {
-        if self.io.of("/").is_some() {
-            emit_each(&self.io.sockets(), event, data, "everyone");
+        if self.io.of("/").is_some()
+            && let Ok(data) = to_raw_value(data)
+        {
+            emit_each(&self.io.sockets(), event, &data, "everyone");
         }
     }
 

@@ -7,8 +7,7 @@ use std::collections::HashSet;
 use redis::{PushInfo, PushKind, Value};
 use tokio::sync::mpsc;
 
-use super::BusMessage;
-use super::delivery::Delivery;
+use super::delivery::{Delivery, RawBusMessage};
 use super::subscriptions::Subscriptions;
 use crate::keys;
 
@@ -58,9 +57,9 @@ impl Inbox {
                     let _ = self.control_tx.send(payload);
                     return;
                 }
-                match serde_json::from_slice::<BusMessage>(&payload) {
+                match serde_json::from_slice::<RawBusMessage>(&payload) {
                     Ok(message) => {
-                        let _ = self.deliveries.send(Delivery::Message(message));
+                        let _ = self.deliveries.send(Delivery::Raw(message));
                     }
                     Err(err) => tracing::warn!(%err, %channel, "ignoring a malformed bus message"),
                 }

@@ -229,5 +229,7 @@ async fn resync(p: &Presence, io: &SocketIo, room: &str) {
         .filter(|socket| Membership::of(socket).get(room).is_some())
         .collect();
     let data = serde_json::json!({ fields::ROOM_ID: room, fields::SNAPSHOT: snapshot });
-    crate::bus::emit_each(&members, events::PRESENCE_SYNC, &data, room);
+    if let Ok(data) = serde_json::value::to_raw_value(&data) {
+        crate::bus::emit_each(&members, events::PRESENCE_SYNC, &data, room);
+    }
 }

@@ -47,7 +47,7 @@ impl RedisPresenceStore {
         }
     }
 
-    /// `script` on `room`: its keys, then the room, the publish command and its channel.
+    /// `script` on `room`: its keys, then the room, the publish command, its channel and the TTL.
     fn on_room<'a>(&self, script: &'a Script, room: &str) -> ScriptInvocation<'a> {
         let mut invocation = script.prepare_invoke();
         for key in keys::presence(room) {
@@ -56,7 +56,8 @@ impl RedisPresenceStore {
         invocation
             .arg(room)
             .arg(self.publish)
-            .arg(keys::room_channel(room));
+            .arg(keys::room_channel(room))
+            .arg(self.ttl_ms);
         invocation
     }
 
@@ -99,7 +100,6 @@ impl PresenceStore for RedisPresenceStore {
             .on_room(&self.join, room)
             .arg(conn)
             .arg(user)
-            .arg(self.ttl_ms)
             .arg(state_args(&state))
             .invoke_async(&mut self.conn.clone())
             .await?;
@@ -117,7 +117,6 @@ impl PresenceStore for RedisPresenceStore {
             .on_room(&self.heartbeat, room)
             .arg(conn)
             .arg(epoch)
-            .arg(self.ttl_ms)
             .arg(patch.as_ref().map(state_args).unwrap_or_default())
             .invoke_async(&mut self.conn.clone())
             .await?;

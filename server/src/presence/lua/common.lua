@@ -1,16 +1,18 @@
 -- Shared by every presence script. Every key is declared (all in the room's bucket, so one
 -- cluster slot):
---   KEYS[1] <p>p:{bN}:m:<room>  hash: conn -> meta, cjson {u = user, e = epoch, r = rev,
---                               s = last seen ms, f = the state's field names}
+--   KEYS[1] <p>p:{bN}:m:<room>  hash: conn -> "<epoch>\n<rev>\n<n>\n<field 1>\n…<field n>\n<user>"
+--                               (the state's field names are JSON strings: no raw newline)
 --   KEYS[2] <p>p:{bN}:s:<room>  hash: "<conn>\n<field json>" -> value json
 --   KEYS[3] <p>p:{bN}:due       zset: "<room>\n<conn>" scored by expiry ms (the bucket's index)
 --   KEYS[4] <p>p:{bN}:epoch     counter (join only)
 -- ARGV[1] is the room, ARGV[2] the publish command (PUBLISH, or SPUBLISH in a cluster), ARGV[3]
--- the room's channel; each script's own arguments follow.
--- Epoch, rev and times are kept as decimal strings (cjson would round large numbers); state
--- values are JSON encoded by the server and never parsed here.
+-- the room's channel, ARGV[4] the TTL (ms); each script's own arguments follow. A connection's
+-- last heartbeat is its expiry minus the TTL. One hash field per connection keeps a heartbeat to
+-- one read and (when the state changed) one write of it.
+-- Numbers are kept as decimal strings; state values are JSON encoded by the server and never
+-- parsed here (Lua's cjson would lose number precision).
 local meta_key, state_key, due_key = KEYS[1], KEYS[2], KEYS[3]
-local room, publish, channel = ARGV[1], ARGV[2], ARGV[3]
+local room, publish, channel, ttl = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
 
 local function now_ms()
   local t = redis.call('TIME')
@@ -18,42 +20,58 @@ local function now_ms()
 end
 local function int(n) return string.format('%d', n) end
 local function member(conn) return room .. '\n' .. conn end
-local function field(conn, name) return conn .. '\n' .. name end
+local function sub(conn, name) return conn .. '\n' .. name end
 
+-- A connection's meta from its stored text: {e = epoch, r = rev, u = user, f = field names}.
+local function parse_meta(raw)
+  local e, r, n, rest = string.match(raw, '^([^\n]*)\n([^\n]*)\n([^\n]*)\n(.*)$')
+  if not e then return nil end
+  local m, pos = { e = e, r = r, f = {} }, 1
+  for i = 1, tonumber(n) do
+    local nl = string.find(rest, '\n', pos, true)
+    m.f[i] = string.sub(rest, pos, nl - 1)
+    pos = nl + 1
+  end
+  m.u = string.sub(rest, pos)
+  return m
+end
+
+-- The connection's meta, or nil when it is not in the room.
 local function get_meta(conn)
   local raw = redis.call('HGET', meta_key, conn)
   if not raw then return nil end
-  local m = cjson.decode(raw)
-  if type(m.f) ~= 'table' then m.f = {} end
-  return m
+  return parse_meta(raw)
 end
-local function put_meta(conn, m) redis.call('HSET', meta_key, conn, cjson.encode(m)) end
 
-local function state_json(conn, m)
-  if #m.f == 0 then return '{}' end
+local function put_meta(conn, m)
+  local fields = ''
+  if #m.f > 0 then fields = table.concat(m.f, '\n') .. '\n' end
+  redis.call('HSET', meta_key, conn, m.e .. '\n' .. m.r .. '\n' .. #m.f .. '\n' .. fields .. m.u)
+end
+
+local function state_json(conn, fields)
+  if #fields == 0 then return '{}' end
   local names = {}
-  for i, name in ipairs(m.f) do names[i] = field(conn, name) end
+  for i, name in ipairs(fields) do names[i] = sub(conn, name) end
   local values = redis.call('HMGET', state_key, unpack(names))
   local parts = {}
-  for i, name in ipairs(m.f) do
+  for i, name in ipairs(fields) do
     if values[i] then parts[#parts + 1] = name .. ':' .. values[i] end
   end
   return '{' .. table.concat(parts, ',') .. '}'
-end
-
-local function entry_json(conn, m)
-  return '{"connId":' .. cjson.encode(conn) .. ',"userId":' .. cjson.encode(m.u) ..
-    ',"state":' .. state_json(conn, m) .. ',"lastSeenMs":' .. m.s ..
-    ',"epoch":' .. m.e .. ',"rev":' .. m.r .. '}'
 end
 
 local function snapshot_json()
   local kv = redis.call('HGETALL', meta_key)
   local parts = {}
   for i = 1, #kv, 2 do
-    local m = cjson.decode(kv[i + 1])
-    if type(m.f) ~= 'table' then m.f = {} end
-    parts[#parts + 1] = entry_json(kv[i], m)
+    local conn, m = kv[i], parse_meta(kv[i + 1])
+    if m then
+      local expiry = tonumber(redis.call('ZSCORE', due_key, member(conn)) or 0)
+      parts[#parts + 1] = '{"connId":' .. cjson.encode(conn) .. ',"userId":' .. cjson.encode(m.u) ..
+        ',"state":' .. state_json(conn, m.f) .. ',"lastSeenMs":' .. int(expiry - ttl) ..
+        ',"epoch":' .. m.e .. ',"rev":' .. m.r .. '}'
+    end
   end
   return '[' .. table.concat(parts, ',') .. ']'
 end
@@ -67,20 +85,21 @@ local function announce(kind, conn, user, state, ts, epoch, rev)
     '{"room":' .. cjson.encode(room) .. ',"event":"presence:event","data":' .. data .. '}')
 end
 
--- Deletes a connection's state fields.
-local function clear_state(conn, m)
-  if #m.f == 0 then return end
-  local names = {}
-  for i, name in ipairs(m.f) do names[i] = field(conn, name) end
-  redis.call('HDEL', state_key, unpack(names))
+-- Deletes a connection's entry and state (not its expiry).
+local function clear(conn, m)
+  if #m.f > 0 then
+    local names = {}
+    for i, name in ipairs(m.f) do names[i] = sub(conn, name) end
+    redis.call('HDEL', state_key, unpack(names))
+  end
+  redis.call('HDEL', meta_key, conn)
 end
 
 -- Removes a connection and announces its leave; 0 when it was not there.
 local function remove(conn, now)
   local m = get_meta(conn)
   if not m then return 0 end
-  clear_state(conn, m)
-  redis.call('HDEL', meta_key, conn)
+  clear(conn, m)
   redis.call('ZREM', due_key, member(conn))
   announce('leave', conn, m.u, 'null', now, m.e, m.r)
   return 1

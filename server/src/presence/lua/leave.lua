@@ -1,2 +1,2 @@
--- ARGV: room, publish, channel, conn. Returns 1 when the connection was joined, else 0.
-return remove(ARGV[4], now_ms())
+-- ARGV: room, publish, channel, ttl_ms, conn. Returns 1 when the connection was joined, else 0.
+return remove(ARGV[5], now_ms())

@@ -1,2 +1,3 @@
--- KEYS: the room's meta and state hashes; ARGV: room. Returns the snapshot as a JSON array.
+-- KEYS: the room's meta and state hashes and its bucket's expiry index; ARGV: room, publish,
+-- channel, ttl_ms. Returns the snapshot as a JSON array.
 return snapshot_json()
