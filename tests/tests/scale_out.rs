@@ -187,6 +187,17 @@ async fn views_heal_after_redis_restarts_empty() {
         .await
         .expect("views agree before the restart");
 
+    // Each user's epoch, as the first client sees it.
+    let epoch_of = |channel: &rtm_sdk::PresenceChannel, user: &str| {
+        channel
+            .connections()
+            .into_iter()
+            .find(|e| e.user_id == user)
+            .map(|e| e.epoch)
+    };
+    let epochs_before: Vec<Option<u64>> = (0..4)
+        .map(|i| epoch_of(&clients[0].1, &format!("u{i}")))
+        .collect();
     // Redis loses everything; two users leave while the nodes are reconnecting (their leaves
     // find nothing to remove and announce nothing).
     // Down for 1.5 s: the nodes' reconnect backoff then leaves a gap after Redis is back in
@@ -221,6 +232,14 @@ async fn views_heal_after_redis_restarts_empty() {
         .map(|e| e["userId"].as_str().unwrap().to_string())
         .collect();
     assert_eq!(stored, truth);
+    // The rejoins after the loss got newer epochs, not a counter started again from 1.
+    for (i, before) in epochs_before.iter().enumerate() {
+        let after = epoch_of(&clients[0].1, &format!("u{i}"));
+        assert!(
+            after > *before,
+            "u{i}'s epoch went from {before:?} to {after:?}"
+        );
+    }
     drop(all);
     for (client, _) in clients {
         client.disconnect().await;

@@ -107,7 +107,9 @@ impl PresenceStore for MemoryPresenceStore {
     ) -> Result<JoinOutcome, StoreError> {
         let mut inner = self.inner.lock().expect("presence lock");
         let now = now_ms();
-        inner.last_epoch += 1;
+        // Never below the time in ms × 1024: epochs never go backwards, not even across a
+        // restart of the process.
+        inner.last_epoch = (inner.last_epoch + 1).max(now.saturating_mul(1024));
         let c = Conn {
             user: user.to_string(),
             state,

@@ -1,9 +1,15 @@
 -- ARGV: room, publish, channel, ttl_ms, conn, user, then state as (field json, value json) pairs.
 -- Returns {"epoch":N,"snapshot":[...]} with the joiner in the snapshot. A rejoin replaces the
--- connection's entry; epochs come from the bucket's counter, so they never repeat in a room.
+-- connection's entry. Epochs come from the bucket's counter, never below the time in ms × 1024:
+-- they never repeat in a room and never go backwards, even when Redis lost its data.
 local conn, user = ARGV[5], ARGV[6]
 local now = now_ms()
-local epoch = int(redis.call('INCR', KEYS[4]))
+local next_epoch, floor = redis.call('INCR', KEYS[4]), now * 1024
+if next_epoch < floor then
+  next_epoch = floor
+  redis.call('SET', KEYS[4], int(floor))
+end
+local epoch = int(next_epoch)
 local old = get_meta(conn)
 if old then clear(conn, old) end
 local m = { e = epoch, r = '0', u = user, f = {} }
