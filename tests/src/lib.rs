@@ -39,23 +39,25 @@ pub async fn http_get_json(url: &str) -> serde_json::Value {
 
 /// GETs `url` with an optional bearer token; returns the status and the JSON body.
 pub async fn http_get(url: &str, bearer: Option<&str>) -> (u16, serde_json::Value) {
-    let mut request = reqwest::Client::new().get(url);
-    if let Some(token) = bearer {
-        request = request.bearer_auth(token);
-    }
-    let response = request.send().await.expect("HTTP request");
-    let status = response.status().as_u16();
-    let body = response.json().await.unwrap_or(serde_json::Value::Null);
-    (status, body)
+    send(reqwest::Client::new().get(url), bearer).await
 }
 
 /// POSTs `body` (sent as it is, as JSON) to `url` with an optional bearer token; returns the
 /// status and the JSON body (`Null` when the body is not JSON).
 pub async fn http_post(url: &str, bearer: Option<&str>, body: &str) -> (u16, serde_json::Value) {
-    let mut request = reqwest::Client::new()
+    let request = reqwest::Client::new()
         .post(url)
         .header("content-type", "application/json")
         .body(body.to_string());
+    send(request, bearer).await
+}
+
+/// Sends `request` with an optional bearer token: the status and the JSON body (`Null` when the
+/// body is not JSON).
+async fn send(
+    mut request: reqwest::RequestBuilder,
+    bearer: Option<&str>,
+) -> (u16, serde_json::Value) {
     if let Some(token) = bearer {
         request = request.bearer_auth(token);
     }
