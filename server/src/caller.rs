@@ -13,7 +13,7 @@ use serde_json::json;
 
 use crate::api_keys::ApiKeys;
 use crate::auth::JwtVerifier;
-use crate::error::ErrorCode;
+use crate::error::{AckError, ErrorCode};
 use crate::room_patterns::RoomPatterns;
 
 /// Who made an HTTP request.
@@ -38,6 +38,18 @@ impl Caller {
         match self {
             Self::Backend | Self::Anyone => true,
             Self::User { rooms, .. } => rooms.allows(room),
+        }
+    }
+
+    /// `Ok` when the caller may read `room`, else the `forbidden` refusal (HTTP 403).
+    pub fn check_read(&self, room: &str) -> Result<(), AckError> {
+        if self.may_read_room(room) {
+            Ok(())
+        } else {
+            Err(AckError::new(
+                ErrorCode::Forbidden,
+                "the token's rooms claim does not allow this room",
+            ))
         }
     }
 }

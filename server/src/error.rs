@@ -2,6 +2,8 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 /// The machine-readable code of a refused request: the SDK's own definition
@@ -21,11 +23,17 @@ pub struct AckError {
 }
 
 impl AckError {
-    /// The HTTP status of a store failure in the REST API: 503 when it is worth retrying soon.
-    pub fn store_status(&self) -> axum::http::StatusCode {
+    /// The HTTP status of this refusal in the REST and backend APIs (503 for `unavailable`:
+    /// worth retrying soon).
+    pub fn http_status(&self) -> StatusCode {
         match self.code {
-            ErrorCode::Unavailable => axum::http::StatusCode::SERVICE_UNAVAILABLE,
-            _ => axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorCode::InvalidPayload => StatusCode::BAD_REQUEST,
+            ErrorCode::Unauthorized => StatusCode::UNAUTHORIZED,
+            ErrorCode::Forbidden => StatusCode::FORBIDDEN,
+            ErrorCode::LimitExceeded => StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -46,6 +54,13 @@ impl AckError {
     /// `internal`: the server failed; the details go to the log, not to the client.
     pub fn internal() -> Self {
         Self::new(ErrorCode::Internal, "internal server error, try again")
+    }
+}
+
+/// An HTTP answer: [`AckError::http_status`] with the body `{ok:false, error, code}`.
+impl IntoResponse for AckError {
+    fn into_response(self) -> Response {
+        (self.http_status(), axum::Json(self)).into_response()
     }
 }
 

@@ -133,20 +133,7 @@ async fn rooms(
 fn answer(result: Result<serde_json::Value, AckError>) -> Response {
     match result {
         Ok(body) => Json(body).into_response(),
-        Err(err) => (status(err.code), Json(err)).into_response(),
-    }
-}
-
-/// The HTTP status of a refusal.
-pub(crate) fn status(code: ErrorCode) -> StatusCode {
-    match code {
-        ErrorCode::InvalidPayload => StatusCode::BAD_REQUEST,
-        ErrorCode::Forbidden => StatusCode::FORBIDDEN,
-        ErrorCode::LimitExceeded => StatusCode::PAYLOAD_TOO_LARGE,
-        ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
-        ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-        ErrorCode::Unauthorized => StatusCode::UNAUTHORIZED,
-        _ => StatusCode::INTERNAL_SERVER_ERROR,
+        Err(err) => err.into_response(),
     }
 }
 

@@ -103,13 +103,18 @@ impl Subscriptions {
         };
         entry.refs = entry.refs.saturating_sub(1);
         if entry.refs == 0 {
-            let changes = self.0.changes.clone();
-            let room = room.to_string();
-            tokio::spawn(async move {
-                tokio::time::sleep(LINGER).await;
-                let _ = changes.send(Change::Unsubscribe(room));
-            });
+            self.unsubscribe_later(room);
         }
+    }
+
+    /// Asks, [`LINGER`] from now, for `room`'s channel to go (it stays if a socket came back).
+    fn unsubscribe_later(&self, room: &str) {
+        let changes = self.0.changes.clone();
+        let room = room.to_string();
+        tokio::spawn(async move {
+            tokio::time::sleep(LINGER).await;
+            let _ = changes.send(Change::Unsubscribe(room));
+        });
     }
 
     /// The subscriber's connection was lost: every subscribed room is stale until its channel
@@ -221,12 +226,7 @@ impl Subscriptions {
                 map.remove(room);
             } else if entry.refs == 0 {
                 // Its waiters gave up meanwhile: it goes like any room nobody is in.
-                let changes = self.0.changes.clone();
-                let room = room.clone();
-                tokio::spawn(async move {
-                    tokio::time::sleep(LINGER).await;
-                    let _ = changes.send(Change::Unsubscribe(room));
-                });
+                self.unsubscribe_later(room);
             }
             for waiter in waiters {
                 let _ = waiter.send(result.clone());

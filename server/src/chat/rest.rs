@@ -3,7 +3,6 @@
 use std::sync::Arc;
 
 use axum::extract::{Extension, Path, Query, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -14,7 +13,7 @@ use serde_json::json;
 use super::handlers::DEFAULT_LIMIT;
 use super::store::ChatStore;
 use crate::caller::Caller;
-use crate::error::{AckError, ErrorCode, store_error};
+use crate::error::store_error;
 
 #[derive(Clone)]
 struct Rest {
@@ -39,12 +38,8 @@ async fn history(
     Path(room_id): Path<String>,
     Query(query): Query<HistoryQuery>,
 ) -> Response {
-    if !caller.may_read_room(&room_id) {
-        let err = AckError::new(
-            ErrorCode::Forbidden,
-            "the token's rooms claim does not allow this room",
-        );
-        return (StatusCode::FORBIDDEN, Json(err)).into_response();
+    if let Err(refused) = caller.check_read(&room_id) {
+        return refused.into_response();
     }
     let limit = query.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, rest.max);
     match rest.store.history(&room_id, limit).await {
@@ -52,9 +47,6 @@ async fn history(
             fields::OK: true, fields::ROOM_ID: room_id, fields::MESSAGES: messages,
         }))
         .into_response(),
-        Err(err) => {
-            let err = store_error("chat history", &err);
-            (err.store_status(), Json(err)).into_response()
-        }
+        Err(err) => store_error("chat history", &err).into_response(),
     }
 }

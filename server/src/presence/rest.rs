@@ -11,7 +11,7 @@ use serde_json::json;
 
 use super::Presence;
 use crate::caller::Caller;
-use crate::error::{AckError, ErrorCode, store_error};
+use crate::error::store_error;
 
 pub(crate) fn routes(presence: Arc<Presence>) -> Router {
     Router::new()
@@ -24,22 +24,14 @@ async fn snapshot(
     Extension(caller): Extension<Caller>,
     Path(room_id): Path<String>,
 ) -> Response {
-    if !caller.may_read_room(&room_id) {
-        return error_response(AckError::new(
-            ErrorCode::Forbidden,
-            "the token's rooms claim does not allow this room",
-        ));
+    if let Err(refused) = caller.check_read(&room_id) {
+        return refused.into_response();
     }
     match p.store.snapshot(&room_id).await {
         Ok(snapshot) => Json(json!({
             fields::OK: true, fields::ROOM_ID: room_id, fields::SNAPSHOT: snapshot,
         }))
         .into_response(),
-        Err(err) => error_response(store_error("presence snapshot", &err)),
+        Err(err) => store_error("presence snapshot", &err).into_response(),
     }
-}
-
-/// An error as an HTTP response with the protocol's error body.
-pub(crate) fn error_response(err: AckError) -> Response {
-    (crate::api::status(err.code), Json(err)).into_response()
 }
