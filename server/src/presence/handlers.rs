@@ -69,7 +69,9 @@ pub(crate) async fn join(
             ctx.backend().claim_user(&socket, &joined.user_id);
             if !membership.insert(room.clone(), joined) {
                 // The socket went while the join was in flight: its disconnect could not leave
-                // this room, so the join is undone here (announced as a leave).
+                // this room, so the join is undone here (announced as a leave), and the room's
+                // channel is released if the disconnect came before this join subscribed.
+                p.bus.leave(&socket, &room);
                 undo_join(&p, &membership, &room, &conn).await;
                 return Err(AckError::new(
                     ErrorCode::NotJoined,
