@@ -1,10 +1,11 @@
 //! The Socket.IO event names: requests a client sends (each with an ack) and events the server
 //! sends.
 
-/// Client → server: join a room (`{roomId, userId, state?}` → `{ok, snapshot, self}`).
+/// Client → server: join a room, or resume an entry (`{roomId, userId, state?, resume?}` →
+/// `{ok, snapshot, self}`).
 pub const PRESENCE_JOIN: &str = "presence:join";
 /// Client → server: keep the connection's presence alive, maybe patching its state
-/// (`{epoch, patchState?, roomId?}` → `{ok, changed, epoch}`).
+/// (`{epoch, patchState?, roomId?, digest?}` → `{ok, changed, epoch, snapshot?}`).
 pub const PRESENCE_HEARTBEAT: &str = "presence:heartbeat";
 /// Client → server: leave a room (`{roomId?}` or nothing → `{ok}`).
 pub const PRESENCE_LEAVE: &str = "presence:leave";
@@ -13,6 +14,9 @@ pub const PRESENCE_EVENT: &str = "presence:event";
 /// Server → the room's members on one node: the room's whole snapshot (`{roomId, snapshot}`),
 /// after that node's subscription to the room was lost and restored; applied like a rejoin's.
 pub const PRESENCE_SYNC: &str = "presence:sync";
+/// Server → each of a node's connections: the node is shutting down; reconnect now (to another
+/// node) and resume (`{reason}`).
+pub const DRAIN: &str = "rtm:drain";
 /// Client → server: send a chat message (`{roomId, message}` → `{ok, msgId, ts}`).
 pub const CHAT_SEND: &str = "chat:send";
 /// Client → server: the room's last messages (`{roomId, limit?}` → `{ok, messages}`).
@@ -28,6 +32,7 @@ mod tests {
         let doc = std::fs::read_to_string(path).expect("docs/protocol.md");
         for event in [
             super::PRESENCE_JOIN,
+            super::DRAIN,
             super::PRESENCE_HEARTBEAT,
             super::PRESENCE_LEAVE,
             super::PRESENCE_EVENT,

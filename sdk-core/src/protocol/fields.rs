@@ -44,3 +44,14 @@ pub const MSG_ID: &str = "msgId";
 pub const MESSAGES: &str = "messages";
 /// How many messages a chat history request wants.
 pub const LIMIT: &str = "limit";
+
+/// A join's request to take over an earlier entry of the room (`{connId, resumeToken}`).
+pub const RESUME: &str = "resume";
+/// The secret that resumes a join's entry (in the join's `self`, and in `resume`).
+pub const RESUME_TOKEN: &str = "resumeToken";
+/// In a join's `self`: whether it took over the entry named in `resume`.
+pub const RESUMED: &str = "resumed";
+/// A room's digest: the XOR of [`crate::protocol::digest::entry`] over its entries.
+pub const DIGEST: &str = "digest";
+/// Why the server sends `rtm:drain`.
+pub const REASON: &str = "reason";

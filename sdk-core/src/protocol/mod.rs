@@ -4,6 +4,7 @@
 //! dependencies.
 
 pub mod codes;
+pub mod digest;
 pub mod events;
 pub mod fields;
 
