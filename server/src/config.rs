@@ -39,6 +39,16 @@ pub struct Config {
     #[arg(long, env = "PRESENCE_REAPER_INTERVAL_MS", default_value_t = 3_000)]
     pub presence_reaper_interval_ms: u64,
 
+    /// How long a lost connection's presence is kept (ms) for its client to reconnect and resume
+    /// it unseen; 0 announces its leave at once. Explicit leaves are always announced at once.
+    #[arg(long, env = "RTM_PRESENCE_GRACE_MS", default_value_t = 5_000)]
+    pub presence_grace_ms: u64,
+
+    /// On SIGTERM/SIGINT, how long (ms) the node waits for its clients to move to other nodes
+    /// before it closes the rest and exits.
+    #[arg(long, env = "RTM_SHUTDOWN_TIMEOUT_MS", default_value_t = 10_000)]
+    pub shutdown_timeout_ms: u64,
+
     /// Allowed CORS origin for HTTP and Socket.IO polling ("*" for any).
     #[arg(long, env = "CORS_ORIGIN", default_value = "*")]
     pub cors_origin: String,
@@ -158,6 +168,8 @@ impl Default for Config {
             redis_url: None,
             presence_ttl_ms: 30_000,
             presence_reaper_interval_ms: 3_000,
+            presence_grace_ms: 5_000,
+            shutdown_timeout_ms: 10_000,
             cors_origin: "*".into(),
             static_dir: None,
             jwt_secret: None,

@@ -14,6 +14,8 @@ pub mod caller;
 pub mod chat;
 mod client_ip;
 pub mod config;
+mod departure;
+mod drain;
 pub mod error;
 mod http;
 pub mod keys;
@@ -37,6 +39,7 @@ pub mod validate;
 mod fuzz;
 
 pub use config::Config;
+pub use departure::Departure;
 pub use error::{AckError, ErrorCode};
 pub use module::{BoxError, Module, ModuleContext, Payload};
 pub use redis_backend::RedisBackend;

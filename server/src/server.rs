@@ -20,6 +20,7 @@ use crate::bus::{Bus, BusTasks};
 use crate::chat::ChatModule;
 use crate::client_ip::{ConnectionsPerIp, Counted};
 use crate::config::Config;
+use crate::departure::Departure;
 use crate::metrics::Metrics;
 use crate::module::{BoxError, Module, ModuleContext};
 use crate::presence::{PresenceModule, PresenceOptions};
@@ -74,6 +75,7 @@ impl RealtimeServer {
         let presence = PresenceModule::new(PresenceOptions {
             ttl: config.presence_ttl(),
             reaper_interval: config.reaper_interval(),
+            grace: Duration::from_millis(config.presence_grace_ms),
         });
         let chat = ChatModule::new(config.chat_max_history)
             .retention(Duration::from_secs(config.chat_history_ttl_s));
@@ -205,6 +207,7 @@ impl RealtimeServer {
             serve,
             stop: Mutex::new(Some(stop_tx)),
             bus_tasks: Mutex::new(Some(bus_tasks)),
+            shutdown_timeout: Duration::from_millis(config.shutdown_timeout_ms),
         })
     }
 }
@@ -335,6 +338,7 @@ async fn on_disconnect(
     State(shared): State<Arc<Shared>>,
 ) {
     tracing::debug!(sid = %socket.id, %reason, "disconnected");
+    Departure::record(&socket, reason);
     shared.release(&socket).await;
 }
 
@@ -346,6 +350,7 @@ pub struct ServerHandle {
     serve: JoinHandle<()>,
     stop: Mutex<Option<oneshot::Sender<()>>>,
     bus_tasks: Mutex<Option<BusTasks>>,
+    shutdown_timeout: Duration,
 }
 
 impl ServerHandle {
@@ -365,15 +370,31 @@ impl ServerHandle {
         self.shutdown().await;
     }
 
-    /// Shuts down gracefully: stops accepting, lets every module release this node's sockets (so
-    /// presence announces their `leave` to other nodes at once), closes the sockets, then calls
-    /// each module's `on_shutdown` in reverse order of registration.
+    /// Shuts down gracefully: stops accepting, drains (asks every client to move to another node
+    /// with `rtm:drain`, and waits for them to go, up to the shutdown timeout), lets every module
+    /// release the sockets left (presence keeps their entries for the grace, to be resumed
+    /// elsewhere), closes them, then calls each module's `on_shutdown` in reverse order of
+    /// registration.
     pub async fn shutdown(self) {
         self.shared.closing.store(true, Ordering::SeqCst);
         if let Some(stop) = self.stop.lock().expect("stop lock").take() {
             let _ = stop.send(());
         }
-        let sockets = self.io.sockets();
+        let started = Instant::now();
+        let drained = crate::drain::drain(&self.io, self.shutdown_timeout).await;
+        if drained.asked > 0 {
+            tracing::info!(
+                moved = drained.asked - drained.left_over,
+                left_over = drained.left_over,
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "drained: clients asked to move to other nodes"
+            );
+        }
+        let sockets = if self.io.of("/").is_some() {
+            self.io.sockets()
+        } else {
+            Vec::new()
+        };
         tracing::info!(sockets = sockets.len(), "shutting down");
         futures_util::future::join_all(sockets.iter().map(|s| self.shared.release(s))).await;
         self.io.close().await;

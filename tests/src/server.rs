@@ -43,6 +43,10 @@ impl TestServer {
                 Store::Memory => None,
                 Store::Redis(url) => Some(url.clone()),
             },
+            // Most tests check what a disconnect announces at once, and stop servers with
+            // clients still connected; the fault tests set the grace and drain they test.
+            presence_grace_ms: 0,
+            shutdown_timeout_ms: 200,
             ..Config::default()
         };
         tweak(&mut config);

@@ -10,9 +10,10 @@ use socketioxide::SocketIo;
 use socketioxide::extract::SocketRef;
 use socketioxide::socket::Sid;
 
-use super::directory::Directory;
+use super::directory::{Directory, RoomEntry};
 use super::wire::{Answer, Connection, LocalRoom, Question};
 use crate::bus::emit_each;
+use crate::departure::Departure;
 
 /// The users a socket belongs to, kept in its extensions.
 #[derive(Clone, Default)]
@@ -126,7 +127,7 @@ impl Local {
                 connections: self
                     .sockets_of(user)
                     .iter()
-                    .map(|s| self.connection(s))
+                    .flat_map(|s| self.connections(s))
                     .collect(),
             },
             Question::Rooms { after, limit } => self.rooms(after.as_deref(), *limit),
@@ -134,6 +135,7 @@ impl Local {
                 let sockets = self.sockets_of(user);
                 for socket in &sockets {
                     self.forget(socket);
+                    Departure::mark_left(socket);
                     let _ = socket.clone().disconnect();
                 }
                 Answer::Disconnected {
@@ -143,17 +145,29 @@ impl Local {
         }
     }
 
-    fn connection(&self, socket: &SocketRef) -> Connection {
-        match self.directory.get().and_then(|d| d.rooms_of(socket)) {
-            Some(known) => Connection {
-                conn_id: Some(known.conn_id),
-                rooms: known.rooms.into_iter().map(|(room, _)| room).collect(),
-            },
-            None => Connection {
+    /// A socket's presence connections: each id its entries have (its own, or a resumed
+    /// entry's) with their rooms, or its own id alone when it is in no room.
+    fn connections(&self, socket: &SocketRef) -> Vec<Connection> {
+        let Some(known) = self.directory.get().and_then(|d| d.rooms_of(socket)) else {
+            return vec![Connection {
                 conn_id: None,
                 rooms: Vec::new(),
-            },
+            }];
+        };
+        let mut by_id: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for entry in known.rooms {
+            by_id.entry(entry.conn_id).or_default().push(entry.room);
         }
+        if by_id.is_empty() {
+            by_id.insert(known.conn_id, Vec::new());
+        }
+        by_id
+            .into_iter()
+            .map(|(conn_id, rooms)| Connection {
+                conn_id: Some(conn_id),
+                rooms,
+            })
+            .collect()
     }
 
     /// The rooms with a member on this node after `after`, the first `limit` in byte order.
@@ -171,7 +185,9 @@ impl Local {
         };
         let mut rooms: BTreeMap<String, (usize, BTreeSet<String>)> = BTreeMap::new();
         for socket in &sockets {
-            for (room, user) in directory.rooms_of(socket).into_iter().flat_map(|r| r.rooms) {
+            for RoomEntry { room, user, .. } in
+                directory.rooms_of(socket).into_iter().flat_map(|r| r.rooms)
+            {
                 if after.is_some_and(|after| room.as_str() <= after) {
                     continue;
                 }

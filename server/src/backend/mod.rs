@@ -22,7 +22,7 @@ use socketioxide::extract::SocketRef;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-pub use directory::{Directory, SocketRooms};
+pub use directory::{Directory, RoomEntry, SocketRooms};
 use local::Local;
 pub use wire::Connection;
 use wire::{Answer, Control, LocalRoom, Question, node_channel, server_channel};

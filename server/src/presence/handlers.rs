@@ -8,12 +8,14 @@ use socketioxide::extract::SocketRef;
 
 use super::Presence;
 use super::membership::{Joined, Membership};
-use super::store::HeartbeatOutcome;
+use super::store::{HeartbeatOutcome, JoinRequest};
+use crate::departure::Departure;
 use crate::error::{AckError, ErrorCode, store_error};
 use crate::module::{ModuleContext, Payload};
 use crate::validate;
 
-/// `presence:join {roomId, userId, state?}` → `{ok, snapshot, self:{connId, epoch}}`.
+/// `presence:join {roomId, userId, state?, resume?}` →
+/// `{ok, snapshot, self:{connId, epoch, resumeToken, resumed}}`.
 pub(crate) async fn join(
     p: Arc<Presence>,
     ctx: ModuleContext,
@@ -29,6 +31,7 @@ pub(crate) async fn join(
         .limits()
         .state(Some(obj), fields::STATE)?
         .unwrap_or_default();
+    let resume = resume(&ctx, obj)?;
     if let Some(auth) = ctx.auth_user(&socket)
         && *auth != *user
     {
@@ -44,7 +47,12 @@ pub(crate) async fn join(
         ));
     }
     let membership = Membership::of(&socket);
-    let conn = membership.conn_id();
+    // A rejoin of a room the socket holds replaces its entry there; a resume is for a room it
+    // does not hold.
+    let (own, resume) = match membership.get(&room) {
+        Some(joined) => (joined.conn_id, None),
+        None => (membership.conn_id(), resume),
+    };
     if !membership.reserve(&room, p.max_rooms) {
         return Err(AckError::new(
             ErrorCode::LimitExceeded,
@@ -59,14 +67,27 @@ pub(crate) async fn join(
         membership.remove(&room);
         return Err(store_error("presence join (subscribing to the room)", &err));
     }
-    match p.store.join(&room, &conn, &user, state).await {
+    let token = new_token();
+    let request = JoinRequest {
+        conn: &own,
+        user: &user,
+        state,
+        token: &token,
+        resume: resume.as_ref().map(|(c, t)| (c.as_str(), t.as_str())),
+    };
+    match p.store.join(&room, request).await {
         Ok(outcome) => {
+            let conn: Arc<str> = outcome.conn.into();
             let joined = Joined {
                 user_id: user,
                 epoch: outcome.epoch,
+                conn_id: conn.clone(),
             };
             // Without tokens, a connection belongs to each user it joined a room as.
             ctx.backend().claim_user(&socket, &joined.user_id);
+            if outcome.resumed {
+                p.local.insert(conn.clone(), socket.id);
+            }
             if !membership.insert(room.clone(), joined) {
                 // The socket went while the join was in flight: its disconnect could not leave
                 // this room, so the join is undone here (announced as a leave), and the room's
@@ -81,7 +102,12 @@ pub(crate) async fn join(
             Ok(json!({
                 fields::OK: true,
                 fields::SNAPSHOT: outcome.snapshot,
-                fields::SELF: { fields::CONN_ID: &*conn, fields::EPOCH: outcome.epoch },
+                fields::SELF: {
+                    fields::CONN_ID: &*conn,
+                    fields::EPOCH: outcome.epoch,
+                    fields::RESUME_TOKEN: token,
+                    fields::RESUMED: outcome.resumed,
+                },
             }))
         }
         Err(err) => {
@@ -89,10 +115,32 @@ pub(crate) async fn join(
             // a refused join is never left listed. A previous join of this room is gone too.
             membership.remove(&room);
             p.bus.leave(&socket, &room);
-            undo_join(&p, &membership, &room, &conn).await;
+            undo_join(&p, &membership, &room, &own).await;
             Err(store_error("presence join", &err))
         }
     }
+}
+
+/// The optional `resume: {connId, resumeToken}` of a join.
+fn resume(
+    ctx: &ModuleContext,
+    obj: &Map<String, Value>,
+) -> Result<Option<(String, String)>, AckError> {
+    match obj.get(fields::RESUME) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Object(resume)) => Ok(Some((
+            ctx.limits().id(resume, fields::CONN_ID)?,
+            ctx.limits().id(resume, fields::RESUME_TOKEN)?,
+        ))),
+        Some(_) => Err(AckError::invalid(
+            "resume must be an object {connId, resumeToken}",
+        )),
+    }
+}
+
+/// A new resume token: 122 random bits, never shown to anyone but the joiner.
+fn new_token() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
 }
 
 /// Removes `conn`'s entry in `room` after a join that must not stand. When the store fails again,
@@ -100,7 +148,7 @@ pub(crate) async fn join(
 /// entry, which gets no heartbeats, has expired and the reaper announces its leave). A retry
 /// stops as soon as the connection holds the room again (a later join of its own stands).
 async fn undo_join(p: &Arc<Presence>, membership: &Membership, room: &str, conn: &Arc<str>) {
-    if p.store.leave(room, conn).await.is_ok() {
+    if p.store.leave(room, conn, None).await.is_ok() {
         return;
     }
     tracing::warn!(%room, %conn, "undoing a join failed; retrying in the background");
@@ -117,7 +165,7 @@ async fn undo_join(p: &Arc<Presence>, membership: &Membership, room: &str, conn:
             if membership.get(&room).is_some() {
                 return;
             }
-            if p.store.leave(&room, &conn).await.is_ok() {
+            if p.store.leave(&room, &conn, None).await.is_ok() {
                 tracing::info!(%room, %conn, "a join whose outcome was unknown is undone");
                 return;
             }
@@ -128,7 +176,7 @@ async fn undo_join(p: &Arc<Presence>, membership: &Membership, room: &str, conn:
 /// How often a failed undo is retried.
 const UNDO_RETRY: std::time::Duration = std::time::Duration::from_millis(250);
 
-/// `presence:heartbeat {epoch, patchState?, roomId?}` → `{ok, changed, epoch}`.
+/// `presence:heartbeat {epoch, patchState?, roomId?, digest?}` → `{ok, changed, epoch, snapshot?}`.
 pub(crate) async fn heartbeat(
     p: Arc<Presence>,
     ctx: ModuleContext,
@@ -140,18 +188,31 @@ pub(crate) async fn heartbeat(
     let obj = validate::object(&payload)?;
     let epoch = epoch(obj)?;
     let patch = ctx.limits().state(Some(obj), fields::PATCH_STATE)?;
+    let digest = digest(obj)?;
     let requested = ctx.limits().optional_id(Some(obj), fields::ROOM_ID)?;
     let membership = Membership::of(&socket);
     let Some(room) = resolve_room(&membership, requested)? else {
         return Err(not_joined());
     };
-    if membership.get(&room).is_none() {
+    let Some(joined) = membership.get(&room) else {
         return Err(not_joined());
-    }
-    let conn = membership.conn_id();
-    match p.store.heartbeat(&room, &conn, epoch, patch).await {
-        Ok(HeartbeatOutcome::Refreshed { changed, epoch }) => {
-            Ok(json!({ fields::OK: true, fields::CHANGED: changed, fields::EPOCH: epoch }))
+    };
+    match p
+        .store
+        .heartbeat(&room, &joined.conn_id, epoch, patch, digest)
+        .await
+    {
+        Ok(HeartbeatOutcome::Refreshed {
+            changed,
+            epoch,
+            snapshot,
+        }) => {
+            let mut answer =
+                json!({ fields::OK: true, fields::CHANGED: changed, fields::EPOCH: epoch });
+            if let Some(snapshot) = snapshot {
+                answer[fields::SNAPSHOT] = json!(snapshot);
+            }
+            Ok(answer)
         }
         Ok(HeartbeatOutcome::NotJoined) => {
             membership.remove(&room);
@@ -180,8 +241,12 @@ pub(crate) async fn leave(
     let requested = ctx.limits().optional_id(obj, fields::ROOM_ID)?;
     let membership = Membership::of(&socket);
     if let Some(room) = resolve_room(&membership, requested)? {
+        let (conn, epoch) = match membership.get(&room) {
+            Some(joined) => (joined.conn_id, Some(joined.epoch)),
+            None => (membership.conn_id(), None),
+        };
         p.store
-            .leave(&room, &membership.conn_id())
+            .leave(&room, &conn, epoch)
             .await
             .map_err(|e| store_error("presence leave", &e))?;
         membership.remove(&room);
@@ -191,13 +256,24 @@ pub(crate) async fn leave(
 }
 
 /// Leaves every room the socket is in, and closes its membership so that a join still in flight
-/// undoes itself (disconnect, shutdown).
+/// undoes itself (disconnect, shutdown). A socket that left on purpose is announced at once; a
+/// lost one's entries stay for the grace, to be resumed. An entry resumed elsewhere meanwhile
+/// (a newer epoch) is left alone.
 pub(crate) async fn leave_all(p: &Arc<Presence>, socket: &SocketRef) {
     let membership = Membership::of(socket);
-    let conn = membership.conn_id();
-    p.local.remove(&conn);
-    for room in membership.close() {
-        if let Err(err) = p.store.leave(&room, &conn).await {
+    p.local.remove(&membership.conn_id(), socket.id);
+    let grace = match Departure::of(socket) {
+        Departure::Left => None,
+        Departure::Lost => Some(p.grace).filter(|g| !g.is_zero()),
+    };
+    for (room, joined) in membership.close() {
+        p.local.remove(&joined.conn_id, socket.id);
+        let conn = &joined.conn_id;
+        let result = match grace {
+            Some(grace) => p.store.linger(&room, conn, joined.epoch, grace).await,
+            None => p.store.leave(&room, conn, Some(joined.epoch)).await,
+        };
+        if let Err(err) = result {
             tracing::warn!(%err, %room, %conn, "presence leave on disconnect failed");
         }
     }
@@ -210,6 +286,18 @@ pub(crate) fn epoch(obj: &Map<String, Value>) -> Result<u64, AckError> {
         Some(v) => v
             .as_u64()
             .ok_or_else(|| AckError::invalid("epoch must be a non-negative integer")),
+    }
+}
+
+/// The optional `digest` field: a 32-bit unsigned integer.
+fn digest(obj: &Map<String, Value>) -> Result<Option<u32>, AckError> {
+    match obj.get(fields::DIGEST) {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => v
+            .as_u64()
+            .and_then(|d| u32::try_from(d).ok())
+            .map(Some)
+            .ok_or_else(|| AckError::invalid("digest must be an integer from 0 to 4294967295")),
     }
 }
 

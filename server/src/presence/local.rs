@@ -1,5 +1,6 @@
 //! The sockets on this node by public connection id: the reaper's `leave` events name
-//! connections by that id, and the node releases its own socket from the Socket.IO room.
+//! connections by that id, and the node releases its own socket from the Socket.IO room. A socket
+//! has its own id and the id of each entry it resumed; a resumed id moves to the resuming socket.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -15,8 +16,12 @@ impl LocalConns {
         self.lock().insert(conn, sid);
     }
 
-    pub(crate) fn remove(&self, conn: &str) {
-        self.lock().remove(conn);
+    /// Forgets `conn` if it is `sid`'s (a socket that resumed it since keeps it).
+    pub(crate) fn remove(&self, conn: &str, sid: Sid) {
+        let mut conns = self.lock();
+        if conns.get(conn) == Some(&sid) {
+            conns.remove(conn);
+        }
     }
 
     pub(crate) fn get(&self, conn: &str) -> Option<Sid> {

@@ -1,5 +1,6 @@
-//! A socket's presence on the node it is on: its public connection id, the rooms it is joined
-//! to, and whether it has gone. Kept in the socket's extensions.
+//! A socket's presence on the node it is on: its own public connection id, the rooms it is
+//! joined to (each with the connection id of its entry there: its own, or a resumed entry's), and
+//! whether it has gone. Kept in the socket's extensions.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -13,6 +14,8 @@ pub struct Joined {
     pub user_id: String,
     /// Its epoch in that room.
     pub epoch: u64,
+    /// The connection id of its entry in that room.
+    pub conn_id: Arc<str>,
 }
 
 /// The presence of one socket.
@@ -64,7 +67,7 @@ impl Membership {
         membership
     }
 
-    /// The public connection id.
+    /// The socket's own public connection id (its entries use it unless resumed).
     pub(crate) fn conn_id(&self) -> Arc<str> {
         self.lock().conn_id.clone()
     }
@@ -73,13 +76,13 @@ impl Membership {
         self.lock().rooms.get(room).cloned()
     }
 
-    /// Each room joined, with the user it was joined as.
-    pub(crate) fn joined_rooms(&self) -> Vec<(String, String)> {
+    /// Each room joined, with how.
+    pub(crate) fn joined_rooms(&self) -> Vec<(String, Joined)> {
         let inner = self.lock();
         inner
             .rooms
             .iter()
-            .map(|(room, joined)| (room.clone(), joined.user_id.clone()))
+            .map(|(room, joined)| (room.clone(), joined.clone()))
             .collect()
     }
 
@@ -132,10 +135,10 @@ impl Membership {
     }
 
     /// The socket is gone: returns its rooms, and refuses every later join.
-    pub(crate) fn close(&self) -> Vec<String> {
+    pub(crate) fn close(&self) -> Vec<(String, Joined)> {
         let mut inner = self.lock();
         inner.closed = true;
-        inner.rooms.drain().map(|(room, _)| room).collect()
+        inner.rooms.drain().collect()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {

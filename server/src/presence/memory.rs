@@ -6,10 +6,13 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use rtm_sdk_core::PresenceEventType;
+use rtm_sdk_core::protocol::digest;
 use serde_json::{Map, Value};
 
 use super::event::presence_event;
-use super::store::{HeartbeatOutcome, JoinOutcome, PresenceEntry, PresenceStore, StoreError};
+use super::store::{
+    HeartbeatOutcome, JoinOutcome, JoinRequest, PresenceEntry, PresenceStore, StoreError,
+};
 use crate::bus::Bus;
 
 /// Presence kept in this process; events go to this node's sockets.
@@ -22,13 +25,39 @@ pub struct MemoryPresenceStore {
 #[derive(Default)]
 struct Rooms {
     last_epoch: u64,
-    rooms: HashMap<String, HashMap<String, Conn>>,
+    rooms: HashMap<String, Room>,
     /// (expires at ms, room, conn), soonest first.
     deadlines: BTreeSet<(u64, String, String)>,
 }
 
+/// One room's entries, and its digest (kept as they change).
+#[derive(Default)]
+struct Room {
+    conns: HashMap<String, Conn>,
+    digest: u32,
+}
+
+impl Room {
+    fn insert(&mut self, conn: &str, c: Conn) {
+        self.digest ^= digest::entry(conn, c.rev);
+        self.conns.insert(conn.to_string(), c);
+    }
+
+    fn remove(&mut self, conn: &str) -> Option<Conn> {
+        let c = self.conns.remove(conn)?;
+        self.digest ^= digest::entry(conn, c.rev);
+        Some(c)
+    }
+
+    fn snapshot(&self) -> Vec<PresenceEntry> {
+        self.conns.iter().map(|(id, c)| c.entry(id)).collect()
+    }
+}
+
 struct Conn {
     user: String,
+    /// The secret that resumes this entry.
+    token: String,
     state: Map<String, Value>,
     /// Last join or heartbeat, ms.
     seen: u64,
@@ -84,50 +113,81 @@ impl MemoryPresenceStore {
 }
 
 impl Rooms {
+    fn get_mut(&mut self, room: &str, conn: &str) -> Option<&mut Conn> {
+        self.rooms.get_mut(room)?.conns.get_mut(conn)
+    }
+
     fn remove(&mut self, room: &str, conn: &str) -> Option<Conn> {
-        let conns = self.rooms.get_mut(room)?;
-        let removed = conns.remove(conn)?;
-        if conns.is_empty() {
+        let r = self.rooms.get_mut(room)?;
+        let removed = r.remove(conn)?;
+        if r.conns.is_empty() {
             self.rooms.remove(room);
         }
         self.deadlines
             .remove(&(removed.expires, room.to_string(), conn.to_string()));
         Some(removed)
     }
+
+    /// Moves `conn`'s deadline to `expires`.
+    fn reschedule(&mut self, room: &str, conn: &str, expires: u64) {
+        let Some(c) = self.get_mut(room, conn) else {
+            return;
+        };
+        let old = std::mem::replace(&mut c.expires, expires);
+        self.deadlines
+            .remove(&(old, room.to_string(), conn.to_string()));
+        self.deadlines
+            .insert((expires, room.to_string(), conn.to_string()));
+    }
+
+    /// The entry `resume` names, if its token and user match.
+    fn resumable(&self, room: &str, user: &str, resume: Option<(&str, &str)>) -> Option<String> {
+        let (conn, token) = resume?;
+        let c = self.rooms.get(room)?.conns.get(conn)?;
+        (c.user == user && c.token == token).then(|| conn.to_string())
+    }
 }
 
 #[async_trait]
 impl PresenceStore for MemoryPresenceStore {
-    async fn join(
-        &self,
-        room: &str,
-        conn: &str,
-        user: &str,
-        state: Map<String, Value>,
-    ) -> Result<JoinOutcome, StoreError> {
+    async fn join(&self, room: &str, request: JoinRequest<'_>) -> Result<JoinOutcome, StoreError> {
         let mut inner = self.inner.lock().expect("presence lock");
         let now = now_ms();
         // Never below the time in ms × 1024: epochs never go backwards, not even across a
         // restart of the process.
         inner.last_epoch = (inner.last_epoch + 1).max(now.saturating_mul(1024));
-        let c = Conn {
-            user: user.to_string(),
-            state,
+        let resumed = inner.resumable(room, request.user, request.resume);
+        let conn = resumed.as_deref().unwrap_or(request.conn).to_string();
+        let old = inner.remove(room, &conn);
+        let mut c = Conn {
+            user: request.user.to_string(),
+            token: request.token.to_string(),
+            state: request.state,
             seen: now,
             expires: now + self.ttl_ms,
             epoch: inner.last_epoch,
             rev: 0,
         };
-        inner.remove(room, conn);
+        match old.filter(|_| resumed.is_some()) {
+            None => self.announce(PresenceEventType::Join, room, &conn, &c, true, now),
+            Some(old) if old.state == c.state => c.rev = old.rev,
+            Some(old) => {
+                c.rev = old.rev + 1;
+                self.announce(PresenceEventType::Update, room, &conn, &c, true, now);
+            }
+        }
         inner
             .deadlines
-            .insert((c.expires, room.to_string(), conn.to_string()));
-        self.announce(PresenceEventType::Join, room, conn, &c, true, now);
+            .insert((c.expires, room.to_string(), conn.clone()));
         let epoch = c.epoch;
-        let conns = inner.rooms.entry(room.to_string()).or_default();
-        conns.insert(conn.to_string(), c);
-        let snapshot = conns.iter().map(|(id, c)| c.entry(id)).collect();
-        Ok(JoinOutcome { epoch, snapshot })
+        let r = inner.rooms.entry(room.to_string()).or_default();
+        r.insert(&conn, c);
+        Ok(JoinOutcome {
+            conn,
+            epoch,
+            resumed: resumed.is_some(),
+            snapshot: r.snapshot(),
+        })
     }
 
     async fn heartbeat(
@@ -136,24 +196,22 @@ impl PresenceStore for MemoryPresenceStore {
         conn: &str,
         epoch: u64,
         patch: Option<Map<String, Value>>,
+        digest: Option<u32>,
     ) -> Result<HeartbeatOutcome, StoreError> {
-        let mut guard = self.inner.lock().expect("presence lock");
-        let inner = &mut *guard;
-        let Some(c) = inner.rooms.get_mut(room).and_then(|r| r.get_mut(conn)) else {
+        let mut inner = self.inner.lock().expect("presence lock");
+        let Some(r) = inner.rooms.get_mut(room) else {
+            return Ok(HeartbeatOutcome::NotJoined);
+        };
+        let stale = digest.is_some_and(|d| d != r.digest);
+        let Some(mut c) = r.remove(conn) else {
             return Ok(HeartbeatOutcome::NotJoined);
         };
         if c.epoch != epoch {
+            r.insert(conn, c);
             return Ok(HeartbeatOutcome::StaleEpoch);
         }
         let now = now_ms();
-        inner
-            .deadlines
-            .remove(&(c.expires, room.to_string(), conn.to_string()));
         c.seen = now;
-        c.expires = now + self.ttl_ms;
-        inner
-            .deadlines
-            .insert((c.expires, room.to_string(), conn.to_string()));
         let mut changed = false;
         for (key, value) in patch.into_iter().flatten() {
             if c.state.get(&key) != Some(&value) {
@@ -163,17 +221,43 @@ impl PresenceStore for MemoryPresenceStore {
         }
         if changed {
             c.rev += 1;
-            self.announce(PresenceEventType::Update, room, conn, c, true, now);
+            self.announce(PresenceEventType::Update, room, conn, &c, true, now);
         }
-        Ok(HeartbeatOutcome::Refreshed { changed, epoch })
+        r.insert(conn, c);
+        let snapshot = stale.then(|| r.snapshot());
+        inner.reschedule(room, conn, now + self.ttl_ms);
+        Ok(HeartbeatOutcome::Refreshed {
+            changed,
+            epoch,
+            snapshot,
+        })
     }
 
-    async fn leave(&self, room: &str, conn: &str) -> Result<bool, StoreError> {
+    async fn leave(&self, room: &str, conn: &str, epoch: Option<u64>) -> Result<bool, StoreError> {
         let mut inner = self.inner.lock().expect("presence lock");
+        let current = inner.get_mut(room, conn).map(|c| c.epoch);
+        if current.is_none() || epoch.is_some_and(|e| Some(e) != current) {
+            return Ok(false);
+        }
         let Some(c) = inner.remove(room, conn) else {
             return Ok(false);
         };
         self.announce(PresenceEventType::Leave, room, conn, &c, false, now_ms());
+        Ok(true)
+    }
+
+    async fn linger(
+        &self,
+        room: &str,
+        conn: &str,
+        epoch: u64,
+        grace: Duration,
+    ) -> Result<bool, StoreError> {
+        let mut inner = self.inner.lock().expect("presence lock");
+        if inner.get_mut(room, conn).map(|c| c.epoch) != Some(epoch) {
+            return Ok(false);
+        }
+        inner.reschedule(room, conn, now_ms() + grace.as_millis() as u64);
         Ok(true)
     }
 
@@ -182,25 +266,32 @@ impl PresenceStore for MemoryPresenceStore {
         Ok(inner
             .rooms
             .get(room)
-            .map(|conns| conns.iter().map(|(id, c)| c.entry(id)).collect())
+            .map(Room::snapshot)
             .unwrap_or_default())
     }
 
-    async fn reap(&self, max: usize) -> Result<usize, StoreError> {
-        let mut inner = self.inner.lock().expect("presence lock");
+    async fn due(&self, max: usize) -> Result<Vec<(String, String)>, StoreError> {
+        let inner = self.inner.lock().expect("presence lock");
         let now = now_ms();
-        let due: Vec<_> = inner
+        Ok(inner
             .deadlines
             .iter()
             .take_while(|(at, _, _)| *at <= now)
             .take(max)
-            .cloned()
-            .collect();
-        for (_, room, conn) in &due {
-            if let Some(c) = inner.remove(room, conn) {
-                self.announce(PresenceEventType::Leave, room, conn, &c, false, now);
-            }
+            .map(|(_, room, conn)| (room.clone(), conn.clone()))
+            .collect())
+    }
+
+    async fn expire(&self, room: &str, conn: &str) -> Result<bool, StoreError> {
+        let mut inner = self.inner.lock().expect("presence lock");
+        let now = now_ms();
+        if inner.get_mut(room, conn).is_none_or(|c| c.expires > now) {
+            return Ok(false);
         }
-        Ok(due.len())
+        let Some(c) = inner.remove(room, conn) else {
+            return Ok(false);
+        };
+        self.announce(PresenceEventType::Leave, room, conn, &c, false, now);
+        Ok(true)
     }
 }

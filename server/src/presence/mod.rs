@@ -3,6 +3,7 @@
 
 mod event;
 mod handlers;
+mod health;
 mod local;
 mod membership;
 pub mod memory;
@@ -10,6 +11,7 @@ mod reaper;
 pub mod redis;
 mod rest;
 pub mod store;
+mod watched;
 
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
@@ -29,7 +31,7 @@ pub use membership::Joined;
 use membership::Membership;
 use store::PresenceStore;
 
-use crate::backend::{Directory, SocketRooms};
+use crate::backend::{Directory, RoomEntry, SocketRooms};
 use crate::bus::{Bus, BusMessage};
 use crate::module::{BoxError, Module, ModuleContext};
 
@@ -40,6 +42,9 @@ pub struct PresenceOptions {
     pub ttl: Duration,
     /// How often expired connections are looked for.
     pub reaper_interval: Duration,
+    /// How long a lost connection's entries are kept for it to resume (zero: announced at once;
+    /// cut to the TTL).
+    pub grace: Duration,
 }
 
 impl Default for PresenceOptions {
@@ -47,6 +52,7 @@ impl Default for PresenceOptions {
         Self {
             ttl: Duration::from_secs(30),
             reaper_interval: Duration::from_secs(3),
+            grace: Duration::from_secs(5),
         }
     }
 }
@@ -67,6 +73,8 @@ pub(crate) struct Presence {
     pub(crate) max_rooms: usize,
     /// The presence TTL.
     pub(crate) ttl: Duration,
+    /// How long a lost connection's entries wait for a resume (at most the TTL).
+    pub(crate) grace: Duration,
     /// The bus: rooms are joined through it.
     pub(crate) bus: Bus,
 }
@@ -111,20 +119,33 @@ impl Module for PresenceModule {
     }
 
     async fn register(&self, ctx: &ModuleContext) -> Result<(), BoxError> {
-        let store: Arc<dyn PresenceStore> = match ctx.redis() {
+        let inner: Arc<dyn PresenceStore> = match ctx.redis() {
             Some(redis) => Arc::new(redis::RedisPresenceStore::new(redis, self.options.ttl)),
             None => Arc::new(memory::MemoryPresenceStore::new(
                 ctx.bus().clone(),
                 self.options.ttl,
             )),
         };
-        let reaper = reaper::spawn(store.clone(), self.options.reaper_interval, ctx.metrics());
+        // A call slower than a reaper interval (at least half a second) is a stall.
+        let stall = self.options.reaper_interval.max(Duration::from_millis(500));
+        let health = Arc::new(health::StoreHealth::new(self.options.ttl, stall));
+        let store: Arc<dyn PresenceStore> = Arc::new(watched::Watched {
+            inner,
+            health: health.clone(),
+        });
+        let reaper = reaper::spawn(
+            store.clone(),
+            health,
+            self.options.reaper_interval,
+            ctx.metrics(),
+        );
         *self.reaper.lock().expect("reaper lock") = Some(reaper);
         let presence = Arc::new(Presence {
             store,
             local: LocalConns::default(),
             max_rooms: ctx.limits().max_rooms_per_connection,
             ttl: self.options.ttl,
+            grace: self.options.grace.min(self.options.ttl),
             bus: ctx.bus().clone(),
         });
         ctx.backend().set_directory(Arc::new(MembershipDirectory));
@@ -180,7 +201,15 @@ impl Directory for MembershipDirectory {
         let membership = socket.extensions.get::<Membership>()?;
         Some(SocketRooms {
             conn_id: membership.conn_id().to_string(),
-            rooms: membership.joined_rooms(),
+            rooms: membership
+                .joined_rooms()
+                .into_iter()
+                .map(|(room, joined)| RoomEntry {
+                    room,
+                    user: joined.user_id,
+                    conn_id: joined.conn_id.to_string(),
+                })
+                .collect(),
         })
     }
 }

@@ -10,7 +10,9 @@ use futures_util::future::join_all;
 use redis::{Script, ScriptInvocation};
 use serde_json::{Map, Value};
 
-use super::store::{HeartbeatOutcome, JoinOutcome, PresenceEntry, PresenceStore, StoreError};
+use super::store::{
+    HeartbeatOutcome, JoinOutcome, JoinRequest, PresenceEntry, PresenceStore, StoreError,
+};
 use crate::keys;
 use crate::redis_backend::{RedisBackend, StoreConn};
 
@@ -28,6 +30,7 @@ pub struct RedisPresenceStore {
     join: Script,
     heartbeat: Script,
     leave: Script,
+    linger: Script,
     snapshot: Script,
     expire: Script,
 }
@@ -42,6 +45,7 @@ impl RedisPresenceStore {
             join: script(include_str!("lua/join.lua")),
             heartbeat: script(include_str!("lua/heartbeat.lua")),
             leave: script(include_str!("lua/leave.lua")),
+            linger: script(include_str!("lua/linger.lua")),
             snapshot: script(include_str!("lua/snapshot.lua")),
             expire: script(include_str!("lua/expire.lua")),
         }
@@ -62,7 +66,7 @@ impl RedisPresenceStore {
     }
 
     /// Up to `max` expired `(room, conn)` of `bucket`, by its expiry index.
-    async fn due(&self, bucket: u32, now: u64, max: usize) -> Result<Vec<String>, StoreError> {
+    async fn due_in(&self, bucket: u32, now: u64, max: usize) -> Result<Vec<String>, StoreError> {
         Ok(redis::cmd("ZRANGEBYSCORE")
             .arg(keys::presence_due(bucket))
             .arg("-inf")
@@ -89,18 +93,16 @@ fn parse<T: serde::de::DeserializeOwned>(json: &str) -> Result<T, StoreError> {
 
 #[async_trait]
 impl PresenceStore for RedisPresenceStore {
-    async fn join(
-        &self,
-        room: &str,
-        conn: &str,
-        user: &str,
-        state: Map<String, Value>,
-    ) -> Result<JoinOutcome, StoreError> {
+    async fn join(&self, room: &str, request: JoinRequest<'_>) -> Result<JoinOutcome, StoreError> {
+        let (resume_conn, resume_token) = request.resume.unwrap_or_default();
         let json: String = self
             .on_room(&self.join, room)
-            .arg(conn)
-            .arg(user)
-            .arg(state_args(&state))
+            .arg(request.conn)
+            .arg(request.user)
+            .arg(request.token)
+            .arg(resume_conn)
+            .arg(resume_token)
+            .arg(state_args(&request.state))
             .invoke_async(&mut self.conn.clone())
             .await?;
         parse(&json)
@@ -112,11 +114,13 @@ impl PresenceStore for RedisPresenceStore {
         conn: &str,
         epoch: u64,
         patch: Option<Map<String, Value>>,
+        digest: Option<u32>,
     ) -> Result<HeartbeatOutcome, StoreError> {
-        let (status, changed, epoch): (u8, u8, u64) = self
+        let (status, changed, epoch, snapshot): (u8, u8, u64, String) = self
             .on_room(&self.heartbeat, room)
             .arg(conn)
             .arg(epoch)
+            .arg(digest.map(|d| d.to_string()).unwrap_or_default())
             .arg(patch.as_ref().map(state_args).unwrap_or_default())
             .invoke_async(&mut self.conn.clone())
             .await?;
@@ -125,19 +129,41 @@ impl PresenceStore for RedisPresenceStore {
             1 => Ok(HeartbeatOutcome::Refreshed {
                 changed: changed == 1,
                 epoch,
+                snapshot: match snapshot.as_str() {
+                    "" => None,
+                    json => Some(parse(json)?),
+                },
             }),
             2 => Ok(HeartbeatOutcome::StaleEpoch),
             other => Err(StoreError::Corrupt(format!("heartbeat status {other}"))),
         }
     }
 
-    async fn leave(&self, room: &str, conn: &str) -> Result<bool, StoreError> {
+    async fn leave(&self, room: &str, conn: &str, epoch: Option<u64>) -> Result<bool, StoreError> {
         let removed: u8 = self
             .on_room(&self.leave, room)
             .arg(conn)
+            .arg(epoch.map(|e| e.to_string()).unwrap_or_default())
             .invoke_async(&mut self.conn.clone())
             .await?;
         Ok(removed == 1)
+    }
+
+    async fn linger(
+        &self,
+        room: &str,
+        conn: &str,
+        epoch: u64,
+        grace: Duration,
+    ) -> Result<bool, StoreError> {
+        let kept: u8 = self
+            .on_room(&self.linger, room)
+            .arg(conn)
+            .arg(epoch)
+            .arg(grace.as_millis() as u64)
+            .invoke_async(&mut self.conn.clone())
+            .await?;
+        Ok(kept == 1)
     }
 
     async fn snapshot(&self, room: &str) -> Result<Vec<PresenceEntry>, StoreError> {
@@ -148,32 +174,30 @@ impl PresenceStore for RedisPresenceStore {
         parse(&json)
     }
 
-    /// Looks at every bucket's expiry index (at once, on the multiplexed connection), then
-    /// expires each due connection with its own script, which checks the deadline again: a
-    /// heartbeat in between keeps it, and several reapers announce each leave once.
-    async fn reap(&self, max: usize) -> Result<usize, StoreError> {
+    /// Looks at every bucket's expiry index, at once on the multiplexed connection.
+    async fn due(&self, max: usize) -> Result<Vec<(String, String)>, StoreError> {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default()
             .as_millis() as u64;
-        let lists = join_all((0..keys::BUCKETS).map(|b| self.due(b, now, max))).await;
+        let lists = join_all((0..keys::BUCKETS).map(|b| self.due_in(b, now, max))).await;
         let mut due = Vec::new();
         for list in lists {
-            due.extend(list?);
+            due.extend(list?.into_iter().filter_map(|member| {
+                let (room, conn) = member.rsplit_once('\n')?;
+                Some((room.to_string(), conn.to_string()))
+            }));
         }
         due.truncate(max);
-        let mut expired = 0;
-        for member in &due {
-            let Some((room, conn)) = member.rsplit_once('\n') else {
-                continue;
-            };
-            let removed: u8 = self
-                .on_room(&self.expire, room)
-                .arg(conn)
-                .invoke_async(&mut self.conn.clone())
-                .await?;
-            expired += usize::from(removed);
-        }
-        Ok(expired)
+        Ok(due)
+    }
+
+    async fn expire(&self, room: &str, conn: &str) -> Result<bool, StoreError> {
+        let removed: u8 = self
+            .on_room(&self.expire, room)
+            .arg(conn)
+            .invoke_async(&mut self.conn.clone())
+            .await?;
+        Ok(removed == 1)
     }
 }

@@ -23,17 +23,36 @@ pub struct PresenceEntry {
     pub rev: u64,
 }
 
+/// A join, as the store takes it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JoinRequest<'a> {
+    /// The connection id the entry gets unless it resumes one.
+    pub conn: &'a str,
+    /// The user it joins as.
+    pub user: &'a str,
+    /// Its state.
+    pub state: Map<String, Value>,
+    /// The new entry's resume token (a fresh secret).
+    pub token: &'a str,
+    /// The entry to take over, if its token and user match: `(connId, resumeToken)`.
+    pub resume: Option<(&'a str, &'a str)>,
+}
+
 /// The answer to a join.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct JoinOutcome {
+    /// The entry's connection id: the joiner's own, or the resumed entry's.
+    pub conn: String,
     /// The joiner's new epoch.
     pub epoch: u64,
+    /// Whether it took over the entry named in `resume`.
+    pub resumed: bool,
     /// Everyone in the room, the joiner included.
     pub snapshot: Vec<PresenceEntry>,
 }
 
 /// The answer to a heartbeat.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum HeartbeatOutcome {
     /// Refreshed; `changed` when the patch really changed the state (an update was announced).
     Refreshed {
@@ -41,6 +60,8 @@ pub enum HeartbeatOutcome {
         changed: bool,
         /// The connection's epoch.
         epoch: u64,
+        /// The room after the heartbeat, when the client's digest differed from the room's.
+        snapshot: Option<Vec<PresenceEntry>>,
     },
     /// The connection is not joined to the room (never joined, left, or expired).
     NotJoined,
@@ -62,33 +83,45 @@ pub enum StoreError {
 /// Presence storage: the in-memory store or Redis, with the same behaviour.
 #[async_trait]
 pub trait PresenceStore: Send + Sync + 'static {
-    /// Joins `conn` to `room` as `user` with `state` (a rejoin replaces the old entry and gets a
-    /// new epoch), announces `join`, and returns the epoch and the snapshot.
-    async fn join(
-        &self,
-        room: &str,
-        conn: &str,
-        user: &str,
-        state: Map<String, Value>,
-    ) -> Result<JoinOutcome, StoreError>;
+    /// Joins `room`: takes over the entry named by `request.resume` when it is there with that
+    /// token and user (new epoch, rev continuing, state replaced: `update` announced only when it
+    /// changed), else enters `request.conn` (a rejoin replaces its old entry) and announces `join`.
+    /// Returns the entry's connection id, epoch, and the snapshot.
+    async fn join(&self, room: &str, request: JoinRequest<'_>) -> Result<JoinOutcome, StoreError>;
 
     /// Refreshes `conn` if `epoch` is its current one, merges `patch` shallowly into its state and
-    /// announces `update` when that changed it.
+    /// announces `update` when that changed it. With `digest`, the client's view's digest, the
+    /// outcome carries the snapshot when the room's digest (before the patch) differs.
     async fn heartbeat(
         &self,
         room: &str,
         conn: &str,
         epoch: u64,
         patch: Option<Map<String, Value>>,
+        digest: Option<u32>,
     ) -> Result<HeartbeatOutcome, StoreError>;
 
-    /// Removes `conn` from `room` and announces `leave`; false when it was not joined.
-    async fn leave(&self, room: &str, conn: &str) -> Result<bool, StoreError>;
+    /// Removes `conn` from `room` and announces `leave`, if its epoch is `epoch` (any epoch when
+    /// `None`); false when it was not there.
+    async fn leave(&self, room: &str, conn: &str, epoch: Option<u64>) -> Result<bool, StoreError>;
+
+    /// Keeps `conn`'s entry (if its epoch is `epoch`) for `grace` more, without heartbeats: the
+    /// reaper announces its leave then, unless a resume took it over. False when it was not there.
+    async fn linger(
+        &self,
+        room: &str,
+        conn: &str,
+        epoch: u64,
+        grace: std::time::Duration,
+    ) -> Result<bool, StoreError>;
 
     /// Everyone in the room.
     async fn snapshot(&self, room: &str) -> Result<Vec<PresenceEntry>, StoreError>;
 
-    /// Removes up to `max` connections whose TTL ran out, announcing each `leave` once; returns
-    /// how many it removed.
-    async fn reap(&self, max: usize) -> Result<usize, StoreError>;
+    /// Up to `max` connections whose deadline has passed, as `(room, conn)`.
+    async fn due(&self, max: usize) -> Result<Vec<(String, String)>, StoreError>;
+
+    /// Removes `conn` from `room` if its deadline has passed (checked again: a heartbeat since
+    /// keeps it) and announces its `leave`, once however many nodes try; true when it did.
+    async fn expire(&self, room: &str, conn: &str) -> Result<bool, StoreError>;
 }

@@ -2,7 +2,8 @@
 -- cluster slot):
 --   KEYS[1] <p>p:{bN}:m:<room>  hash: conn -> "<epoch>\n<rev>\n<n>\n<field 1>\n…<field n>\n<user>"
 --                               (the state's field names are JSON strings: no raw newline)
---   KEYS[2] <p>p:{bN}:s:<room>  hash: "<conn>\n<field json>" -> value json
+--   KEYS[2] <p>p:{bN}:s:<room>  hash: "<conn>\n<field json>" -> value json; "<conn>\n" -> the
+--                               entry's resume token; "" -> the room's digest (decimal)
 --   KEYS[3] <p>p:{bN}:due       zset: "<room>\n<conn>" scored by expiry ms (the bucket's index)
 --   KEYS[4] <p>p:{bN}:epoch     counter (join only)
 -- ARGV[1] is the room, ARGV[2] the publish command (PUBLISH, or SPUBLISH in a cluster), ARGV[3]
@@ -85,20 +86,42 @@ local function announce(kind, conn, user, state, ts, epoch, rev)
     '{"room":' .. cjson.encode(room) .. ',"event":"presence:event","data":' .. data .. '}')
 end
 
--- Deletes a connection's entry and state (not its expiry).
-local function clear(conn, m)
-  if #m.f > 0 then
-    local names = {}
-    for i, name in ipairs(m.f) do names[i] = sub(conn, name) end
-    redis.call('HDEL', state_key, unpack(names))
+-- 32-bit FNV-1a of s. Lua numbers are doubles: h * 16777619 is computed as h * 2^24 + h * 403,
+-- each exact, modulo 2^32.
+local function fnv(s)
+  local h = 2166136261
+  for i = 1, #s do
+    h = bit.bxor(h, string.byte(s, i))
+    h = (bit.lshift(h, 24) + h * 403) % 4294967296
   end
-  redis.call('HDEL', meta_key, conn)
+  return h
 end
 
--- Removes a connection and announces its leave; 0 when it was not there.
-local function remove(conn, now)
-  local m = get_meta(conn)
-  if not m then return 0 end
+-- The room's digest (docs/protocol.md, "Views heal themselves"): the XOR of fnv("<conn>\n<rev>")
+-- over its entries, kept under the state hash's field "".
+local function digest()
+  return tonumber(redis.call('HGET', state_key, '') or '0')
+end
+
+-- Adds an entry's hash to the digest, or takes it out (XOR is its own inverse).
+local function toggle(conn, rev)
+  local d = bit.bxor(digest(), fnv(conn .. '\n' .. rev)) % 4294967296
+  redis.call('HSET', state_key, '', int(d))
+end
+
+-- Deletes a connection's entry, state and resume token (not its expiry); an emptied room's
+-- state hash (its digest) goes too.
+local function clear(conn, m)
+  local names = { sub(conn, '') }
+  for i, name in ipairs(m.f) do names[i + 1] = sub(conn, name) end
+  redis.call('HDEL', state_key, unpack(names))
+  redis.call('HDEL', meta_key, conn)
+  toggle(conn, m.r)
+  if redis.call('HLEN', meta_key) == 0 then redis.call('DEL', state_key) end
+end
+
+-- Removes a connection whose meta is m and announces its leave.
+local function remove(conn, m, now)
   clear(conn, m)
   redis.call('ZREM', due_key, member(conn))
   announce('leave', conn, m.u, 'null', now, m.e, m.r)

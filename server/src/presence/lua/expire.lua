@@ -6,4 +6,6 @@ local now = now_ms()
 local deadline = redis.call('ZSCORE', due_key, member(conn))
 if not deadline or tonumber(deadline) > now then return 0 end
 redis.call('ZREM', due_key, member(conn))
-return remove(conn, now)
+local m = get_meta(conn)
+if not m then return 0 end
+return remove(conn, m, now)

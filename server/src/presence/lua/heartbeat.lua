@@ -1,13 +1,16 @@
--- ARGV: room, publish, channel, ttl_ms, conn, epoch, then the patch as (field json, value json)
--- pairs. Returns {status, changed, epoch}: status 1 ok, 0 not joined, 2 stale epoch.
-local conn, epoch = ARGV[5], ARGV[6]
+-- ARGV: room, publish, channel, ttl_ms, conn, epoch, digest ('' for none), then the patch as
+-- (field json, value json) pairs. Returns {status, changed, epoch, snapshot}: status 1 ok, 0 not
+-- joined, 2 stale epoch; snapshot is the room after the patch when the client's digest differed
+-- from the room's before it, else ''.
+local conn, epoch, seen = ARGV[5], ARGV[6], ARGV[7]
 local m = get_meta(conn)
-if not m then return {0, 0, 0} end
-if m.e ~= epoch then return {2, 0, 0} end
+if not m then return {0, 0, 0, ''} end
+if m.e ~= epoch then return {2, 0, 0, ''} end
+local stale = seen ~= '' and tonumber(seen) ~= digest()
 local now = now_ms()
 redis.call('ZADD', due_key, now + ttl, member(conn))
 local changed = 0
-for i = 7, #ARGV, 2 do
+for i = 8, #ARGV, 2 do
   local key = sub(conn, ARGV[i])
   local old = redis.call('HGET', state_key, key)
   if old ~= ARGV[i + 1] then
@@ -17,8 +20,12 @@ for i = 7, #ARGV, 2 do
   end
 end
 if changed == 1 then
+  toggle(conn, m.r)
   m.r = int(tonumber(m.r) + 1)
+  toggle(conn, m.r)
   put_meta(conn, m)
   announce('update', conn, m.u, state_json(conn, m.f), now, epoch, m.r)
 end
-return {1, changed, tonumber(epoch)}
+local snapshot = ''
+if stale then snapshot = snapshot_json() end
+return {1, changed, tonumber(epoch), snapshot}

@@ -1,8 +1,12 @@
--- ARGV: room, publish, channel, ttl_ms, conn, user, then state as (field json, value json) pairs.
--- Returns {"epoch":N,"snapshot":[...]} with the joiner in the snapshot. A rejoin replaces the
--- connection's entry. Epochs come from the bucket's counter, never below the time in ms × 1024:
--- they never repeat in a room and never go backwards, even when Redis lost its data.
-local conn, user = ARGV[5], ARGV[6]
+-- ARGV: room, publish, channel, ttl_ms, conn, user, token, resume conn, resume token ('' and ''
+-- for none), then state as (field json, value json) pairs. Returns {"conn","epoch","resumed",
+-- "snapshot"} with the joiner in the snapshot.
+-- A resume takes over the named entry when it is there with that token and user: same conn, new
+-- epoch, rev continuing, state replaced, and an update announced only if the state changed.
+-- Otherwise `conn` joins (a rejoin replaces its entry) and a join is announced. Epochs come from
+-- the bucket's counter, never below the time in ms × 1024: they never repeat in a room and never
+-- go backwards, even when Redis lost its data.
+local conn, user, token, resume_conn, resume_token = ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9]
 local now = now_ms()
 local next_epoch, floor = redis.call('INCR', KEYS[4]), now * 1024
 if next_epoch < floor then
@@ -10,14 +14,47 @@ if next_epoch < floor then
   redis.call('SET', KEYS[4], int(floor))
 end
 local epoch = int(next_epoch)
-local old = get_meta(conn)
+
+local taken = nil
+if resume_conn ~= '' then
+  local m = get_meta(resume_conn)
+  if m and m.u == user and redis.call('HGET', state_key, sub(resume_conn, '')) == resume_token then
+    conn, taken = resume_conn, m
+  end
+end
+
+-- The state the resumed entry had, by field name.
+local before = {}
+if taken and #taken.f > 0 then
+  local names = {}
+  for i, name in ipairs(taken.f) do names[i] = sub(conn, name) end
+  local values = redis.call('HMGET', state_key, unpack(names))
+  for i, name in ipairs(taken.f) do before[name] = values[i] end
+end
+
+local old = taken or get_meta(conn)
 if old then clear(conn, old) end
 local m = { e = epoch, r = '0', u = user, f = {} }
-for i = 7, #ARGV, 2 do
+local same = taken ~= nil and (#ARGV - 9) / 2 == #taken.f
+for i = 10, #ARGV, 2 do
   m.f[#m.f + 1] = ARGV[i]
   redis.call('HSET', state_key, sub(conn, ARGV[i]), ARGV[i + 1])
+  if before[ARGV[i]] ~= ARGV[i + 1] then same = false end
+end
+if taken then
+  m.r = taken.r
+  if not same then m.r = int(tonumber(taken.r) + 1) end
 end
 put_meta(conn, m)
+redis.call('HSET', state_key, sub(conn, ''), token)
+toggle(conn, m.r)
 redis.call('ZADD', due_key, now + ttl, member(conn))
-announce('join', conn, user, state_json(conn, m.f), now, epoch, '0')
-return '{"epoch":' .. epoch .. ',"snapshot":' .. snapshot_json() .. '}'
+if not taken then
+  announce('join', conn, user, state_json(conn, m.f), now, epoch, '0')
+elseif not same then
+  announce('update', conn, user, state_json(conn, m.f), now, epoch, m.r)
+end
+local resumed = 'false'
+if taken then resumed = 'true' end
+return '{"conn":' .. cjson.encode(conn) .. ',"epoch":' .. epoch .. ',"resumed":' .. resumed ..
+  ',"snapshot":' .. snapshot_json() .. '}'

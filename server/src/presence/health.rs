@@ -1,0 +1,104 @@
+//! Whether the presence store has been in trouble lately. A store outage or stall is no fault of
+//! the clients, whose heartbeats failed meanwhile: so expiry is held until one TTL after the last
+//! trouble, when every live connection has had a full TTL to heartbeat again. Loss and recovery
+//! are logged once each, with counts.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+/// The store's recent trouble, as this node saw it.
+#[derive(Debug)]
+pub(crate) struct StoreHealth {
+    /// Expiry waits this long after the last trouble.
+    hold: Duration,
+    /// A call that takes longer than this is a stall.
+    stall: Duration,
+    inner: Mutex<Inner>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    /// The last failed or stalled call.
+    last_trouble: Option<Instant>,
+    /// The current outage: when it began and how many calls failed or stalled in it.
+    outage: Option<(Instant, u64)>,
+}
+
+impl StoreHealth {
+    /// Holds expiry for `hold` after trouble; calls slower than `stall` count as trouble.
+    pub(crate) fn new(hold: Duration, stall: Duration) -> Self {
+        Self {
+            hold,
+            stall,
+            inner: Mutex::new(Inner::default()),
+        }
+    }
+
+    /// Records how a store call that started at `started` went.
+    pub(crate) fn record(&self, started: Instant, ok: bool) {
+        let now = Instant::now();
+        let stalled = now.duration_since(started) > self.stall;
+        let mut inner = self.inner.lock().expect("store health lock");
+        if ok && !stalled {
+            if let Some((since, calls)) = inner.outage.take() {
+                tracing::info!(
+                    failed_calls = calls,
+                    outage_ms = now.duration_since(since).as_millis() as u64,
+                    expiry_held_ms = self.hold.as_millis() as u64,
+                    "presence store back; expiry resumes after one TTL"
+                );
+            }
+            return;
+        }
+        inner.last_trouble = Some(now);
+        match &mut inner.outage {
+            Some((_, calls)) => *calls += 1,
+            None => {
+                tracing::warn!(
+                    stalled,
+                    "presence store unavailable; holding expiry until one TTL after it is back"
+                );
+                inner.outage = Some((started, 1));
+            }
+        }
+    }
+
+    /// Whether expiry must wait: the store had trouble less than one TTL ago.
+    pub(crate) fn holding(&self) -> bool {
+        let inner = self.inner.lock().expect("store health lock");
+        inner
+            .last_trouble
+            .is_some_and(|at| at.elapsed() < self.hold)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn trouble_holds_expiry_for_one_ttl_after_it() {
+        let health = StoreHealth::new(Duration::from_secs(3), Duration::from_secs(1));
+        assert!(!health.holding());
+        health.record(Instant::now(), true);
+        assert!(!health.holding(), "a good call holds nothing");
+        health.record(Instant::now(), false);
+        assert!(health.holding());
+        tokio::time::advance(Duration::from_secs(2)).await;
+        health.record(Instant::now(), true);
+        assert!(health.holding(), "still within one TTL of the failure");
+        tokio::time::advance(Duration::from_millis(1001)).await;
+        assert!(!health.holding());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stalled_call_is_trouble_even_when_it_succeeds() {
+        let health = StoreHealth::new(Duration::from_secs(3), Duration::from_secs(1));
+        let started = Instant::now();
+        tokio::time::advance(Duration::from_millis(1500)).await;
+        health.record(started, true);
+        assert!(health.holding());
+    }
+}

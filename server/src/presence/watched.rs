@@ -1,0 +1,78 @@
+//! A presence store whose every call is timed and its outcome recorded in [`StoreHealth`]: how
+//! the reaper learns of outages and stalls that only requests saw.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde_json::{Map, Value};
+use tokio::time::Instant;
+
+use super::health::StoreHealth;
+use super::store::{
+    HeartbeatOutcome, JoinOutcome, JoinRequest, PresenceEntry, PresenceStore, StoreError,
+};
+
+/// `inner`, watched.
+pub(crate) struct Watched {
+    pub(crate) inner: Arc<dyn PresenceStore>,
+    pub(crate) health: Arc<StoreHealth>,
+}
+
+impl Watched {
+    async fn watch<T>(
+        &self,
+        call: impl Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
+        let started = Instant::now();
+        let result = call.await;
+        self.health.record(started, result.is_ok());
+        result
+    }
+}
+
+#[async_trait]
+impl PresenceStore for Watched {
+    async fn join(&self, room: &str, request: JoinRequest<'_>) -> Result<JoinOutcome, StoreError> {
+        self.watch(self.inner.join(room, request)).await
+    }
+
+    async fn heartbeat(
+        &self,
+        room: &str,
+        conn: &str,
+        epoch: u64,
+        patch: Option<Map<String, Value>>,
+        digest: Option<u32>,
+    ) -> Result<HeartbeatOutcome, StoreError> {
+        self.watch(self.inner.heartbeat(room, conn, epoch, patch, digest))
+            .await
+    }
+
+    async fn leave(&self, room: &str, conn: &str, epoch: Option<u64>) -> Result<bool, StoreError> {
+        self.watch(self.inner.leave(room, conn, epoch)).await
+    }
+
+    async fn linger(
+        &self,
+        room: &str,
+        conn: &str,
+        epoch: u64,
+        grace: Duration,
+    ) -> Result<bool, StoreError> {
+        self.watch(self.inner.linger(room, conn, epoch, grace))
+            .await
+    }
+
+    async fn snapshot(&self, room: &str) -> Result<Vec<PresenceEntry>, StoreError> {
+        self.watch(self.inner.snapshot(room)).await
+    }
+
+    async fn due(&self, max: usize) -> Result<Vec<(String, String)>, StoreError> {
+        self.watch(self.inner.due(max)).await
+    }
+
+    async fn expire(&self, room: &str, conn: &str) -> Result<bool, StoreError> {
+        self.watch(self.inner.expire(room, conn)).await
+    }
+}
