@@ -1,22 +1,19 @@
 //! One room's channel inside the client: its intended state, its join phase, its view and its
 //! heartbeat schedule.
 
+use serde_json::Value;
+
 use crate::event::RequestId;
 use crate::view::PresenceView;
-use crate::wire::{PresenceEvent, State};
+use crate::wire::{PresenceEntry, PresenceEvent, SelfInfo, State};
 
 /// Where a channel is in joining its room.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Phase {
     /// A join is in flight; events are buffered until its snapshot arrives.
     Joining,
-    /// Joined with this identity.
-    Joined {
-        /// The connection id.
-        conn_id: String,
-        /// The epoch sent with each heartbeat.
-        epoch: u64,
-    },
+    /// Joined, as the channel's `me` says.
+    Joined,
     /// Must join again: when connected, at `at` (or at once when `None`).
     NeedsJoin {
         /// Not before this time.
@@ -31,7 +28,14 @@ pub(crate) struct Channel {
     /// The state as the app last set it: sent again on every rejoin.
     pub(crate) state: State,
     pub(crate) phase: Phase,
+    /// The last join's answer about this client, its epoch following the heartbeat acks. Kept
+    /// when the connection is lost: the next join resumes the entry with its `connId` and
+    /// `resumeToken`.
+    pub(crate) me: Option<SelfInfo>,
     pub(crate) view: PresenceView,
+    /// When the view was last checked against the room: replaced by a snapshot, or its digest
+    /// sent with a heartbeat. The next digest goes a heartbeat interval later.
+    pub(crate) checked_at: u64,
     /// Events that arrived while joining, replayed onto the snapshot.
     pub(crate) buffered: Vec<PresenceEvent>,
     /// When the next heartbeat is due (while joined).
@@ -67,7 +71,9 @@ impl Channel {
             user_id,
             state,
             phase: Phase::Joining,
+            me: None,
             view: PresenceView::default(),
+            checked_at: 0,
             buffered: Vec::new(),
             next_heartbeat: 0,
             heartbeat_in_flight: false,
@@ -81,16 +87,34 @@ impl Channel {
 
     /// The epoch while joined.
     pub(crate) fn epoch(&self) -> Option<u64> {
-        match &self.phase {
-            Phase::Joined { epoch, .. } => Some(*epoch),
-            _ => None,
+        self.identity().map(|me| me.epoch)
+    }
+
+    /// This client's identity in the room, while joined.
+    pub(crate) fn identity(&self) -> Option<&SelfInfo> {
+        self.me.as_ref().filter(|_| self.phase == Phase::Joined)
+    }
+
+    /// What the next join sends as `resume`: the last join's `{connId, resumeToken}`.
+    pub(crate) fn resume(&self) -> Option<Value> {
+        self.me.as_ref()?.resume_json()
+    }
+
+    /// The digest of the view to send with a heartbeat at `now`, when it was last checked at
+    /// least `interval` ago: a burst of updates sends one, not one each (their own events may
+    /// still be on the way back).
+    pub(crate) fn digest_to_send(&mut self, now: u64, interval: u64) -> Option<u32> {
+        if now < self.checked_at.saturating_add(interval) {
+            return None;
         }
+        self.checked_at = now;
+        Some(self.view.digest())
     }
 
     /// When the channel next needs to act, while connected.
     pub(crate) fn deadline(&self) -> Option<u64> {
         match &self.phase {
-            Phase::Joined { .. } => {
+            Phase::Joined => {
                 let heartbeat = (!self.heartbeat_in_flight).then_some(self.next_heartbeat);
                 let flush = self.throttled.as_ref().map(|t| t.flush_at);
                 heartbeat.into_iter().chain(flush).min()
@@ -108,6 +132,21 @@ impl Channel {
     /// Whether the periodic heartbeat is due at `now`.
     pub(crate) fn heartbeat_due(&self, now: u64) -> bool {
         !self.heartbeat_in_flight && self.next_heartbeat <= now
+    }
+
+    /// Replaces the view with the room's `snapshot` and replays onto it the events buffered
+    /// while joining; the view counts as checked at `now`. Returns its connections, for the app.
+    pub(crate) fn reset_view(
+        &mut self,
+        now: u64,
+        snapshot: &[PresenceEntry],
+    ) -> Vec<PresenceEntry> {
+        self.view.reset(snapshot);
+        for event in std::mem::take(&mut self.buffered) {
+            self.view.apply(&event);
+        }
+        self.checked_at = now;
+        self.view.connections()
     }
 
     /// Marks the channel as needing a join once connected again; returns the updates the

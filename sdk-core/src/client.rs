@@ -25,6 +25,7 @@ use crate::small_map::SmallMap;
 use crate::view::PresenceView;
 use crate::wire::{
     HeartbeatResponse, JoinResponse, PresenceEntry, PresenceEvent, SelfInfo, State, ack_result,
+    snapshot_from_json,
 };
 
 /// Where the connection is.
@@ -38,6 +39,15 @@ enum Conn {
     Connected { id: u64, ping_deadline: u64 },
     /// Waiting to reconnect at `at`.
     Waiting { at: u64 },
+}
+
+/// How soon to reconnect after the connection is lost.
+#[derive(Debug, Clone, Copy)]
+enum Retry {
+    /// After the backoff's delay, counting a failed attempt.
+    Backoff,
+    /// At once, counting nothing: the server asked the client to move (`rtm:drain`).
+    AtOnce,
 }
 
 /// A request waiting for its ack.
@@ -56,6 +66,8 @@ enum PendingKind {
     },
     Heartbeat {
         room: String,
+        /// The epoch it was sent with: its answer is about that join only.
+        epoch: u64,
         /// The `update_state` calls this heartbeat answers (none for a periodic one).
         requests: Vec<RequestId>,
     },
@@ -155,15 +167,10 @@ impl Client {
         self.channels.get(room).map(|c| &c.view)
     }
 
-    /// This client's identity in `room`, while joined.
+    /// This client's identity in `room` while joined: the last join's answer, at the epoch now
+    /// in force.
     pub fn self_info(&self, room: &str) -> Option<SelfInfo> {
-        match &self.channels.get(room)?.phase {
-            Phase::Joined { conn_id, epoch } => Some(SelfInfo {
-                conn_id: conn_id.clone(),
-                epoch: *epoch,
-            }),
-            _ => None,
-        }
+        self.channels.get(room)?.identity().cloned()
     }
 
     /// The state this client holds for itself in `room` (what a rejoin sends).
@@ -313,7 +320,9 @@ impl Client {
             .map(Channel::take_throttled)
             .unwrap_or_default();
         self.pending.retain(|_, p| match &p.kind {
-            PendingKind::Heartbeat { room: r, requests } if r == room => {
+            PendingKind::Heartbeat {
+                room: r, requests, ..
+            } if r == room => {
                 waiting.extend(requests);
                 false
             }
@@ -481,7 +490,7 @@ impl Client {
                 continue;
             };
             match channel.phase {
-                Phase::Joined { .. } => {
+                Phase::Joined => {
                     if channel.flush_due(now) {
                         self.flush_throttled(now, &room);
                     } else if channel.heartbeat_due(now) {
@@ -622,6 +631,9 @@ impl Client {
             (fields::USER_ID, channel.user_id.clone().into()),
             (fields::STATE, Value::Object(channel.state.clone())),
         ]);
+        // A rejoin takes the last join's entry over, unseen by the others, while the server
+        // still keeps it (`docs/protocol.md`, "Resume").
+        let payload = json::with_field(payload, fields::RESUME, channel.resume());
         let timeout = self.config.request_timeout_ms;
         self.fail_all(held, &Error::Disconnected);
         self.send_request(
@@ -651,13 +663,13 @@ impl Client {
         let Some(epoch) = channel.epoch() else { return };
         channel.heartbeat_in_flight = true;
         channel.next_heartbeat = now + interval;
-        let mut payload = json::object([
+        let digest = channel.digest_to_send(now, interval);
+        let payload = json::object([
             (fields::ROOM_ID, room.into()),
             (fields::EPOCH, epoch.into()),
         ]);
-        if let (Some(patch), Value::Object(map)) = (patch, &mut payload) {
-            map.insert(fields::PATCH_STATE.into(), Value::Object(patch));
-        }
+        let payload = json::with_field(payload, fields::PATCH_STATE, patch.map(Value::Object));
+        let payload = json::with_field(payload, fields::DIGEST, digest.map(Value::from));
         self.send_request(
             now,
             events::PRESENCE_HEARTBEAT,
@@ -665,6 +677,7 @@ impl Client {
             timeout,
             PendingKind::Heartbeat {
                 room: room.to_string(),
+                epoch,
                 requests,
             },
         );
@@ -693,13 +706,25 @@ impl Client {
         }
     }
 
-    /// The connection is gone: fail what waits, then reconnect (or not).
+    /// The connection is gone: fail what waits, then reconnect after a backoff (or not).
     fn lost(&mut self, now: u64, reason: &str) {
+        self.lose_connection(now, reason, Retry::Backoff);
+    }
+
+    /// `rtm:drain`: the server's node shuts down. Close the transport like a lost one, without a
+    /// DISCONNECT or leaves (the server keeps the entries for the grace), and reconnect at once:
+    /// a load balancer sends the new connection to another node, where the channels resume.
+    fn on_drain(&mut self, now: u64) {
+        self.lose_connection(now, "server draining", Retry::AtOnce);
+    }
+
+    /// Closes the transport, fails what waits, then reconnects as `retry` says (or not).
+    fn lose_connection(&mut self, now: u64, reason: &str, retry: Retry) {
         self.close_transport();
         self.fail_pending();
         // The connection's new state first, so that a channel's `Disconnected` listener already
         // sees the client as reconnecting (or disconnected).
-        let keep_channels = self.next_after_loss(now, reason);
+        let keep_channels = self.next_after_loss(now, reason, retry);
         let rooms: Vec<String> = self.channels.keys().cloned().collect();
         for room in &rooms {
             let channel = self.channels.get_mut(room).expect("listed");
@@ -718,7 +743,7 @@ impl Client {
 
     /// Moves to the state that follows a lost connection and announces it; false when nothing
     /// will reconnect (the channels are then dropped).
-    fn next_after_loss(&mut self, now: u64, reason: &str) -> bool {
+    fn next_after_loss(&mut self, now: u64, reason: &str, retry: Retry) -> bool {
         if !self.ever_connected {
             self.conn = Conn::Idle;
             let error = Error::Transport(reason.to_string());
@@ -745,15 +770,17 @@ impl Client {
             self.set_state(ConnectionState::Disconnected, &reason, self.attempts, None);
             return false;
         }
-        let delay = backoff::delay_ms(reconnect, self.attempts, &mut self.rng);
-        self.attempts += 1;
+        // An attempt at once is not counted: should it fail, the backoff starts from the first.
+        let (delay, attempt) = match retry {
+            Retry::AtOnce => (0, self.attempts + 1),
+            Retry::Backoff => {
+                let delay = backoff::delay_ms(reconnect, self.attempts, &mut self.rng);
+                self.attempts += 1;
+                (delay, self.attempts)
+            }
+        };
         self.conn = Conn::Waiting { at: now + delay };
-        self.set_state(
-            ConnectionState::Reconnecting,
-            reason,
-            self.attempts,
-            Some(delay),
-        );
+        self.set_state(ConnectionState::Reconnecting, reason, attempt, Some(delay));
         true
     }
 
@@ -784,7 +811,7 @@ impl Client {
                 } else {
                     args.swap_remove(0)
                 };
-                self.on_event(name, payload);
+                self.on_event(now, name, payload);
             }
             socketio::Packet::Ack { id: ack, mut args } => {
                 let Some(pending) = self.pending.remove(&ack) else {
@@ -831,9 +858,13 @@ impl Client {
         }
     }
 
-    fn on_event(&mut self, name: String, payload: Value) {
+    fn on_event(&mut self, now: u64, name: String, payload: Value) {
+        if name == events::DRAIN {
+            self.on_drain(now);
+            return;
+        }
         if name == events::PRESENCE_SYNC {
-            self.on_sync(&payload);
+            self.on_sync(now, &payload);
             return;
         }
         if name == events::PRESENCE_EVENT {
@@ -846,7 +877,7 @@ impl Client {
             };
             match channel.phase {
                 Phase::Joining => channel.buffered.push(event),
-                Phase::Joined { .. } => {
+                Phase::Joined => {
                     if channel.view.apply(&event) {
                         self.channel_event(&room, ChannelEvent::Presence(event));
                     }
@@ -895,43 +926,42 @@ impl Client {
                     result.and_then(|v| JoinResponse::from_json(&v).ok_or_else(invalid_response));
                 self.on_join_answer(now, &room, request, parsed);
             }
-            PendingKind::Heartbeat { room, requests } => {
+            PendingKind::Heartbeat {
+                room,
+                epoch,
+                requests,
+            } => {
                 let parsed = result
                     .and_then(|v| HeartbeatResponse::from_json(&v).ok_or_else(invalid_response));
-                self.on_heartbeat_answer(now, pending.sent_at, &room, requests, parsed);
+                self.on_heartbeat_answer(now, pending.sent_at, &room, epoch, requests, parsed);
             }
         }
     }
 
     /// `presence:sync {roomId, snapshot}`: the server's node lost events of the room (its
     /// subscription dropped); the snapshot replaces the view, as a rejoin's does.
-    fn on_sync(&mut self, payload: &Value) {
+    fn on_sync(&mut self, now: u64, payload: &Value) {
         let Some(room) = payload.get(fields::ROOM_ID).and_then(Value::as_str) else {
             return;
         };
-        let Some(snapshot) =
-            payload
-                .get(fields::SNAPSHOT)
-                .and_then(Value::as_array)
-                .map(|entries| {
-                    entries
-                        .iter()
-                        .filter_map(PresenceEntry::from_json)
-                        .collect::<Vec<_>>()
-                })
-        else {
+        let Some(snapshot) = payload.get(fields::SNAPSHOT).and_then(snapshot_from_json) else {
             return;
         };
+        self.replace_view(now, room, &snapshot);
+    }
+
+    /// Replaces the view of `room`, while joined, with a snapshot of the room the server sent
+    /// (`presence:sync`, or a heartbeat ack that found the digests differ), and tells the app.
+    /// Events that arrive later apply on top of it.
+    fn replace_view(&mut self, now: u64, room: &str, snapshot: &[PresenceEntry]) {
         let Some(channel) = self.channels.get_mut(room) else {
             return;
         };
-        if !matches!(channel.phase, Phase::Joined { .. }) {
+        if channel.phase != Phase::Joined {
             return;
         }
-        channel.view.reset(&snapshot);
-        let connections = channel.view.connections();
-        let room = room.to_string();
-        self.channel_event(&room, ChannelEvent::Snapshot(connections));
+        let connections = channel.reset_view(now, snapshot);
+        self.channel_event(room, ChannelEvent::Snapshot(connections));
     }
 
     fn on_join_answer(
@@ -947,21 +977,16 @@ impl Client {
         };
         match answer {
             Ok(response) => {
-                channel.phase = Phase::Joined {
-                    conn_id: response.self_info.conn_id.clone(),
-                    epoch: response.self_info.epoch,
-                };
-                channel.view.reset(&response.snapshot);
-                for event in std::mem::take(&mut channel.buffered) {
-                    channel.view.apply(&event);
-                }
+                channel.phase = Phase::Joined;
+                // The credentials of the next rejoin too.
+                channel.me = Some(response.self_info.clone());
+                let snapshot = channel.reset_view(now, &response.snapshot);
                 channel.next_heartbeat = now + interval;
                 channel.heartbeat_in_flight = false;
                 channel.missed = 0;
                 channel.rejoin_failures = 0;
                 let first = !channel.ever_joined;
                 channel.ever_joined = true;
-                let snapshot: Vec<PresenceEntry> = channel.view.connections();
                 self.channel_event(room, ChannelEvent::Snapshot(snapshot.clone()));
                 if first {
                     self.channel_event(room, ChannelEvent::Connected);
@@ -1005,13 +1030,41 @@ impl Client {
         }
     }
 
+    /// The answer to a heartbeat sent with `epoch`: completes its updates and, when it is about
+    /// the channel's current join, acts on it.
     fn on_heartbeat_answer(
         &mut self,
         now: u64,
         sent_at: u64,
         room: &str,
+        epoch: u64,
         requests: Vec<RequestId>,
-        answer: Result<HeartbeatResponse, Error>,
+        mut answer: Result<HeartbeatResponse, Error>,
+    ) {
+        // A heartbeat of an earlier join says nothing about the current one: it neither changes
+        // the epoch nor rejoins. So one join is in flight per room: when an update and a
+        // heartbeat are both refused, the first refusal rejoins and the second is about the join
+        // before it.
+        if self
+            .channels
+            .get(room)
+            .is_some_and(|c| c.epoch() == Some(epoch))
+        {
+            self.on_current_heartbeat_answer(now, sent_at, room, &mut answer);
+        }
+        for request in requests {
+            self.complete(request, answer.clone().map(Completion::Updated));
+        }
+    }
+
+    /// The answer to a heartbeat of the channel's current join. A snapshot it carries moves
+    /// into the view.
+    fn on_current_heartbeat_answer(
+        &mut self,
+        now: u64,
+        sent_at: u64,
+        room: &str,
+        answer: &mut Result<HeartbeatResponse, Error>,
     ) {
         let Some(channel) = self.channels.get_mut(room) else {
             return;
@@ -1020,8 +1073,11 @@ impl Client {
         match answer {
             Ok(response) => {
                 channel.missed = 0;
-                if let Phase::Joined { epoch, .. } = &mut channel.phase {
-                    *epoch = response.epoch;
+                if let Some(me) = &mut channel.me {
+                    me.epoch = response.epoch;
+                }
+                if let Some(snapshot) = response.snapshot.take() {
+                    self.replace_view(now, room, &snapshot);
                 }
                 self.channel_event(
                     room,
@@ -1031,19 +1087,10 @@ impl Client {
                         rtt_ms: now.saturating_sub(sent_at),
                     },
                 );
-                for request in requests {
-                    self.complete(request, Ok(Completion::Updated(response)));
-                }
             }
             Err(error) => {
-                // One join in flight per room: when an update and a heartbeat are both refused,
-                // the first refusal rejoins and the second finds the join under way.
-                let rejoin =
-                    JOIN_AGAIN.contains(&error.code()) && !matches!(channel.phase, Phase::Joining);
-                for request in requests {
-                    self.complete(request, Err(error.clone()));
-                }
-                self.channel_event(room, ChannelEvent::Error(error));
+                let rejoin = JOIN_AGAIN.contains(&error.code());
+                self.channel_event(room, ChannelEvent::Error(error.clone()));
                 if rejoin {
                     self.send_join(now, room, None);
                 }
@@ -1058,7 +1105,7 @@ impl Client {
             PendingKind::Join { room, request } => {
                 self.on_join_answer(now, &room, request, Err(Error::Timeout))
             }
-            PendingKind::Heartbeat { room, requests } => {
+            PendingKind::Heartbeat { room, requests, .. } => {
                 for request in requests {
                     self.complete(request, Err(Error::Timeout));
                 }

@@ -67,7 +67,8 @@ pub enum Completion {
 pub enum ChannelEvent {
     /// A presence event that changed the view (duplicates and stale events are not reported).
     Presence(PresenceEvent),
-    /// A full snapshot replaced the view (after a join or rejoin).
+    /// A full snapshot replaced the view: after a join or rejoin, a `presence:sync`, or a
+    /// heartbeat whose digest showed the view differed from the room.
     Snapshot(Vec<PresenceEntry>),
     /// The first join succeeded.
     Connected,

@@ -4,8 +4,10 @@
 //! [`Client`] is a state machine: feed it transport events, timer ticks and the app's calls, each
 //! with the current time; drain the frames to send, the next deadline and the events for the app.
 //! It speaks Socket.IO v5 over Engine.IO v4 (WebSocket only) and the presence protocol of
-//! `docs/protocol.md`: joins with snapshots, heartbeats with epoch fencing, idempotent views,
-//! missed-heartbeat detection, reconnect with backoff and full jitter, rejoin, acks with timeouts.
+//! `docs/protocol.md`: joins with snapshots, heartbeats with epoch fencing and the view's digest
+//! (a differing view gets the room's snapshot), idempotent views, missed-heartbeat detection,
+//! reconnect with backoff and full jitter (at once when the server drains), rejoins that resume
+//! the last join's entry, acks with timeouts.
 //! What it must agree on with the server (event names, error codes, field names) is
 //! [`protocol`], which the server imports too.
 

@@ -6,6 +6,7 @@
 use serde_json::Value;
 
 use crate::json;
+use crate::protocol::digest;
 use crate::wire::{PresenceEntry, PresenceEvent, PresenceEventType, State, snapshot_json};
 
 /// One user in the room, with all of their connections (tabs).
@@ -132,6 +133,17 @@ impl PresenceView {
                 }
             }
         }
+    }
+
+    /// The view's digest (`docs/protocol.md`, "Views heal themselves"): equal to the room's
+    /// when the view holds every connection at its current `rev`. An entry without `rev` (from
+    /// the TypeScript server, which keeps no digest) counts as rev 0.
+    pub fn digest(&self) -> u32 {
+        digest::of(
+            self.connections
+                .iter()
+                .map(|e| (e.conn_id.as_str(), e.rev.unwrap_or(0))),
+        )
     }
 
     /// Every connection, sorted by connection id.
@@ -266,6 +278,18 @@ mod tests {
         );
         assert!(v.apply(&ev(Update, "c1", "u", 5, 4, json!({"s": 4}))));
         assert_eq!(v.connections()[0].state["s"], 4);
+    }
+
+    #[test]
+    fn the_digest_follows_the_connections_and_their_revs() {
+        let mut v = PresenceView::default();
+        assert_eq!(v.digest(), 0);
+        v.apply(&ev(Join, "c1", "u", 5, 0, json!({})));
+        v.apply(&ev(Join, "c2", "w", 6, 0, json!({})));
+        v.apply(&ev(Update, "c1", "u", 5, 2, json!({"s": 2})));
+        assert_eq!(v.digest(), digest::of([("c1", 2), ("c2", 0)]));
+        v.apply(&ev(Leave, "c2", "w", 6, 0, json!(null)));
+        assert_eq!(v.digest(), digest::entry("c1", 2));
     }
 
     #[test]

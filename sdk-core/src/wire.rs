@@ -44,6 +44,14 @@ pub struct SelfInfo {
     pub conn_id: String,
     /// Its epoch: sent with each heartbeat.
     pub epoch: u64,
+    /// The secret that resumes this entry from a later connection (the client sends it back by
+    /// itself on every rejoin; never shown to other members). `None` from servers without
+    /// resume (the TypeScript server).
+    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
+    pub resume_token: Option<String>,
+    /// Whether this join took over the client's earlier entry (`false` from servers without
+    /// resume).
+    pub resumed: bool,
 }
 
 /// The answer to `presence:join`.
@@ -58,13 +66,17 @@ pub struct JoinResponse {
 }
 
 /// The answer to `presence:heartbeat`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct HeartbeatResponse {
     /// Whether the patch changed the state.
     pub changed: bool,
     /// The connection's epoch.
     pub epoch: u64,
+    /// The room after the patch, when the heartbeat's digest differed from the room's. The
+    /// client moves it into the channel's view, so an `update_state` completes with `None`.
+    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
+    pub snapshot: Option<Vec<PresenceEntry>>,
 }
 
 /// What happened to a connection.
@@ -125,16 +137,14 @@ pub struct ErrorAck {
 impl PresenceEntry {
     /// As the protocol's JSON object.
     pub fn to_json(&self) -> Value {
-        with_rev(
-            json::object([
-                (fields::CONN_ID, self.conn_id.clone().into()),
-                (fields::USER_ID, self.user_id.clone().into()),
-                (fields::STATE, Value::Object(self.state.clone())),
-                (fields::LAST_SEEN_MS, self.last_seen_ms.into()),
-                (fields::EPOCH, self.epoch.into()),
-            ]),
-            self.rev,
-        )
+        let object = json::object([
+            (fields::CONN_ID, self.conn_id.clone().into()),
+            (fields::USER_ID, self.user_id.clone().into()),
+            (fields::STATE, Value::Object(self.state.clone())),
+            (fields::LAST_SEEN_MS, self.last_seen_ms.into()),
+            (fields::EPOCH, self.epoch.into()),
+        ]);
+        json::with_field(object, fields::REV, self.rev.map(Value::from))
     }
 
     /// Reads a snapshot entry.
@@ -153,10 +163,32 @@ impl PresenceEntry {
 impl SelfInfo {
     /// As the protocol's JSON object.
     pub fn to_json(&self) -> Value {
-        json::object([
+        let object = json::object([
             (fields::CONN_ID, self.conn_id.clone().into()),
             (fields::EPOCH, self.epoch.into()),
-        ])
+            (fields::RESUMED, self.resumed.into()),
+        ]);
+        let token = self.resume_token.clone().map(Value::from);
+        json::with_field(object, fields::RESUME_TOKEN, token)
+    }
+
+    /// Reads a join answer's `self`.
+    pub fn from_json(v: &Value) -> Option<Self> {
+        Some(Self {
+            conn_id: json::string(v, fields::CONN_ID)?,
+            epoch: json::uint(v, fields::EPOCH)?,
+            resume_token: json::string(v, fields::RESUME_TOKEN),
+            resumed: json::flag(v, fields::RESUMED),
+        })
+    }
+
+    /// A join's `resume`: `{connId, resumeToken}`, when this join gave a token.
+    pub(crate) fn resume_json(&self) -> Option<Value> {
+        let token = self.resume_token.clone()?;
+        Some(json::object([
+            (fields::CONN_ID, self.conn_id.clone().into()),
+            (fields::RESUME_TOKEN, token.into()),
+        ]))
     }
 }
 
@@ -171,19 +203,9 @@ impl JoinResponse {
 
     /// Reads a join ack.
     pub fn from_json(v: &Value) -> Option<Self> {
-        let snapshot = v
-            .get(fields::SNAPSHOT)?
-            .as_array()?
-            .iter()
-            .map(PresenceEntry::from_json)
-            .collect::<Option<Vec<_>>>()?;
-        let me = v.get(fields::SELF)?;
         Some(Self {
-            snapshot,
-            self_info: SelfInfo {
-                conn_id: json::string(me, fields::CONN_ID)?,
-                epoch: json::uint(me, fields::EPOCH)?,
-            },
+            snapshot: snapshot_from_json(v.get(fields::SNAPSHOT)?)?,
+            self_info: SelfInfo::from_json(v.get(fields::SELF)?)?,
         })
     }
 }
@@ -191,20 +213,24 @@ impl JoinResponse {
 impl HeartbeatResponse {
     /// As the protocol's JSON object.
     pub fn to_json(&self) -> Value {
-        json::object([
+        let object = json::object([
             (fields::CHANGED, self.changed.into()),
             (fields::EPOCH, self.epoch.into()),
-        ])
+        ]);
+        let snapshot = self.snapshot.as_deref().map(snapshot_json);
+        json::with_field(object, fields::SNAPSHOT, snapshot)
     }
 
-    /// Reads a heartbeat ack.
+    /// Reads a heartbeat ack (a `snapshot` that is not a valid one makes it unreadable).
     pub fn from_json(v: &Value) -> Option<Self> {
+        let snapshot = match v.get(fields::SNAPSHOT) {
+            None | Some(Value::Null) => None,
+            Some(snapshot) => Some(snapshot_from_json(snapshot)?),
+        };
         Some(Self {
-            changed: v
-                .get(fields::CHANGED)
-                .and_then(Value::as_bool)
-                .unwrap_or(false),
+            changed: json::flag(v, fields::CHANGED),
             epoch: json::uint(v, fields::EPOCH)?,
+            snapshot,
         })
     }
 }
@@ -233,21 +259,19 @@ impl PresenceEventType {
 impl PresenceEvent {
     /// As the protocol's JSON object.
     pub fn to_json(&self) -> Value {
-        with_rev(
-            json::object([
-                (fields::TYPE, self.kind.as_str().into()),
-                (fields::ROOM_ID, self.room_id.clone().into()),
-                (fields::USER_ID, self.user_id.clone().into()),
-                (fields::CONN_ID, self.conn_id.clone().into()),
-                (
-                    fields::STATE,
-                    self.state.clone().map_or(Value::Null, Value::Object),
-                ),
-                (fields::TS, self.ts.into()),
-                (fields::EPOCH, self.epoch.into()),
-            ]),
-            self.rev,
-        )
+        let object = json::object([
+            (fields::TYPE, self.kind.as_str().into()),
+            (fields::ROOM_ID, self.room_id.clone().into()),
+            (fields::USER_ID, self.user_id.clone().into()),
+            (fields::CONN_ID, self.conn_id.clone().into()),
+            (
+                fields::STATE,
+                self.state.clone().map_or(Value::Null, Value::Object),
+            ),
+            (fields::TS, self.ts.into()),
+            (fields::EPOCH, self.epoch.into()),
+        ]);
+        json::with_field(object, fields::REV, self.rev.map(Value::from))
     }
 
     /// Reads a `presence:event`.
@@ -271,17 +295,14 @@ impl PresenceEvent {
     }
 }
 
-/// `object` with its `rev` field, when there is one.
-fn with_rev(mut object: Value, rev: Option<u64>) -> Value {
-    if let (Some(rev), Value::Object(map)) = (rev, &mut object) {
-        map.insert(fields::REV.into(), rev.into());
-    }
-    object
-}
-
 /// A snapshot as a JSON array.
 pub fn snapshot_json(snapshot: &[PresenceEntry]) -> Value {
     Value::Array(snapshot.iter().map(PresenceEntry::to_json).collect())
+}
+
+/// Reads a snapshot: an array of entries, each of them valid.
+pub(crate) fn snapshot_from_json(v: &Value) -> Option<Vec<PresenceEntry>> {
+    v.as_array()?.iter().map(PresenceEntry::from_json).collect()
 }
 
 /// Splits an ack into success (`ok` not false) and refusal.
@@ -294,5 +315,51 @@ pub fn ack_result(value: Value) -> Result<Value, ErrorAck> {
         })
     } else {
         Ok(value)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn self_reads_the_resume_fields_and_writes_them_back() {
+        let rtm = json!({"connId": "c1", "epoch": 7, "resumeToken": "t1", "resumed": true});
+        let me = SelfInfo::from_json(&rtm).unwrap();
+        assert_eq!((me.resume_token.as_deref(), me.resumed), (Some("t1"), true));
+        assert_eq!(me.to_json(), rtm);
+        assert_eq!(
+            me.resume_json(),
+            Some(json!({"connId": "c1", "resumeToken": "t1"}))
+        );
+        // The TypeScript server's: nothing to resume with.
+        let typescript = SelfInfo::from_json(&json!({"connId": "c1", "epoch": 7})).unwrap();
+        assert_eq!(
+            (&typescript.resume_token, typescript.resumed),
+            (&None, false)
+        );
+        assert_eq!(
+            SelfInfo::from_json(&typescript.to_json())
+                .unwrap()
+                .resume_json(),
+            None
+        );
+    }
+
+    #[test]
+    fn a_heartbeat_answer_reads_its_snapshot_when_there_is_one() {
+        let entry = json!({"connId": "c1", "userId": "u", "state": {}, "lastSeenMs": 5, "epoch": 7, "rev": 1});
+        let answer = json!({"changed": true, "epoch": 7, "snapshot": [entry]});
+        let read = HeartbeatResponse::from_json(&answer).unwrap();
+        assert_eq!(read.snapshot.as_ref().map(Vec::len), Some(1));
+        assert_eq!(read.to_json(), answer);
+        let plain = HeartbeatResponse::from_json(&json!({"changed": false, "epoch": 7})).unwrap();
+        assert_eq!(plain.snapshot, None);
+        assert_eq!(plain.to_json(), json!({"changed": false, "epoch": 7}));
+        for bad in [json!(7), json!([{"connId": "c1"}])] {
+            let answer = json!({"changed": false, "epoch": 7, "snapshot": bad});
+            assert_eq!(HeartbeatResponse::from_json(&answer), None, "{answer}");
+        }
     }
 }

@@ -2,8 +2,9 @@
 
 mod harness;
 
-use harness::{HANDSHAKE, Harness, entry, join_ack, presence};
+use harness::{HANDSHAKE, Harness, entry, join_ack, presence, resumable, resume};
 use rtm_sdk_core::codec::socketio::Packet;
+use rtm_sdk_core::protocol::digest;
 use rtm_sdk_core::{
     ChannelEvent, ClientConfig, ClientEvent, Completion, ConnectionState, Error, PresenceConfig,
     ReconnectConfig,
@@ -247,6 +248,143 @@ fn a_reconnect_rejoins_every_channel_with_its_last_state() {
     );
 }
 
+fn not_joined() -> Value {
+    json!({"ok": false, "error": "gone", "code": "not_joined"})
+}
+
+/// Joins `room` as `user` at `epoch`, answered as an rtm server does, with a resume `token`.
+fn join_resumable(h: &mut Harness, room: &str, user: &str, state: Value, epoch: u64, token: &str) {
+    let id = h.client.join(h.now, room, user, patch(state.clone()));
+    let (_, payload, ack) = h.sent_event();
+    assert_eq!(
+        payload,
+        json!({"roomId": room, "userId": user, "state": state}),
+        "a channel's first join has nothing to resume"
+    );
+    h.ack(
+        ack,
+        resumable(join_ack(room, user, &state, epoch, vec![]), token, false),
+    );
+    let Ok(Completion::Joined(joined)) = h.completion(id) else {
+        panic!("not joined")
+    };
+    assert_eq!(joined.self_info.resume_token.as_deref(), Some(token));
+    assert!(!joined.self_info.resumed);
+}
+
+#[test]
+fn rejoins_resume_the_entry_of_the_last_join() {
+    let mut h = Harness::connected(Harness::config());
+    join_resumable(&mut h, "r", "alice", json!({"s": 1}), 7, "t1");
+
+    // After a lost connection, the rejoin resumes that entry, with the channel's state.
+    h.client
+        .transport_closed(h.now, h.transport, "network down");
+    h.advance(10_000);
+    h.accept_transport(None);
+    let (name, payload, ack) = h.sent_event();
+    assert_eq!(name, "presence:join");
+    assert_eq!(
+        payload,
+        json!({"roomId": "r", "userId": "alice", "state": {"s": 1}, "resume": resume("me", "t1")})
+    );
+    h.ack(
+        ack,
+        resumable(
+            join_ack("r", "alice", &json!({"s": 1}), 12, vec![]),
+            "t2",
+            true,
+        ),
+    );
+    let me = h.client.self_info("r").unwrap();
+    assert_eq!(
+        (me.epoch, me.resume_token.as_deref(), me.resumed),
+        (12, Some("t2"), true)
+    );
+
+    // The resumed answer's token is what the next rejoin (here after `not_joined`) sends.
+    h.advance(10_000);
+    let (_, _, beat) = h.sent_event();
+    h.ack(beat, not_joined());
+    let (name, payload, join) = h.sent_event();
+    assert_eq!(
+        (name.as_str(), &payload["resume"]),
+        ("presence:join", &resume("me", "t2"))
+    );
+
+    // An answer without a token (the TypeScript server's) leaves nothing to resume.
+    h.ack(join, join_ack("r", "alice", &json!({"s": 1}), 13, vec![]));
+    h.client.transport_closed(h.now, h.transport, "down");
+    h.advance(10_000);
+    h.accept_transport(None);
+    let (_, payload, _) = h.sent_event();
+    assert!(payload.get("resume").is_none(), "{payload}");
+}
+
+#[test]
+fn a_drain_reconnects_at_once_without_leaving_and_resumes() {
+    let mut h = Harness::connected(Harness::config());
+    join_resumable(&mut h, "r", "alice", json!({"s": 1}), 7, "t1");
+    let pending = h.client.emit_with_ack(h.now, "x", json!(1), None);
+    h.take_sent();
+    h.events.clear();
+    let (old, at) = (h.transport, h.now);
+
+    h.server_event("rtm:drain", json!({"reason": "shutdown"}));
+    assert!(
+        h.take_sent().is_empty(),
+        "no DISCONNECT and no leave: the server keeps the entries"
+    );
+    assert_eq!(h.closed, [old]);
+    assert_eq!(h.completion(pending), Err(Error::Disconnected));
+    let change = h
+        .events
+        .iter()
+        .find_map(|e| match e {
+            ClientEvent::State(s) => Some(s.clone()),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(
+        (change.state, change.reason.as_str(), change.retry_in_ms),
+        (ConnectionState::Reconnecting, "server draining", Some(0))
+    );
+    assert!(
+        !h.events.iter().any(|e| matches!(
+            e,
+            ClientEvent::Server(_)
+                | ClientEvent::Channel {
+                    event: ChannelEvent::Custom { .. },
+                    ..
+                }
+        )),
+        "the drain is not an app event: {:?}",
+        h.events
+    );
+    assert_eq!(h.client.poll_timeout(), Some(at), "no backoff");
+    h.advance(0);
+    assert_eq!((h.opened.len(), h.now), (2, at), "a new transport at once");
+    h.accept_transport(None);
+    let (name, payload, _) = h.sent_event();
+    assert_eq!(name, "presence:join");
+    assert_eq!(payload["resume"], resume("me", "t1"));
+}
+
+#[test]
+fn any_drain_drains_and_a_failed_attempt_after_it_backs_off_from_the_first() {
+    for payload in [json!(null), json!(7), json!({"reason": {"odd": true}})] {
+        let mut h = Harness::connected(Harness::config());
+        h.server_event("rtm:drain", payload.clone());
+        h.advance(0);
+        assert_eq!(h.opened.len(), 2, "{payload}");
+        h.events.clear();
+        h.client.transport_closed(h.now, h.transport, "refused");
+        let (state, attempt, delay) = *states(&mut h).last().unwrap();
+        assert_eq!((state, attempt), (ConnectionState::Reconnecting, 1));
+        assert!(delay.unwrap() <= 500, "the first backoff: {delay:?}");
+    }
+}
+
 // ===== heartbeats =====
 
 #[test]
@@ -267,7 +405,11 @@ fn heartbeats_follow_the_interval_from_timestamps() {
     h.advance(1);
     let (name, payload, ack) = h.sent_event();
     assert_eq!(name, "presence:heartbeat");
-    assert_eq!(payload, json!({"roomId": "r", "epoch": 7}));
+    let digest = digest::of([("me", 0)]);
+    assert_eq!(
+        payload,
+        json!({"roomId": "r", "epoch": 7, "digest": digest})
+    );
     assert_eq!(h.now, start + 1_000);
     h.advance(40);
     h.ack(ack, json!({"ok": true, "changed": false, "epoch": 7}));
@@ -360,6 +502,52 @@ fn update_state_sends_the_patch_at_once_and_resolves_with_the_ack() {
     assert!(h.take_sent().is_empty());
     h.advance(1);
     assert_eq!(h.sent_event().0, "presence:heartbeat");
+}
+
+#[test]
+fn heartbeats_carry_the_views_digest_once_per_interval() {
+    let mut h = Harness::connected(Harness::config());
+    h.join(
+        "r",
+        "u",
+        json!({}),
+        7,
+        vec![entry("b1", "bob", json!({}), 5, 2)],
+    );
+    let start = h.now;
+    let ok = json!({"ok": true, "changed": true, "epoch": 7});
+    // Within an interval of the join's snapshot, an update carries none.
+    h.advance(5_000);
+    h.client.update_state(h.now, "r", patch(json!({"x": 0})));
+    let (_, payload, ack) = h.sent_event();
+    assert!(payload.get("digest").is_none(), "{payload}");
+    h.ack(ack, ok.clone());
+    // Bob changes. A burst of updates an interval after the join: the first carries the digest
+    // of the view as it is then, the others none (their own events may be on their way).
+    h.server_event(
+        "presence:event",
+        presence("update", "r", "b1", "bob", json!({"v": 1}), 5, 3),
+    );
+    h.advance_to(start + 12_000);
+    let mut digests = Vec::new();
+    for x in 1..=3 {
+        h.client.update_state(h.now, "r", patch(json!({"x": x})));
+        let (_, payload, ack) = h.sent_event();
+        digests.push(payload.get("digest").cloned());
+        h.ack(ack, ok.clone());
+        h.advance(1);
+    }
+    let expected = digest::of([("b1", 3), ("me", 0)]);
+    assert_eq!(digests, [Some(json!(expected)), None, None]);
+    assert_eq!(h.client.view("r").unwrap().digest(), expected);
+    // The periodic heartbeat, an interval after the last update, carries it again.
+    h.advance_to(start + 12_002 + 10_000);
+    let (name, payload, _) = h.sent_event();
+    assert_eq!(name, "presence:heartbeat");
+    assert_eq!(
+        payload,
+        json!({"roomId": "r", "epoch": 7, "digest": expected})
+    );
 }
 
 fn throttled(ms: u64) -> Harness {
@@ -536,6 +724,69 @@ fn two_refused_heartbeats_make_one_rejoin() {
 }
 
 #[test]
+fn answers_about_an_earlier_join_never_override_the_current_one() {
+    let mut h = Harness::connected(Harness::config());
+    h.join("r", "u", json!({"a": 1}), 7, vec![]);
+    // A periodic heartbeat and two updates are in flight with epoch 7. The first update is
+    // refused, so the channel joins again (epoch 12) before the others are answered.
+    h.advance(10_000);
+    let (_, _, periodic) = h.sent_event();
+    h.client.update_state(h.now, "r", patch(json!({"b": 1})));
+    let (_, _, first) = h.sent_event();
+    let second = h.client.update_state(h.now, "r", patch(json!({"b": 2})));
+    let (_, _, second_ack) = h.sent_event();
+    h.ack(first, not_joined());
+    let (name, _, join) = h.sent_event();
+    assert_eq!(name, "presence:join");
+    h.ack(
+        join,
+        join_ack("r", "u", &json!({"a": 1, "b": 2}), 12, vec![]),
+    );
+    h.events.clear();
+    // Late answers about epoch 7: the periodic heartbeat accepted, the second update refused.
+    h.ack(periodic, json!({"ok": true, "changed": false, "epoch": 7}));
+    h.ack(second_ack, not_joined());
+    assert!(h.take_sent().is_empty(), "no second rejoin");
+    assert_eq!(
+        h.client.self_info("r").unwrap().epoch,
+        12,
+        "the epoch does not go back"
+    );
+    assert_eq!(h.completion(second).unwrap_err().code(), "not_joined");
+    assert!(
+        channel_events(&mut h, "r").is_empty(),
+        "nothing about the current join"
+    );
+    h.advance(10_000);
+    let (name, payload, _) = h.sent_event();
+    assert_eq!(
+        (name.as_str(), &payload["epoch"]),
+        ("presence:heartbeat", &json!(12))
+    );
+}
+
+#[test]
+fn a_late_answer_to_a_timed_out_join_is_ignored() {
+    let mut h = Harness::connected(Harness::config());
+    h.join("r", "u", json!({}), 7, vec![]);
+    h.advance(10_000);
+    let (_, _, beat) = h.sent_event();
+    h.ack(beat, not_joined());
+    let (_, _, old_join) = h.sent_event();
+    // That rejoin times out; its retry is answered, then the first one, with a lower epoch.
+    h.advance(10_000 + 1_000);
+    let (name, _, new_join) = h.sent_event();
+    assert_eq!(name, "presence:join");
+    let bob = entry("b1", "bob", json!({}), 11, 0);
+    h.ack(new_join, join_ack("r", "u", &json!({}), 12, vec![bob]));
+    h.events.clear();
+    h.ack(old_join, join_ack("r", "u", &json!({}), 9, vec![]));
+    assert_eq!(h.client.self_info("r").unwrap().epoch, 12);
+    assert_eq!(h.client.view("r").unwrap().connections().len(), 2);
+    assert!(channel_events(&mut h, "r").is_empty());
+}
+
+#[test]
 fn a_rejoin_refused_as_unavailable_is_retried_and_forbidden_is_final() {
     for (code, retried) in [
         ("unavailable", true),
@@ -665,6 +916,71 @@ fn a_sync_snapshot_replaces_the_view_like_a_rejoins() {
     h.server_event("presence:sync", json!({"roomId": "r", "snapshot": 7}));
     assert!(channel_events(&mut h, "r").is_empty());
     assert_eq!(h.client.view("r").unwrap().connections().len(), 2);
+}
+
+#[test]
+fn a_heartbeat_ack_with_a_snapshot_replaces_the_view() {
+    let mut h = Harness::connected(Harness::config());
+    let ghost = entry("c-ghost", "ghost", json!({}), 3, 0);
+    h.join("r", "u", json!({}), 4, vec![ghost]);
+    h.events.clear();
+    // An ack without a snapshot changes nothing.
+    h.advance(10_000);
+    let (_, payload, ack) = h.sent_event();
+    assert_eq!(
+        payload["digest"],
+        json!(digest::of([("c-ghost", 0), ("me", 0)]))
+    );
+    h.ack(ack, json!({"ok": true, "changed": false, "epoch": 4}));
+    let events = channel_events(&mut h, "r");
+    assert!(
+        matches!(&events[..], [ChannelEvent::HeartbeatAck { .. }]),
+        "{events:?}"
+    );
+    assert_eq!(h.client.view("r").unwrap().connections().len(), 2);
+
+    // The room differs: the ghost goes, the missed member appears.
+    h.advance(10_000);
+    let (_, _, ack) = h.sent_event();
+    let me = entry("me", "u", json!({}), 4, 0);
+    let missed = entry("c-new", "newcomer", json!({"s": 1}), 9, 2);
+    h.ack(
+        ack,
+        json!({"ok": true, "changed": false, "epoch": 4, "snapshot": [me, missed]}),
+    );
+    let events = channel_events(&mut h, "r");
+    assert!(
+        matches!(&events[..], [ChannelEvent::Snapshot(s), ChannelEvent::HeartbeatAck { .. }] if s.len() == 2),
+        "{events:?}"
+    );
+    let users = |h: &Harness| -> Vec<String> {
+        let view = h.client.view("r").unwrap();
+        view.connections().into_iter().map(|e| e.user_id).collect()
+    };
+    assert_eq!(users(&h), ["newcomer", "u"]);
+    // Events that arrive later apply on top.
+    h.server_event(
+        "presence:event",
+        presence("update", "r", "c-new", "newcomer", json!({"s": 2}), 9, 3),
+    );
+    assert_eq!(
+        h.client.view("r").unwrap().digest(),
+        digest::of([("c-new", 3), ("me", 0)])
+    );
+
+    // An update answered with a snapshot: the snapshot goes to the view, not to the app.
+    let update = h.client.update_state(h.now, "r", patch(json!({"t": 1})));
+    let (_, _, ack) = h.sent_event();
+    let me = entry("me", "u", json!({"t": 1}), 4, 1);
+    h.ack(
+        ack,
+        json!({"ok": true, "changed": true, "epoch": 4, "snapshot": [me]}),
+    );
+    let Ok(Completion::Updated(response)) = h.completion(update) else {
+        panic!("not updated")
+    };
+    assert_eq!((response.changed, response.snapshot), (true, None));
+    assert_eq!(users(&h), ["u"]);
 }
 
 #[test]

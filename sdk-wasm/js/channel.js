@@ -16,7 +16,7 @@ export class PresenceChannel {
     return this.#room;
   }
 
-  /** This connection's `{ connId, epoch }` while joined, else `null`. */
+  /** This connection's identity in the room (`SelfInfo`) while joined, else `null`. */
   get self() {
     const me = this.#link.read((core) => core.me(this.#room));
     return me === undefined ? null : JSON.parse(me);

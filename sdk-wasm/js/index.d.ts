@@ -110,6 +110,16 @@ export interface PresenceEntry {
 export interface SelfInfo {
   connId: string;
   epoch: number;
+  /**
+   * Whether this join took over the client's earlier entry of the room, unseen by the others
+   * (the SDK resumes by itself after a lost connection or a server's drain).
+   */
+  resumed: boolean;
+  /**
+   * The secret the SDK sends back to resume this entry; keep it private. Absent from servers
+   * without resume (the TypeScript one).
+   */
+  resumeToken?: string;
 }
 
 /** The server's answer to a join. */

@@ -140,7 +140,8 @@ impl Core {
         json::to_string(&rtm_sdk_core::wire::snapshot_json(&connections))
     }
 
-    /// This connection's `{ connId, epoch }` in `room` while joined, as JSON text.
+    /// This connection's `SelfInfo` in `room` while joined (the last join's, at the current
+    /// epoch), as JSON text.
     pub fn me(&self, room: &str) -> Option<String> {
         let me = self.client.self_info(room)?;
         Some(json::to_string(&me.to_json()))

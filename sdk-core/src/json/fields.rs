@@ -9,6 +9,11 @@ pub(crate) fn string(v: &Value, key: &str) -> Option<String> {
     v.get(key)?.as_str().map(str::to_string)
 }
 
+/// A boolean field; absent or not a boolean is `false`.
+pub(crate) fn flag(v: &Value, key: &str) -> bool {
+    v.get(key).and_then(Value::as_bool).unwrap_or(false)
+}
+
 /// A non-negative integer field.
 pub(crate) fn uint(v: &Value, key: &str) -> Option<u64> {
     v.get(key)?.as_u64()

@@ -10,7 +10,7 @@ mod float;
 mod parse;
 mod write;
 
-pub(crate) use fields::{object_or_empty, optional, string, uint};
+pub(crate) use fields::{flag, object_or_empty, optional, string, uint};
 pub use parse::{ParseError, parse};
 pub use write::{to_string, write};
 
@@ -19,6 +19,14 @@ use serde_json::{Map, Value};
 /// An object from its fields: `object([("roomId", room.into())])`.
 pub fn object<const N: usize>(fields: [(&str, Value); N]) -> Value {
     object_of(Vec::from(fields))
+}
+
+/// `object` with its optional field `key`, when there is a `value`.
+pub(crate) fn with_field(mut object: Value, key: &str, value: Option<Value>) -> Value {
+    if let (Some(value), Value::Object(map)) = (value, &mut object) {
+        map.insert(key.to_string(), value);
+    }
+    object
 }
 
 /// Inserts one by one: one copy of this code whatever `N`, where `collect` would make a

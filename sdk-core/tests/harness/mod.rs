@@ -238,3 +238,15 @@ pub fn presence(
 ) -> Value {
     json!({"type": kind, "roomId": room, "userId": user, "connId": conn, "state": state, "ts": 10, "epoch": epoch, "rev": rev})
 }
+
+/// `ack` (a join's) as an rtm server answers: its `self` with a `resumeToken` and `resumed`.
+pub fn resumable(mut ack: Value, token: &str, resumed: bool) -> Value {
+    ack["self"]["resumeToken"] = json!(token);
+    ack["self"]["resumed"] = json!(resumed);
+    ack
+}
+
+/// The `resume` a rejoin sends for the entry `conn` with `token`.
+pub fn resume(conn: &str, token: &str) -> Value {
+    json!({"connId": conn, "resumeToken": token})
+}
