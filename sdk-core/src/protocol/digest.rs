@@ -54,7 +54,7 @@ mod tests {
     #[test]
     fn entries_hash_conn_and_rev_with_fnv1a() {
         // FNV-1a 32 of "a\n0" and of "x2f\n12", as any implementation computes them (the
-        // presence Lua scripts included: `tests/tests/digest.rs` checks them against Redis).
+        // presence Lua scripts included: `tests/tests/resume.rs` checks them against Redis).
         assert_eq!(entry("a", 0), 0x5ae5_15c6);
         assert_eq!(entry("x2f", 12), fnv1a(FNV_OFFSET, b"x2f\n12"));
         assert_eq!(
