@@ -154,6 +154,8 @@ impl RedisBackend {
             Ok(Subscriber::Cluster(client.get_async_connection().await?))
         } else {
             let client = redis::Client::open(resp3[0].clone())?;
+            // Reconnects back off exponentially with jitter (redis-rs's `with_jitter`), up to a
+            // second apart: the nodes of a cluster do not all resubscribe in the same instant.
             let config = redis::aio::ConnectionManagerConfig::new()
                 .set_connection_timeout(Some(CONNECT_TIMEOUT))
                 .set_max_delay(Duration::from_millis(1000))
