@@ -88,12 +88,14 @@ pub(crate) async fn join(
             if outcome.resumed {
                 p.local.insert(conn.clone(), socket.id);
             }
-            if !membership.insert(room.clone(), joined) {
+            if !membership.insert(room.clone(), joined.clone()) {
                 // The socket went while the join was in flight: its disconnect could not leave
-                // this room, so the join is undone here (announced as a leave), and the room's
-                // channel is released if the disconnect came before this join subscribed.
+                // this room, so the join is released here as the disconnect would have (at once
+                // or after the grace), and the room's channel is released if the disconnect came
+                // before this join subscribed.
                 p.bus.leave(&socket, &room);
-                undo_join(&p, &membership, &room, &conn).await;
+                p.local.remove(&conn, socket.id);
+                release(&p, &room, &joined, departure_grace(&p, &socket)).await;
                 return Err(AckError::new(
                     ErrorCode::NotJoined,
                     "the connection closed during the join",
@@ -262,20 +264,31 @@ pub(crate) async fn leave(
 pub(crate) async fn leave_all(p: &Arc<Presence>, socket: &SocketRef) {
     let membership = Membership::of(socket);
     p.local.remove(&membership.conn_id(), socket.id);
-    let grace = match Departure::of(socket) {
-        Departure::Left => None,
-        Departure::Lost => Some(p.grace).filter(|g| !g.is_zero()),
-    };
+    let grace = departure_grace(p, socket);
     for (room, joined) in membership.close() {
         p.local.remove(&joined.conn_id, socket.id);
-        let conn = &joined.conn_id;
-        let result = match grace {
-            Some(grace) => p.store.linger(&room, conn, joined.epoch, grace).await,
-            None => p.store.leave(&room, conn, Some(joined.epoch)).await,
-        };
-        if let Err(err) = result {
-            tracing::warn!(%err, %room, %conn, "presence leave on disconnect failed");
-        }
+        release(p, &room, &joined, grace).await;
+    }
+}
+
+/// How long a gone socket's entries wait for a resume: `None` when they leave at once.
+fn departure_grace(p: &Presence, socket: &SocketRef) -> Option<std::time::Duration> {
+    match Departure::of(socket) {
+        Departure::Left => None,
+        Departure::Lost => Some(p.grace).filter(|g| !g.is_zero()),
+    }
+}
+
+/// A gone socket's entry in `room`: left at once, or kept for `grace`. Only the socket's own
+/// epoch is touched: an entry resumed elsewhere meanwhile stays.
+async fn release(p: &Presence, room: &str, joined: &Joined, grace: Option<std::time::Duration>) {
+    let conn = &joined.conn_id;
+    let result = match grace {
+        Some(grace) => p.store.linger(room, conn, joined.epoch, grace).await,
+        None => p.store.leave(room, conn, Some(joined.epoch)).await,
+    };
+    if let Err(err) = result {
+        tracing::warn!(%err, %room, %conn, "presence leave on disconnect failed");
     }
 }
 

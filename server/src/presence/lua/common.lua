@@ -103,10 +103,12 @@ local function digest()
   return tonumber(redis.call('HGET', state_key, '') or '0')
 end
 
--- Adds an entry's hash to the digest, or takes it out (XOR is its own inverse).
-local function toggle(conn, rev)
-  local d = bit.bxor(digest(), fnv(conn .. '\n' .. rev)) % 4294967296
-  redis.call('HSET', state_key, '', int(d))
+-- Adds the hash of an entry at each of the given revs to the digest, or takes it out (XOR is its
+-- own inverse): toggle(conn, old, new) moves an entry from rev old to rev new.
+local function toggle(conn, ...)
+  local d = digest()
+  for _, rev in ipairs({ ... }) do d = bit.bxor(d, fnv(conn .. '\n' .. rev)) end
+  redis.call('HSET', state_key, '', int(d % 4294967296))
 end
 
 -- Deletes a connection's entry, state and resume token (not its expiry); an emptied room's

@@ -20,9 +20,9 @@ for i = 8, #ARGV, 2 do
   end
 end
 if changed == 1 then
-  toggle(conn, m.r)
+  local old_rev = m.r
   m.r = int(tonumber(m.r) + 1)
-  toggle(conn, m.r)
+  toggle(conn, old_rev, m.r)
   put_meta(conn, m)
   announce('update', conn, m.u, state_json(conn, m.f), now, epoch, m.r)
 end
