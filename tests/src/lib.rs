@@ -1,22 +1,30 @@
 //! Helpers for the end-to-end tests: a private `redis-server`, in-process rtm servers, a module
 //! that never answers, and a Socket.IO test client (built on the third-party `rust_socketio`,
-//! which doubles as the interop proof that the server works with clients other than ours).
+//! which doubles as the interop proof that the server works with clients other than ours); and
+//! for the fault suite, nodes as processes, a round-robin balancer that can cut every connection,
+//! and a fleet of native SDK clients whose views are checked against the truth.
 
+mod balancer;
 pub mod bench;
 mod client;
+mod node;
 mod proxy;
 pub mod raw;
 mod redis_cluster;
 mod redis_server;
 mod server;
 mod silent;
+mod truth;
 
+pub use balancer::Balancer;
 pub use client::TestClient;
+pub use node::{Node, NodeConfig, until};
 pub use proxy::Proxy;
 pub use redis_cluster::RedisCluster;
 pub use redis_server::{RedisServer, free_port};
 pub use server::{Store, TestServer};
 pub use silent::{SILENT_EVENT, Silent};
+pub use truth::{Fleet, FleetConfig, Logged, Participant, SAMPLE, Status};
 
 /// How long any single expectation in a test may wait before it fails.
 pub const WAIT: std::time::Duration = std::time::Duration::from_secs(10);

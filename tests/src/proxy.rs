@@ -40,6 +40,11 @@ impl Proxy {
         }
     }
 
+    /// Its address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
     /// The URL clients use.
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)

@@ -1,12 +1,23 @@
 //! `rtm-test-server`: `rtm-server` (the same flags) with one module more, [`rtm_tests::Silent`],
 //! whose event `test:silent` is never answered. The package tests (`scripts/test-package.sh`)
-//! run the browser SDK's request timeouts against it. For tests only.
+//! run the browser SDK's request timeouts against it, and the fault suite (`tests/tests/faults.rs`)
+//! runs it as a node process it can SIGTERM and SIGKILL. For tests only.
+//!
+//! Like `rtm-server`: logs go to stderr (`RUST_LOG`, default `info`; no colours), and it shuts
+//! down gracefully on SIGINT or SIGTERM.
 
 use clap::Parser;
 use rtm_server::{Config, RealtimeServer};
+use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(false)
+        .with_writer(std::io::stderr)
+        .init();
     let server = RealtimeServer::with_default_modules(Config::parse())
         .module(rtm_tests::Silent)
         .bind()
@@ -14,16 +25,34 @@ async fn main() -> std::process::ExitCode {
     match server {
         Ok(server) => {
             println!("rtm-test-server listening on {}", server.local_addr());
-            server
-                .run_until(async {
-                    let _ = tokio::signal::ctrl_c().await;
-                })
-                .await;
+            server.run_until(shutdown_signal()).await;
             std::process::ExitCode::SUCCESS
         }
         Err(err) => {
             eprintln!("rtm-test-server could not start: {err}");
             std::process::ExitCode::FAILURE
         }
+    }
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM (what a deploy sends).
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
     }
 }
