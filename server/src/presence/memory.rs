@@ -39,13 +39,13 @@ struct Room {
 
 impl Room {
     fn insert(&mut self, conn: &str, c: Conn) {
-        self.digest ^= digest::entry(conn, c.rev);
+        self.digest = self.digest.wrapping_add(digest::entry(conn, c.rev));
         self.conns.insert(conn.to_string(), c);
     }
 
     fn remove(&mut self, conn: &str) -> Option<Conn> {
         let c = self.conns.remove(conn)?;
-        self.digest ^= digest::entry(conn, c.rev);
+        self.digest = self.digest.wrapping_sub(digest::entry(conn, c.rev));
         Some(c)
     }
 

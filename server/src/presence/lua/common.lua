@@ -1,9 +1,10 @@
 -- Shared by every presence script. Every key is declared (all in the room's bucket, so one
 -- cluster slot):
 --   KEYS[1] <p>p:{bN}:m:<room>  hash: conn -> "<epoch>\n<rev>\n<n>\n<field 1>\n…<field n>\n<user>"
---                               (the state's field names are JSON strings: no raw newline)
+--                               (the state's field names are JSON strings: no raw newline);
+--                               "" -> the room's digest (no connection id is empty)
 --   KEYS[2] <p>p:{bN}:s:<room>  hash: "<conn>\n<field json>" -> value json; "<conn>\n" -> the
---                               entry's resume token; "" -> the room's digest (decimal)
+--                               entry's resume token
 --   KEYS[3] <p>p:{bN}:due       zset: "<room>\n<conn>" scored by expiry ms (the bucket's index)
 --   KEYS[4] <p>p:{bN}:epoch     counter (join only)
 -- ARGV[1] is the room, ARGV[2] the publish command (PUBLISH, or SPUBLISH in a cluster), ARGV[3]
@@ -44,10 +45,14 @@ local function get_meta(conn)
   return parse_meta(raw)
 end
 
-local function put_meta(conn, m)
+local function meta_text(m)
   local fields = ''
   if #m.f > 0 then fields = table.concat(m.f, '\n') .. '\n' end
-  redis.call('HSET', meta_key, conn, m.e .. '\n' .. m.r .. '\n' .. #m.f .. '\n' .. fields .. m.u)
+  return m.e .. '\n' .. m.r .. '\n' .. #m.f .. '\n' .. fields .. m.u
+end
+
+local function put_meta(conn, m)
+  redis.call('HSET', meta_key, conn, meta_text(m))
 end
 
 local function state_json(conn, fields)
@@ -66,7 +71,8 @@ local function snapshot_json()
   local kv = redis.call('HGETALL', meta_key)
   local parts = {}
   for i = 1, #kv, 2 do
-    local conn, m = kv[i], parse_meta(kv[i + 1])
+    local conn = kv[i]
+    local m = conn ~= '' and parse_meta(kv[i + 1])
     if m then
       local expiry = tonumber(redis.call('ZSCORE', due_key, member(conn)) or 0)
       parts[#parts + 1] = '{"connId":' .. cjson.encode(conn) .. ',"userId":' .. cjson.encode(m.u) ..
@@ -97,18 +103,14 @@ local function fnv(s)
   return h
 end
 
--- The room's digest (docs/protocol.md, "Views heal themselves"): the XOR of fnv("<conn>\n<rev>")
--- over its entries, kept under the state hash's field "".
-local function digest()
-  return tonumber(redis.call('HGET', state_key, '') or '0')
-end
+-- The room's digest (docs/protocol.md, "Views heal themselves"): the sum of fnv(conn) + rev over
+-- its entries, modulo 2^32. Kept unreduced (an integer far below 2^53) under the meta hash's field
+-- "", beside the entries: a heartbeat reads it with its entry and writes it with its entry.
+local function reduce(raw) return tonumber(raw or '0') % 4294967296 end
 
--- Adds the hash of an entry at each of the given revs to the digest, or takes it out (XOR is its
--- own inverse): toggle(conn, old, new) moves an entry from rev old to rev new.
-local function toggle(conn, ...)
-  local d = digest()
-  for _, rev in ipairs({ ... }) do d = bit.bxor(d, fnv(conn .. '\n' .. rev)) end
-  redis.call('HSET', state_key, '', int(d % 4294967296))
+-- Adds `sign` (1 or -1) times an entry's share to the digest.
+local function count(conn, rev, sign)
+  redis.call('HINCRBY', meta_key, '', int(sign * (fnv(conn) + tonumber(rev))))
 end
 
 -- Deletes a connection's entry, state and resume token (not its expiry); an emptied room's
@@ -118,8 +120,8 @@ local function clear(conn, m)
   for i, name in ipairs(m.f) do names[i + 1] = sub(conn, name) end
   redis.call('HDEL', state_key, unpack(names))
   redis.call('HDEL', meta_key, conn)
-  toggle(conn, m.r)
-  if redis.call('HLEN', meta_key) == 0 then redis.call('DEL', state_key) end
+  count(conn, m.r, -1)
+  if redis.call('HLEN', meta_key) <= 1 then redis.call('DEL', meta_key, state_key) end
 end
 
 -- Removes a connection whose meta is m and announces its leave.

@@ -3,10 +3,11 @@
 -- joined, 2 stale epoch; snapshot is the room after the patch when the client's digest differed
 -- from the room's before it, else ''.
 local conn, epoch, seen = ARGV[5], ARGV[6], ARGV[7]
-local m = get_meta(conn)
+local raw = redis.call('HMGET', meta_key, conn, '')
+local m = raw[1] and parse_meta(raw[1])
 if not m then return {0, 0, 0, ''} end
 if m.e ~= epoch then return {2, 0, 0, ''} end
-local stale = seen ~= '' and tonumber(seen) ~= digest()
+local stale = seen ~= '' and tonumber(seen) ~= reduce(raw[2])
 local now = now_ms()
 redis.call('ZADD', due_key, now + ttl, member(conn))
 local changed = 0
@@ -20,10 +21,9 @@ for i = 8, #ARGV, 2 do
   end
 end
 if changed == 1 then
-  local old_rev = m.r
   m.r = int(tonumber(m.r) + 1)
-  toggle(conn, old_rev, m.r)
-  put_meta(conn, m)
+  -- The entry's new rev and the digest's (one more) in one write.
+  redis.call('HSET', meta_key, conn, meta_text(m), '', int(tonumber(raw[2] or '0') + 1))
   announce('update', conn, m.u, state_json(conn, m.f), now, epoch, m.r)
 end
 local snapshot = ''

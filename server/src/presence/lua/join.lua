@@ -47,7 +47,7 @@ if taken then
 end
 put_meta(conn, m)
 redis.call('HSET', state_key, sub(conn, ''), token)
-toggle(conn, m.r)
+count(conn, m.r, 1)
 redis.call('ZADD', due_key, now + ttl, member(conn))
 if not taken then
   announce('join', conn, user, state_json(conn, m.f), now, epoch, '0')
