@@ -16,9 +16,9 @@ pub fn entry(conn_id: &str, rev: u64) -> u32 {
 
 /// The digest of a room holding `entries` (`(connId, rev)` pairs), in any order.
 pub fn of<'a>(entries: impl IntoIterator<Item = (&'a str, u64)>) -> u32 {
-    entries
-        .into_iter()
-        .fold(0, |digest, (conn, rev)| digest.wrapping_add(entry(conn, rev)))
+    entries.into_iter().fold(0, |digest, (conn, rev)| {
+        digest.wrapping_add(entry(conn, rev))
+    })
 }
 
 /// 32-bit FNV-1a.

@@ -288,7 +288,8 @@ async fn release(p: &Presence, room: &str, joined: &Joined, grace: Option<std::t
         None => p.store.leave(room, conn, Some(joined.epoch)).await,
     };
     if let Err(err) = result {
-        tracing::warn!(%err, %room, %conn, "presence leave on disconnect failed");
+        // Logged like a request's failure: at most once a second while the store is out.
+        let _ = store_error("presence leave on disconnect", &err);
     }
 }
 

@@ -8,6 +8,9 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+/// How long calls must succeed after a failure before the store counts as back.
+const SETTLE: Duration = Duration::from_secs(1);
+
 /// The store's recent trouble, as this node saw it.
 #[derive(Debug)]
 pub(crate) struct StoreHealth {
@@ -42,7 +45,12 @@ impl StoreHealth {
         let stalled = now.duration_since(started) > self.stall;
         let mut inner = self.inner.lock().expect("store health lock");
         if ok && !stalled {
-            if let Some((since, calls)) = inner.outage.take() {
+            // Back once calls succeed a while after the last failure: a store that fails now and
+            // then (overload) is one outage, logged once, not one per failure.
+            let settled = inner
+                .last_trouble
+                .is_none_or(|at| now.duration_since(at) >= SETTLE);
+            if settled && let Some((since, calls)) = inner.outage.take() {
                 tracing::info!(
                     failed_calls = calls,
                     outage_ms = now.duration_since(since).as_millis() as u64,
@@ -91,6 +99,22 @@ mod tests {
         assert!(health.holding(), "still within one TTL of the failure");
         tokio::time::advance(Duration::from_millis(1001)).await;
         assert!(!health.holding());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_outage_ends_once_calls_succeed_a_while_after_the_last_failure() {
+        let health = StoreHealth::new(Duration::from_secs(3), Duration::from_secs(1));
+        health.record(Instant::now(), false);
+        health.record(Instant::now(), true);
+        assert!(
+            health.inner.lock().unwrap().outage.is_some(),
+            "not back yet"
+        );
+        health.record(Instant::now(), false);
+        assert_eq!(health.inner.lock().unwrap().outage.map(|(_, n)| n), Some(2));
+        tokio::time::advance(SETTLE).await;
+        health.record(Instant::now(), true);
+        assert!(health.inner.lock().unwrap().outage.is_none(), "back");
     }
 
     #[tokio::test(start_paused = true)]
