@@ -21,6 +21,9 @@ trap 'kill $server_pid $redis_pid 2>/dev/null || true' EXIT # $server_pid grows 
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.1; done
 
 out=docs/benchmarks.md
+# Comparisons measured by hand ("## Before and after …" sections) survive a re-run.
+previous=$(mktemp)
+cp "$out" "$previous" 2>/dev/null || true
 results=$(mktemp -d)
 # run NAME TITLE ARGS...: one scenario; its report (JSON, plus Redis script calls) in $results/NAME.
 run() {
@@ -151,4 +154,5 @@ for i in range(3):
 print()
 PY
 rm -rf "$results"
+awk '/^## /{keep = /^## Before and after/} keep' "$previous" >>"$out"
 echo "wrote $out"
