@@ -5,7 +5,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use rtm_server::{Config, RealtimeServer};
+use rtm_server::{Config, RealtimeServer, shutdown_signal};
 
 fn main() -> ExitCode {
     // Before the runtime: the OTLP exporter's blocking HTTP client runs on threads of its own.
@@ -97,27 +97,5 @@ mod telemetry {
         if let Err(err) = provider.shutdown() {
             eprintln!("rtm-server: flushing traces failed: {err}");
         }
-    }
-}
-
-/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = term => {}
     }
 }

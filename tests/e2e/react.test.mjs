@@ -171,7 +171,7 @@ test("a lost connection: useConnectionState goes reconnecting (attempt, retry) a
   assert.ok(at("connection:connected", reconnecting) > reconnecting, `then connected again: ${history}`);
   const lost = at("room:reconnecting");
   assert.ok(lost > at("room:joined") && at("room:joined", lost) > lost, `the room: joined, reconnecting, joined: ${history}`);
-  assert.notEqual(await page.evaluate(() => document.getElementById("alice").dataset.self), self, "a new connection");
+  assert.equal(await page.evaluate(() => document.getElementById("alice").dataset.self), self, "the entry resumed: the same connection id");
   assert.deepEqual(app.problems, []);
   await app.close();
 });

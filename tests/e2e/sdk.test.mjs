@@ -213,22 +213,27 @@ test("not_joined leads to a rejoin with the last state", async () => {
   });
 });
 
-test("a dropped connection reconnects and rejoins", async () => {
+test("a dropped connection reconnects and resumes its entry, unseen by the others", async () => {
   await inPage(async (h, { url }) => {
     const room = h.unique("web");
     const a = await h.client(url);
     const b = await h.client(url);
     const { channel: ca } = await a.joinRoom({ roomId: room, userId: "alice" });
     const { channel: cb } = await b.joinRoom({ roomId: room, userId: "bob", state: { n: 1 } });
+    const before = cb.self.connId;
     const aEvents = h.listen(ca, "presenceEvent");
     const down = h.listen(cb, "disconnected");
     const back = h.listen(cb, "reconnected");
     b.__dropTransport();
     await down.next("disconnected");
     await back.next("reconnected");
-    await aEvents.next("bob's leave", h.presenceOf("leave", "bob"));
-    const rejoin = await aEvents.next("bob's rejoin", h.presenceOf("join", "bob"));
-    h.eq(rejoin.state.n, 1, "rejoined with its state");
+    h.eq(cb.self.resumed, true, "resumed");
+    h.eq(cb.self.connId, before, "the same connection id");
+    // A marker after the resume: alice saw nothing of bob before it (no leave, no join).
+    await cb.updateState({ n: 2 });
+    const update = await aEvents.next("bob's update", h.presenceOf("update", "bob"));
+    h.eq(update.connId, before, "the update is the resumed entry's");
+    h.eq(JSON.stringify(aEvents.seen.map((e) => e.type)), JSON.stringify(["update"]), "alice saw only the update");
     h.eq(b.state, "connected", "state");
     await a.disconnect();
     await b.disconnect();

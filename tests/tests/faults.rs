@@ -476,7 +476,7 @@ async fn a_killed_node_leaves_no_dead_second_connection() {
 async fn a_redis_freeze_shorter_than_the_ttl_expires_no_live_member() {
     const FREEZE_MS: u64 = 2_800;
     let _serial = SERIAL.lock().await;
-    let mut env = Env::start("freeze").await;
+    let env = Env::start("freeze").await;
 
     let t_freeze = env.fleet.now();
     env.redis().pause();
@@ -484,20 +484,26 @@ async fn a_redis_freeze_shorter_than_the_ttl_expires_no_live_member() {
     tokio::time::sleep(ms(FREEZE_MS)).await;
     env.redis().resume();
     let t_resume = env.fleet.now();
+    check_outage_expired_nobody(env, "frozen", t_freeze, t_resume).await;
+}
+
+/// After the store was out (`what`) from `from` to `back`, for less than the TTL: watches until
+/// reaping has resumed (one TTL after the outage at the latest), then checks that no live member
+/// expired, was shown leaving, or was shown twice.
+async fn check_outage_expired_nobody(mut env: Env, what: &str, from: Duration, back: Duration) {
     env.note(format!(
-        "redis frozen from {:.3}s to {:.3}s",
-        t_freeze.as_secs_f64(),
-        t_resume.as_secs_f64()
+        "redis {what} from {:.3}s to {:.3}s",
+        from.as_secs_f64(),
+        back.as_secs_f64()
     ));
-    // Reaping resumes one TTL after the outage at the latest: watch past that.
     env.fleet
-        .observe_until(t_resume + ms(TTL_MS + REAPER_MS) + SLACK)
+        .observe_until(back + ms(TTL_MS + REAPER_MS) + SLACK)
         .await;
     env.check("flaps (live members expired)", env.fleet.flaps());
     env.check("leaves of users who never left", env.fleet.phantom_leaves());
     env.check(
         "users shown with a second connection",
-        env.fleet.doubles_after(t_freeze),
+        env.fleet.doubles_after(from),
     );
     env.check_end_state(0, Duration::from_secs(2)).await;
     env.finish();
@@ -513,7 +519,7 @@ async fn a_redis_freeze_shorter_than_the_ttl_expires_no_live_member() {
 async fn a_store_partition_shorter_than_the_ttl_expires_no_live_member() {
     const PARTITION_MS: u64 = 2_800;
     let _serial = SERIAL.lock().await;
-    let mut env = Env::start_with("partition", 2, true).await;
+    let env = Env::start_with("partition", 2, true).await;
 
     let t_cut = env.fleet.now();
     let proxy = env.redis_proxy.as_ref().expect("a redis proxy");
@@ -522,22 +528,7 @@ async fn a_store_partition_shorter_than_the_ttl_expires_no_live_member() {
     tokio::time::sleep(ms(PARTITION_MS)).await;
     proxy.thaw();
     let t_back = env.fleet.now();
-    env.note(format!(
-        "redis unreachable from {:.3}s to {:.3}s",
-        t_cut.as_secs_f64(),
-        t_back.as_secs_f64()
-    ));
-    env.fleet
-        .observe_until(t_back + ms(TTL_MS + REAPER_MS) + SLACK)
-        .await;
-    env.check("flaps (live members expired)", env.fleet.flaps());
-    env.check("leaves of users who never left", env.fleet.phantom_leaves());
-    env.check(
-        "users shown with a second connection",
-        env.fleet.doubles_after(t_cut),
-    );
-    env.check_end_state(0, Duration::from_secs(2)).await;
-    env.finish();
+    check_outage_expired_nobody(env, "unreachable", t_cut, t_back).await;
 }
 
 /// Redis restarted empty (every key lost): the clients join again, epochs keep growing, and

@@ -7,7 +7,7 @@
 //! down gracefully on SIGINT or SIGTERM.
 
 use clap::Parser;
-use rtm_server::{Config, RealtimeServer};
+use rtm_server::{Config, RealtimeServer, shutdown_signal};
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
@@ -32,27 +32,5 @@ async fn main() -> std::process::ExitCode {
             eprintln!("rtm-test-server could not start: {err}");
             std::process::ExitCode::FAILURE
         }
-    }
-}
-
-/// Resolves on SIGINT (Ctrl-C) or SIGTERM (what a deploy sends).
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = term => {}
     }
 }
