@@ -16,6 +16,7 @@ rtm_tests::on_every_store!(
     the_old_connection_is_fenced_out,
     a_lost_connection_leaves_after_the_grace_a_deliberate_one_at_once,
     a_heartbeat_digest_that_differs_gets_the_snapshot,
+    a_client_that_knows_nothing_of_resume_rejoins_as_before,
 );
 
 /// A server whose lost connections wait `grace_ms`, reaped every 50 ms.
@@ -332,5 +333,55 @@ async fn a_heartbeat_digest_that_differs_gets_the_snapshot(store: Store) {
         )
         .await;
     assert_eq!(bad["code"], "invalid_payload", "{bad}");
+    server.stop().await;
+}
+
+/// A client that knows nothing of resume (the TypeScript SDK, socket.io-client) reconnects and
+/// joins as it always did: it gets a new entry (announced), its answers decode as before, and its
+/// old entry leaves after the grace.
+async fn a_client_that_knows_nothing_of_resume_rejoins_as_before(store: Store) {
+    let server = server(&store, 500).await;
+    let room = unique("room");
+    let observer = observe(&server, &room).await;
+    let mut first = RawSocket::connect(&server.url(), None).await.unwrap();
+    let ack = raw_join(&mut first, &room, "alice", json!({})).await;
+    let old = ack["self"]["connId"].clone();
+    first.drop_now().await;
+
+    let mut second = RawSocket::connect(&server.url(), None).await.unwrap();
+    let again = raw_join(&mut second, &room, "alice", json!({})).await;
+    let new = again["self"]["connId"].clone();
+    assert_ne!(new, old);
+    assert_eq!(again["self"]["resumed"], false);
+    let beat = second
+        .request(
+            "presence:heartbeat",
+            &json!({ "roomId": room, "epoch": again["self"]["epoch"], "patchState": { "s": 2 } }),
+        )
+        .await;
+    assert_eq!(
+        beat,
+        json!({ "ok": true, "changed": true, "epoch": again["self"]["epoch"] })
+    );
+
+    let seen: Vec<(String, Value)> = observer
+        .events_until("presence:event", |e| {
+            e["type"] == "leave" && e["connId"] == old
+        })
+        .await
+        .into_iter()
+        .filter(|(name, e)| name == "presence:event" && e["userId"] == "alice")
+        .map(|(_, e)| (e["type"].as_str().unwrap().to_string(), e["connId"].clone()))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("join".to_string(), old.clone()),
+            ("join".to_string(), new.clone()),
+            ("update".to_string(), new),
+            ("leave".to_string(), old),
+        ],
+        "the new entry joins at once, the old one leaves after the grace"
+    );
     server.stop().await;
 }
