@@ -4,6 +4,7 @@
 //! are logged once each, with counts.
 
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -18,6 +19,8 @@ pub(crate) struct StoreHealth {
     hold: Duration,
     /// A call that takes longer than this is a stall.
     stall: Duration,
+    /// An outage is under way (`inner.outage` is set): a good call outside one takes no lock.
+    troubled: AtomicBool,
     inner: Mutex<Inner>,
 }
 
@@ -35,6 +38,7 @@ impl StoreHealth {
         Self {
             hold,
             stall,
+            troubled: AtomicBool::new(false),
             inner: Mutex::new(Inner::default()),
         }
     }
@@ -43,14 +47,19 @@ impl StoreHealth {
     pub(crate) fn record(&self, started: Instant, ok: bool) {
         let now = Instant::now();
         let stalled = now.duration_since(started) > self.stall;
+        let good = ok && !stalled;
+        if good && !self.troubled.load(Ordering::Acquire) {
+            return;
+        }
         let mut inner = self.inner.lock().expect("store health lock");
-        if ok && !stalled {
+        if good {
             // Back once calls succeed a while after the last failure: a store that fails now and
             // then (overload) is one outage, logged once, not one per failure.
             let settled = inner
                 .last_trouble
                 .is_none_or(|at| now.duration_since(at) >= SETTLE);
             if settled && let Some((since, calls)) = inner.outage.take() {
+                self.troubled.store(false, Ordering::Release);
                 tracing::info!(
                     failed_calls = calls,
                     outage_ms = now.duration_since(since).as_millis() as u64,
@@ -69,6 +78,7 @@ impl StoreHealth {
                     "presence store unavailable; holding expiry until one TTL after it is back"
                 );
                 inner.outage = Some((started, 1));
+                self.troubled.store(true, Ordering::Release);
             }
         }
     }
