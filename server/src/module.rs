@@ -46,6 +46,8 @@ pub trait Module: Send + Sync + 'static {
     fn on_connection(&self, socket: &SocketRef, ctx: &ModuleContext);
 
     /// Runs when a socket goes (disconnect, or server shutdown). The server awaits it.
+    /// [`crate::Departure::of`] says how it went: on purpose (announce at once) or lost (it may
+    /// come back and resume: presence keeps its entries for the grace).
     async fn on_disconnect(&self, socket: &SocketRef, ctx: &ModuleContext) {
         let _ = (socket, ctx);
     }
