@@ -177,6 +177,28 @@ impl Env {
     /// The end state: every view equals the truth (waiting up to `within` for it), as does the
     /// server's snapshot on `node`; no stale_epoch, no view of a stranger, no `bus delivery`
     /// warning on any node.
+    /// After a fault at `from` that every client should have resumed through: watches past the
+    /// grace (an entry not resumed would leave by then), then checks that nobody flapped, was
+    /// seen leaving or twice, or came back under another connection id.
+    async fn check_resumed_unseen(&mut self, from: Duration) {
+        self.fleet
+            .observe_until(from + ms(GRACE_MS + REAPER_MS) + SLACK)
+            .await;
+        self.check("flaps", self.fleet.flaps());
+        self.check(
+            "leaves of users who never left",
+            self.fleet.phantom_leaves(),
+        );
+        self.check(
+            "users shown with a second connection",
+            self.fleet.doubles_after(from),
+        );
+        self.check(
+            "users whose entry was replaced, not resumed (connection id changed)",
+            self.fleet.conn_ids_changed(),
+        );
+    }
+
     async fn check_end_state(&mut self, node: usize, within: Duration) {
         let settled = self.fleet.settle(Instant::now() + within).await;
         if !settled {
@@ -297,20 +319,7 @@ async fn sigterm_of_a_node_moves_its_clients_without_a_flap() {
         format!("the clients did not all end up on node b: connections per node {spread:?}"),
     );
 
-    // Past the grace: an entry that was not resumed would leave now.
-    env.fleet
-        .observe_until(t_term + ms(GRACE_MS + REAPER_MS) + SLACK)
-        .await;
-    env.check("flaps", env.fleet.flaps());
-    env.check("leaves of users who never left", env.fleet.phantom_leaves());
-    env.check(
-        "users shown with a second connection",
-        env.fleet.doubles_after(t_term),
-    );
-    env.check(
-        "users whose entry was replaced, not resumed (connection id changed)",
-        env.fleet.conn_ids_changed(),
-    );
+    env.check_resumed_unseen(t_term).await;
     env.check_end_state(1, Duration::from_secs(2)).await;
     env.check_no_warnings(1, &[]);
     env.check_no_warnings(0, &["drain", "shut"]);
@@ -360,19 +369,7 @@ async fn a_single_node_restart_is_unseen() {
             env.balancer.connections()
         ),
     );
-    env.fleet
-        .observe_until(t_term + ms(GRACE_MS + REAPER_MS) + SLACK)
-        .await;
-    env.check("flaps", env.fleet.flaps());
-    env.check("leaves of users who never left", env.fleet.phantom_leaves());
-    env.check(
-        "users shown with a second connection",
-        env.fleet.doubles_after(t_term),
-    );
-    env.check(
-        "users whose entry was replaced, not resumed (connection id changed)",
-        env.fleet.conn_ids_changed(),
-    );
+    env.check_resumed_unseen(t_term).await;
     env.check_end_state(1, Duration::from_secs(2)).await;
     env.check_no_warnings(1, &[]);
     env.check_no_warnings(0, &["drain", "shut"]);
@@ -404,19 +401,7 @@ async fn cutting_every_connection_at_the_balancer_is_not_a_flap() {
         "every client back and every view true {} ms after the cut: {back}",
         (env.fleet.now() - t_cut).as_millis()
     ));
-    env.fleet
-        .observe_until(t_cut + ms(GRACE_MS + REAPER_MS) + SLACK)
-        .await;
-    env.check("flaps", env.fleet.flaps());
-    env.check("leaves of users who never left", env.fleet.phantom_leaves());
-    env.check(
-        "users shown with a second connection",
-        env.fleet.doubles_after(t_cut),
-    );
-    env.check(
-        "users whose entry was replaced, not resumed (connection id changed)",
-        env.fleet.conn_ids_changed(),
-    );
+    env.check_resumed_unseen(t_cut).await;
     env.check_end_state(0, Duration::from_secs(2)).await;
     env.check_no_warnings(0, &[]);
     env.check_no_warnings(1, &[]);
