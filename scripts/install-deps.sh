@@ -2,8 +2,9 @@
 # Installs what the tests and the browser SDK build need, only what is missing, so a second run
 # is fast: redis-server, Chromium and its driver (Debian), the wasm32 target (for clippy), the
 # pinned nightly toolchain with rust-src that builds the WebAssembly (scripts/wasm-toolchain.sh),
-# wasm-bindgen-cli at the exact version of Cargo.lock, wasm-opt from npm's binaryen (Debian's is
-# broken), esbuild, and the browser and package tests' npm packages (tests/e2e: Playwright, Vite, webpack, ws).
+# wasm-pack and wasm-bindgen-cli (at the exact version of Cargo.lock) from crates.io, wasm-opt
+# from npm's binaryen (Debian's is broken), esbuild, and the browser and package tests' npm
+# packages (tests/e2e: Playwright, Vite, webpack, ws, and the Deno and Bun binaries).
 # `install-deps.sh build` installs only what building the npm package needs (for `make demo`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -37,19 +38,30 @@ fi
 rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
 # shellcheck source=scripts/wasm-toolchain.sh
 . scripts/wasm-toolchain.sh
+# rustup takes its global flags (such as -q) before the subcommand only: `rustup toolchain
+# install -q` fails on rustup 1.29.
 if ! rustup run "$RTM_WASM_TOOLCHAIN" rustc --version >/dev/null 2>&1 ||
-  ! rustup component list --installed --toolchain "$RTM_WASM_TOOLCHAIN" | grep -q '^rust-src'; then
+  ! rustup component list --installed --toolchain "$RTM_WASM_TOOLCHAIN" | grep -q '^rust-src' ||
+  ! rustup target list --installed --toolchain "$RTM_WASM_TOOLCHAIN" | grep -qx wasm32-unknown-unknown; then
   echo "installing the $RTM_WASM_TOOLCHAIN toolchain (builds the WebAssembly)"
-  rustup toolchain install -q "$RTM_WASM_TOOLCHAIN" --profile minimal --component rust-src
+  rustup -q toolchain install "$RTM_WASM_TOOLCHAIN" --profile minimal --component rust-src \
+    --target wasm32-unknown-unknown
 fi
 
-# wasm-bindgen-cli must match the wasm-bindgen crate exactly.
-want=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/"/, "", $3); print $3; exit }' Cargo.lock)
-have=$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)
-if [ -n "$want" ] && [ "$want" != "$have" ]; then
-  echo "installing wasm-bindgen-cli $want"
-  cargo install -q wasm-bindgen-cli --version "$want"
-fi
+# Cargo-installed tools at the versions the build expects; cargo builds them from crates.io (npm's
+# wasm-pack downloads a binary at install time, which cannot work here). wasm-bindgen-cli must
+# match the wasm-bindgen crate exactly: wasm-pack uses the one on PATH only then.
+cargo_tool() { # cargo_tool BINARY CRATE VERSION
+  local have
+  have=$("$HOME/.cargo/bin/$1" --version 2>/dev/null | awk '{print $2}' || true)
+  if [ "$have" != "$3" ]; then
+    echo "installing $2 $3"
+    cargo install -q --locked "$2" --version "$3"
+  fi
+}
+cargo_tool wasm-bindgen wasm-bindgen-cli \
+  "$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/"/, "", $3); print $3; exit }' Cargo.lock)"
+cargo_tool wasm-pack wasm-pack "$RTM_WASM_PACK_VERSION"
 
 # wasm-opt (binaryen 132) and esbuild (minifies the JS glue) from npm; scripts put
 # tools/node_modules/.bin first on PATH.
@@ -59,7 +71,7 @@ if [ ! -x tools/node_modules/.bin/wasm-opt ] || [ ! -x tools/node_modules/.bin/e
 fi
 
 if [ -z "$only_build" ]; then
-  echo "dependencies ready: $(redis-server --version | cut -d' ' -f1-3), $(chromium --version 2>/dev/null | head -1), wasm-bindgen $(wasm-bindgen --version | awk '{print $2}'), $RTM_WASM_TOOLCHAIN"
+  echo "dependencies ready: $(redis-server --version | cut -d' ' -f1-3), $(chromium --version 2>/dev/null | head -1), wasm-pack $RTM_WASM_PACK_VERSION, $RTM_WASM_TOOLCHAIN"
 else
-  echo "build dependencies ready: wasm-bindgen $(wasm-bindgen --version | awk '{print $2}'), $RTM_WASM_TOOLCHAIN"
+  echo "build dependencies ready: wasm-pack $RTM_WASM_PACK_VERSION, $RTM_WASM_TOOLCHAIN"
 fi

@@ -2,7 +2,8 @@
 # The npm package rtm-sdk as its users get it: `npm pack`ed, installed from the tarball into
 # tests/e2e; its API in headless Chromium with no bundler (sdk.test.mjs); built by Vite 5, Vite 8,
 # webpack 5, esbuild and Rollup and loaded with no bundler, each page in headless Chromium; imported in
-# Node 20 (no WebSocket; the ws package; Node's own behind --experimental-websocket); and its React
+# Node 20 (no WebSocket; the ws package; Node's own behind --experimental-websocket), and in Deno and
+# Bun (their npm-packaged binaries, with their own WebSocket; runtimes.test.mjs); and its React
 # bindings rtm-sdk/react in a Vite + React 18 app under StrictMode in headless Chromium, in server
 # rendering, and under tsc --strict. All against real servers on free 127.0.0.1 ports: an
 # rtm-test-server (rtm-server's defaults, plus the event `test:silent` that is never answered, for
@@ -24,7 +25,8 @@ else
   tarball=$(echo "$tmp"/rtm-sdk-*.tgz)
 fi
 [ -f "$tarball" ] || { echo "no package tarball at $tarball"; exit 1; }
-[ -d tests/e2e/node_modules/vite5 ] || { echo "tests/e2e's npm packages are missing: run scripts/install-deps.sh"; exit 1; }
+[ -d tests/e2e/node_modules/vite5 ] && [ -x tests/e2e/node_modules/@deno/linux-x64-glibc/deno ] &&
+  [ -x tests/e2e/node_modules/@oven/bun-linux-x64/bin/bun ] || { echo "tests/e2e's npm packages are missing: run scripts/install-deps.sh"; exit 1; }
 # npm installs it as a user would (its "files", its package.json), without touching package.json
 # or package-lock.json; the next `npm ci` removes it again.
 npm install --no-save --no-audit --no-fund --loglevel=error --prefix tests/e2e "$tarball" >/dev/null
@@ -50,4 +52,5 @@ done
 
 cd tests/e2e
 RTM_SERVER_URL="http://127.0.0.1:$port" RTM_SHORT_TTL_URL="http://127.0.0.1:$short_port" \
-  RTM_API_KEY=e2e-backend-key node --test sdk.test.mjs bundlers.test.mjs node.test.mjs react.test.mjs react-node.test.mjs
+  RTM_API_KEY=e2e-backend-key node --test sdk.test.mjs bundlers.test.mjs node.test.mjs runtimes.test.mjs react.test.mjs \
+  react-node.test.mjs

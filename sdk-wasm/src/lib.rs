@@ -1,16 +1,43 @@
-//! The rtm browser SDK's WebAssembly: `rtm-sdk-core`'s sans-IO client exported as one class,
-//! [`Core`], with JSON text at its edges.
+//! The rtm browser SDK: the npm package `rtm-sdk`, a wasm-bindgen adapter over `rtm-sdk-core`'s
+//! sans-IO client.
 //!
-//! Everything that touches the platform is the npm package's JavaScript (`sdk-wasm/js`): the
-//! WebSocket, the one timer, the auth provider, promises, listeners and the page's lifecycle. It
-//! feeds `Core` what happens (with the time) and carries out what `Core::poll` says. That keeps
-//! the protocol logic in Rust, shared with the native SDK, and the WebAssembly small: no web-sys,
-//! no closures, no JS objects built from Rust.
+//! The core decides everything (the protocol, presence, heartbeats, reconnects, acks); this
+//! crate carries out what it says, with the platform's own APIs:
+//! - the WebSocket through web-sys, constructed from `options.WebSocket` or the global one
+//!   (`transport`);
+//! - the core's one deadline as one gloo-timers `Timeout`, re-armed after every input
+//!   (`driver`);
+//! - promises, listeners and the auth provider through js-sys (`client`, `channel`,
+//!   listeners, auth);
+//! - the page's lifecycle through web-sys (`lifecycle`);
+//! - values for the app through serde-wasm-bindgen, errors as `Error`s with a `code`
+//!   (`convert`).
+//!
+//! The package's JavaScript is only its entries: `init()` loads this WebAssembly on first need,
+//! and a facade makes `new RealtimeClient()` synchronous before that (`sdk-wasm/js`).
+//!
+//! The driving loop, as `driver::act` runs it for every input:
+//!
+//! ```text
+//! app call / socket event / timer  ──►  core.input(now, …)
+//!                                        │
+//!   open/send/close sockets  ◄──  poll_transmit()      (until both are empty)
+//!   settle promises, listeners ◄── poll_event()
+//!                                        │
+//!                    one Timeout  ◄──  poll_timeout()
+//! ```
 
-mod machine;
-mod output;
+mod auth;
+mod channel;
+mod client;
+mod convert;
+mod driver;
+mod lifecycle;
+mod listeners;
+mod transport;
 
-pub use machine::Core;
+pub use channel::PresenceChannel;
+pub use client::RealtimeClient;
 
 /// Talc instead of the default dlmalloc: a few KiB smaller, and faster.
 #[cfg(target_arch = "wasm32")]
