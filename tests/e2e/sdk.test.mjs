@@ -291,3 +291,177 @@ test("numbers cross the wire unchanged", async () => {
     await b.disconnect();
   });
 });
+
+// ===== the Rust adapter: what it leaves behind, its timer, its WebSocket, the page =====
+
+/**
+ * Page-side instruments, installed before the scenario: `WS` is a WebSocket class that records
+ * its instances (passed as `options.WebSocket`); `timers` counts pending `setTimeout`s (the
+ * WebAssembly calls the global one), and `throttle(ms)` makes later timers wait `ms` as a
+ * background tab's would; `listeners()` counts the page listeners the SDK holds.
+ */
+function instruments() {
+  const sockets = [];
+  class WS extends WebSocket {
+    constructor(url) {
+      super(url);
+      sockets.push(this);
+    }
+  }
+  const pending = new Set();
+  let throttledTo = null;
+  const { setTimeout: set, clearTimeout: clear } = globalThis;
+  globalThis.setTimeout = (f, ms, ...args) => {
+    const id = set(() => {
+      pending.delete(id);
+      f(...args);
+    }, throttledTo ?? ms);
+    pending.add(id);
+    return id;
+  };
+  globalThis.clearTimeout = (id) => {
+    pending.delete(id);
+    clear(id);
+  };
+  const held = new Map();
+  for (const target of [window, document]) {
+    const { addEventListener: add, removeEventListener: remove } = target;
+    target.addEventListener = function (name, f, ...rest) {
+      held.set(name, (held.get(name) ?? 0) + 1);
+      return add.call(this, name, f, ...rest);
+    };
+    target.removeEventListener = function (name, f, ...rest) {
+      held.set(name, (held.get(name) ?? 0) - 1);
+      return remove.call(this, name, f, ...rest);
+    };
+  }
+  const live = (s) => s.onopen || s.onmessage || s.onclose;
+  return {
+    WS,
+    sockets,
+    /** Sockets that still have handlers, or are not closed or closing. */
+    leftOpen: () => sockets.filter((s) => live(s) || s.readyState < WebSocket.CLOSING).length,
+    timers: () => pending.size,
+    throttle: (ms) => (throttledTo = ms),
+    /** Lets time pass (untracked, unthrottled): the scenario's time, not a wait for an event. */
+    pass: (ms) => new Promise((r) => set(r, ms)),
+    listeners: () => (held.get("pagehide") ?? 0) + (held.get("visibilitychange") ?? 0),
+  };
+}
+
+/** `inPage` with `instruments()` as the scenario's third argument. */
+function withInstruments(scenario) {
+  return inPage(
+    (0, eval)(`(async (h, servers) => {
+      const tools = (${instruments.toString()})();
+      return (${scenario.toString()})(h, servers, tools);
+    })`),
+  );
+}
+
+test("100 reconnects leave no socket handler, timer or page listener behind; the WebSocket class comes from options", async () => {
+  const { result } = await withInstruments(async (h, { url }, t) => {
+    const a = await h.client(url, { WebSocket: t.WS });
+    const { channel } = await a.joinRoom({ roomId: h.unique("churn"), userId: "alice" });
+    const back = h.listen(channel, "reconnected");
+    for (let i = 0; i < 100; i++) {
+      a.__dropTransport();
+      await back.next(`reconnect ${i + 1}`);
+    }
+    const connected = { sockets: t.sockets.length, open: t.leftOpen(), timers: t.timers(), listeners: t.listeners() };
+    await a.disconnect();
+    return { connected, after: { open: t.leftOpen(), timers: t.timers(), listeners: t.listeners() } };
+  });
+  assert.equal(result.connected.sockets, 101, "every connection used options.WebSocket");
+  assert.equal(result.connected.open, 1, "only the current socket has handlers");
+  assert.equal(result.connected.timers, 1, "one timer, at the core's next deadline");
+  assert.equal(result.connected.listeners, 2, "pagehide and visibilitychange, once");
+  assert.deepEqual(result.after, { open: 0, timers: 0, listeners: 0 }, "nothing left after disconnect()");
+});
+
+test("disconnect() while the socket connects: connect() rejects, and no socket or timer is left", async () => {
+  const { result } = await withInstruments(async (h, { url }, t) => {
+    await h.init();
+    const a = new h.RealtimeClient({ baseUrl: url, WebSocket: t.WS });
+    const connecting = a.connect();
+    // Wait until the adapter made its socket (after the auth step's microtask).
+    for (let i = 0; i < 100 && t.sockets.length === 0; i++) await new Promise((r) => setTimeout(r, 0));
+    const state = t.sockets[0].readyState;
+    await a.disconnect();
+    const refused = await h.rejection(connecting);
+    return { state, code: refused.code, open: t.leftOpen(), timers: t.timers(), clientState: a.state };
+  });
+  assert.equal(result.state, 0, "the socket was still CONNECTING");
+  assert.equal(result.code, "disconnected");
+  assert.deepEqual([result.open, result.timers, result.clientState], [0, 0, "disconnected"]);
+});
+
+test("an auth provider that never answers is cut by connectTimeoutMs; its late answer opens nothing", async () => {
+  const { result } = await withInstruments(async (h, { url }, t) => {
+    let answer;
+    const a = new h.RealtimeClient({
+      baseUrl: url,
+      WebSocket: t.WS,
+      connectTimeoutMs: 300,
+      reconnection: { enabled: false },
+      authProvider: () => new Promise((resolve) => (answer = resolve)),
+    });
+    const refused = await h.rejection(a.connect());
+    answer({ token: "too late" });
+    // The answer's reaction runs after this await's; then nothing may have opened.
+    await new Promise((r) => setTimeout(r, 0));
+    return { code: refused.code, sockets: t.sockets.length, state: a.state };
+  });
+  assert.ok(result.code, "an Error with a code");
+  assert.equal(result.sockets, 0, "no socket opened for the late answer");
+  assert.equal(result.state, "disconnected");
+});
+
+test("the timer is re-armed from the core's deadline; a page shown again checks it at once (throttled timers)", async () => {
+  const { result } = await withInstruments(async (h, { url }, t) => {
+    const a = await h.client(url, { WebSocket: t.WS, presence: { heartbeatIntervalMs: 200 } });
+    const { channel } = await a.joinRoom({ roomId: h.unique("hidden"), userId: "alice" });
+    const acks = h.listen(channel, "heartbeatAck");
+    // Heartbeats keep coming: the one timer is re-armed after each.
+    for (let i = 0; i < 3; i++) await acks.next(`heartbeat ${i + 1}`);
+    // Hidden: from now on, timers wait a minute (as a background tab's may).
+    Object.defineProperty(document, "hidden", { configurable: true, get: () => true });
+    document.dispatchEvent(new Event("visibilitychange"));
+    t.throttle(60_000);
+    await acks.next("the heartbeat armed before the throttle");
+    const stateHidden = a.state;
+    // Hidden for longer than a heartbeat interval: a heartbeat is due, its timer a minute away.
+    await t.pass(500);
+    // Shown again: the adapter checks the core's deadline at once, without its (throttled) timer.
+    Object.defineProperty(document, "hidden", { configurable: true, get: () => false });
+    document.dispatchEvent(new Event("visibilitychange"));
+    await acks.next("a heartbeat right after the page is shown");
+    await a.disconnect();
+    return { stateHidden };
+  });
+  assert.equal(result.stateHidden, "connected", "hiding the page does not disconnect");
+});
+
+test("pagehide leaves at once: the server drops the entry (no disconnect grace), the client is disconnected", async () => {
+  const { result } = await withInstruments(async (h, { url, apiKey }, t) => {
+    const room = h.unique("pagehide");
+    const a = await h.client(url, { WebSocket: t.WS });
+    await a.joinRoom({ roomId: room, userId: "alice" });
+    const members = async () => {
+      const answer = await fetch(`${url}/api/rooms/${room}/presence`, { headers: { authorization: `Bearer ${apiKey}` } });
+      return (await answer.json()).snapshot?.length ?? -1;
+    };
+    const before = await members();
+    window.dispatchEvent(new Event("pagehide"));
+    const state = a.state;
+    // A lost connection's entry would stay for the 5 s grace; a leave goes at once. Polled, bounded.
+    const started = performance.now();
+    let now = before;
+    while (now !== 0 && performance.now() - started < 3_000) {
+      await t.pass(50);
+      now = await members();
+    }
+    return { before, now, state, open: t.leftOpen() };
+  });
+  assert.deepEqual(result, { before: 1, now: 0, state: "disconnected", open: 0 });
+});
