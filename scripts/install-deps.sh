@@ -51,17 +51,17 @@ fi
 # Cargo-installed tools at the versions the build expects; cargo builds them from crates.io (npm's
 # wasm-pack downloads a binary at install time, which cannot work here). wasm-bindgen-cli must
 # match the wasm-bindgen crate exactly: wasm-pack uses the one on PATH only then.
-cargo_tool() { # cargo_tool BINARY CRATE VERSION
+cargo_tool() { # cargo_tool BINARY CRATE VERSION [cargo install flags]
   local have
   have=$("$HOME/.cargo/bin/$1" --version 2>/dev/null | awk '{print $2}' || true)
   if [ "$have" != "$3" ]; then
     echo "installing $2 $3"
-    cargo install -q --locked "$2" --version "$3"
+    cargo install -q "$2" --version "$3" "${@:4}"
   fi
 }
 cargo_tool wasm-bindgen wasm-bindgen-cli \
   "$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/"/, "", $3); print $3; exit }' Cargo.lock)"
-cargo_tool wasm-pack wasm-pack "$RTM_WASM_PACK_VERSION"
+cargo_tool wasm-pack wasm-pack "$RTM_WASM_PACK_VERSION" --locked
 
 # wasm-opt (binaryen 132) and esbuild (minifies the JS glue) from npm; scripts put
 # tools/node_modules/.bin first on PATH.
