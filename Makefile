@@ -11,7 +11,7 @@ WASM_SOURCES := $(shell find sdk-core/src sdk-wasm/src sdk-wasm/js -type f) sdk-
 demo: demo/rtm-sdk/index.js
 	PORT=$(PORT) cargo run --release -p rtm-server -- --static-dir demo
 
-## The npm package rtm-sdk (sdk-wasm/pkg), and the demo's copy of it.
+## The npm package rtm-sdk (sdk-wasm/pkg, by wasm-pack: scripts/build-wasm.sh), and the demo's copy of it.
 package: demo/rtm-sdk/index.js
 
 demo/rtm-sdk/index.js: $(WASM_SOURCES) scripts/build-wasm.sh
