@@ -25,6 +25,7 @@ test: deps
 
 ## Formatting and lints, as CI checks them.
 lint:
+	rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 	cargo clippy -p rtm-sdk-wasm --target wasm32-unknown-unknown -- -D warnings
