@@ -5,7 +5,7 @@
 // (the first test checks what importing it does).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { exec } from "./lib/run.mjs";
 import { fileURLToPath } from "node:url";
 import { watchIo } from "./lib/io.mjs";
 
@@ -77,13 +77,5 @@ for (const [how, nodeArgs, scriptArgs] of [
 
 /** Runs node with args; kills it after `timeout` ms. */
 function node(args, timeout) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"], timeout, env: { ...process.env, NODE_OPTIONS: "" } });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("error", reject);
-    child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr }));
-  });
+  return exec(process.execPath, args, { timeout, env: { ...process.env, NODE_OPTIONS: "" } });
 }

@@ -5,7 +5,7 @@
 // the process exits by itself. scripts/test-package.sh runs this.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { exec } from "./lib/run.mjs";
 import fs from "node:fs";
 import { fileURLToPath } from "node:url";
 
@@ -57,19 +57,5 @@ for (const { name, bin, args, env } of runtimes) {
 
 /** Runs bin with args in tests/e2e; kills it after `timeout` ms. */
 function run(bin, args, env, timeout) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(bin, args, {
-      cwd: E2E,
-      stdio: ["ignore", "pipe", "pipe"],
-      timeout,
-      killSignal: "SIGKILL",
-      env: { ...process.env, NO_COLOR: "1", ...env },
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("error", reject);
-    child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr }));
-  });
+  return exec(bin, args, { cwd: E2E, timeout, killSignal: "SIGKILL", env: { ...process.env, NO_COLOR: "1", ...env } });
 }
