@@ -64,9 +64,10 @@ impl RealtimeClient {
             },
         };
         self.shared.borrow_mut().room(&room);
-        let join = move |core: &mut Client, now| core.join(now, &room, &user, state);
-        let room = text("roomId");
-        request(&self.shared, room, join)
+        let joining = Some(room.clone());
+        request(&self.shared, joining, move |core, now| {
+            core.join(now, &room, &user, state)
+        })
     }
 
     /// Sends an event of the app's own without an ack; throws `disconnected` when not connected.
