@@ -2,10 +2,11 @@
 # store; `make test` runs every test. Each installs what it needs first.
 
 PORT ?= 3000
-WASM_SOURCES := $(shell find sdk-core/src sdk-wasm/src sdk-wasm/js -type f) sdk-core/Cargo.toml sdk-wasm/Cargo.toml \
+WASM_SOURCES := $(shell find protocol/src protocol/json/src sdk-core/src sdk-wasm/src sdk-wasm/js -type f) \
+  protocol/Cargo.toml protocol/json/Cargo.toml sdk-core/Cargo.toml sdk-wasm/Cargo.toml \
   sdk-wasm/README.md LICENSE scripts/wasm-toolchain.sh
 
-.PHONY: demo test lint deps package
+.PHONY: demo test lint deps package screenshot
 
 ## The server with the demo page at http://localhost:$(PORT), in-memory store (no Redis needed).
 demo: demo/rtm-sdk/index.js
@@ -22,6 +23,11 @@ demo/rtm-sdk/index.js: $(WASM_SOURCES) scripts/build-wasm.sh
 ## Every test: unit, conformance on memory and Redis, multi-node, native SDK, browser SDK, demo.
 test: deps
 	scripts/test.sh
+
+## README's screenshot (docs/demo.png), taken by the demo test; the tests themselves write only
+## to temporary or ignored paths.
+screenshot: deps
+	RTM_DEMO_SCREENSHOT=$(CURDIR)/docs/demo.png scripts/test-demo.sh
 
 ## Formatting and lints, as CI checks them.
 lint:

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The demo, tested as a newcomer runs it: README's command (`make demo`, on a free port) starts
 # it, then two headless Chromium browsers use the page (tests/e2e), and a screenshot is saved to
-# docs/demo.png.
+# a temporary file, or to RTM_DEMO_SCREENSHOT when it is set (`make screenshot`: docs/demo.png).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

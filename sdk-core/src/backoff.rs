@@ -1,20 +1,22 @@
 //! Reconnect delays: exponential backoff with full jitter (a uniform delay between zero and a
 //! bound that doubles per attempt, capped), so clients that lost one server do not return in step.
 
-use crate::config::ReconnectConfig;
+use core::time::Duration;
 
-/// The delay before reconnect attempt `attempt` (0 for the first), drawn with `rng`.
-pub fn delay_ms(config: &ReconnectConfig, attempt: u32, rng: &mut fastrand::Rng) -> u64 {
-    rng.u64(0..=bound_ms(config, attempt))
+use crate::config::ReconnectConfig;
+use crate::time::millis;
+
+/// The delay before reconnect attempt `attempt` (0 for the first), drawn with `rng` in whole
+/// milliseconds.
+pub fn delay(config: &ReconnectConfig, attempt: u32, rng: &mut fastrand::Rng) -> Duration {
+    Duration::from_millis(rng.u64(0..=millis(bound(config, attempt))))
 }
 
 /// The upper bound of that delay: `initial × 2^attempt`, at most `max`.
-pub fn bound_ms(config: &ReconnectConfig, attempt: u32) -> u64 {
+pub fn bound(config: &ReconnectConfig, attempt: u32) -> Duration {
     let factor = 1u64.checked_shl(attempt.min(32)).unwrap_or(u64::MAX);
-    config
-        .initial_delay_ms
-        .saturating_mul(factor)
-        .min(config.max_delay_ms)
+    let bound = millis(config.initial_delay).saturating_mul(factor);
+    Duration::from_millis(bound.min(millis(config.max_delay)))
 }
 
 #[cfg(test)]
@@ -24,24 +26,28 @@ mod tests {
     #[test]
     fn bounds_double_up_to_the_cap() {
         let c = ReconnectConfig {
-            initial_delay_ms: 100,
-            max_delay_ms: 1_000,
+            initial_delay: Duration::from_millis(100),
+            max_delay: Duration::from_millis(1_000),
             ..Default::default()
         };
-        let bounds: Vec<u64> = (0..6).map(|a| bound_ms(&c, a)).collect();
+        let bounds: Vec<u64> = (0..6).map(|a| millis(bound(&c, a))).collect();
         assert_eq!(bounds, [100, 200, 400, 800, 1_000, 1_000]);
-        assert_eq!(bound_ms(&c, 200), 1_000, "no overflow on long outages");
+        assert_eq!(
+            bound(&c, 200),
+            Duration::from_millis(1_000),
+            "no overflow on long outages"
+        );
     }
 
     #[test]
     fn delays_are_spread_over_the_whole_range() {
         let c = ReconnectConfig {
-            initial_delay_ms: 1_000,
-            max_delay_ms: 1_000,
+            initial_delay: Duration::from_millis(1_000),
+            max_delay: Duration::from_millis(1_000),
             ..Default::default()
         };
         let mut rng = fastrand::Rng::with_seed(7);
-        let delays: Vec<u64> = (0..2_000).map(|_| delay_ms(&c, 3, &mut rng)).collect();
+        let delays: Vec<u64> = (0..2_000).map(|_| millis(delay(&c, 3, &mut rng))).collect();
         assert!(delays.iter().all(|&d| d <= 1_000));
         let low = delays.iter().filter(|&&d| d < 250).count();
         let high = delays.iter().filter(|&&d| d > 750).count();

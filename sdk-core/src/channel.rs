@@ -1,15 +1,18 @@
 //! One room's channel inside the client: its intended state, its join phase, its view and its
-//! heartbeat schedule.
+//! heartbeat schedule. The client tells it what happened; its methods are its transitions.
 
-use serde_json::Value;
+use core::time::Duration;
 
+use crate::backoff;
+use crate::config::ReconnectConfig;
 use crate::event::RequestId;
+use crate::time::Instant;
 use crate::view::PresenceView;
-use crate::wire::{PresenceEntry, PresenceEvent, SelfInfo, State};
+use crate::wire::{PresenceEntry, PresenceEvent, Resume, SelfInfo, State};
 
 /// Where a channel is in joining its room.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Phase {
+enum Phase {
     /// A join is in flight; events are buffered until its snapshot arrives.
     Joining,
     /// Joined, as the channel's `me` says.
@@ -17,55 +20,69 @@ pub(crate) enum Phase {
     /// Must join again: when connected, at `at` (or at once when `None`).
     NeedsJoin {
         /// Not before this time.
-        at: Option<u64>,
+        at: Option<Instant>,
     },
 }
 
-/// A channel's state.
+/// What a channel has to do, when its deadline has come (see [`Channel::due`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Due {
+    /// Join the room (again).
+    Join,
+    /// Send the patch the throttle held back, with a heartbeat.
+    Patch,
+    /// Send the periodic heartbeat.
+    Heartbeat,
+}
+
+/// A channel's state. The client reads it and tells it what happened (a join sent, answered or
+/// refused, a heartbeat sent, answered or missed, the connection lost); the channel moves its own
+/// fields accordingly.
 #[derive(Debug)]
 pub(crate) struct Channel {
-    pub(crate) user_id: String,
+    user_id: String,
     /// The state as the app last set it: sent again on every rejoin.
-    pub(crate) state: State,
-    pub(crate) phase: Phase,
+    state: State,
+    phase: Phase,
     /// The last join's answer about this client, its epoch following the heartbeat acks. Kept
     /// when the connection is lost: the next join resumes the entry with its `connId` and
     /// `resumeToken`.
-    pub(crate) me: Option<SelfInfo>,
-    pub(crate) view: PresenceView,
+    me: Option<SelfInfo>,
+    view: PresenceView,
     /// When the view was last checked against the room: replaced by a snapshot, or its digest
     /// sent with a heartbeat. The next digest goes a heartbeat interval later.
-    pub(crate) checked_at: u64,
+    checked_at: Instant,
     /// Events that arrived while joining, replayed onto the snapshot.
-    pub(crate) buffered: Vec<PresenceEvent>,
+    buffered: Vec<PresenceEvent>,
     /// When the next heartbeat is due (while joined).
-    pub(crate) next_heartbeat: u64,
+    next_heartbeat: Instant,
     /// A heartbeat is waiting for its ack.
-    pub(crate) heartbeat_in_flight: bool,
+    heartbeat_in_flight: bool,
     /// Heartbeats in a row that went unanswered.
-    pub(crate) missed: u32,
+    missed: u32,
     /// The first join succeeded (later joins are rejoins).
-    pub(crate) ever_joined: bool,
+    ever_joined: bool,
     /// Failed rejoins in a row, for backoff.
-    pub(crate) rejoin_failures: u32,
-    /// When the last state patch was sent (for `presence.throttleMs`).
-    pub(crate) last_patch_at: Option<u64>,
+    rejoin_failures: u32,
+    /// When the last state patch was sent (for `presence.throttle`).
+    last_patch_at: Option<Instant>,
     /// Patches merged while throttled, and the updates waiting for them; sent at `flush_at`.
-    pub(crate) throttled: Option<Throttled>,
+    throttled: Option<Throttled>,
 }
 
 /// State updates held back by the throttle, to go out together in one heartbeat.
 #[derive(Debug)]
-pub(crate) struct Throttled {
+struct Throttled {
     /// The merged patch: the latest value of each key.
-    pub(crate) patch: State,
+    patch: State,
     /// Every `update_state` request it answers.
-    pub(crate) requests: Vec<RequestId>,
+    requests: Vec<RequestId>,
     /// When it goes out.
-    pub(crate) flush_at: u64,
+    flush_at: Instant,
 }
 
 impl Channel {
+    /// A channel about to join as `user_id` with `state`.
     pub(crate) fn new(user_id: String, state: State) -> Self {
         Self {
             user_id,
@@ -73,9 +90,9 @@ impl Channel {
             phase: Phase::Joining,
             me: None,
             view: PresenceView::default(),
-            checked_at: 0,
+            checked_at: Instant::from_millis(0),
             buffered: Vec::new(),
-            next_heartbeat: 0,
+            next_heartbeat: Instant::from_millis(0),
             heartbeat_in_flight: false,
             missed: 0,
             ever_joined: false,
@@ -83,6 +100,23 @@ impl Channel {
             last_patch_at: None,
             throttled: None,
         }
+    }
+
+    // ===== what it holds =====
+
+    /// The user it joins as.
+    pub(crate) fn user_id(&self) -> &str {
+        &self.user_id
+    }
+
+    /// The state as the app last set it (what a join sends).
+    pub(crate) fn state(&self) -> &State {
+        &self.state
+    }
+
+    /// The room as this client knows it.
+    pub(crate) fn view(&self) -> &PresenceView {
+        &self.view
     }
 
     /// The epoch while joined.
@@ -96,51 +130,223 @@ impl Channel {
     }
 
     /// What the next join sends as `resume`: the last join's `{connId, resumeToken}`.
-    pub(crate) fn resume(&self) -> Option<Value> {
-        self.me.as_ref()?.resume_json()
+    pub(crate) fn resume(&self) -> Option<Resume> {
+        self.me.as_ref()?.resume()
     }
 
-    /// The digest of the view to send with a heartbeat at `now`, when it was last checked at
-    /// least `interval` ago: a burst of updates sends one, not one each (their own events may
-    /// still be on the way back).
-    pub(crate) fn digest_to_send(&mut self, now: u64, interval: u64) -> Option<u32> {
-        if now < self.checked_at.saturating_add(interval) {
-            return None;
-        }
-        self.checked_at = now;
-        Some(self.view.digest())
+    /// Whether a join of this channel ever succeeded (the next ones are rejoins).
+    pub(crate) fn ever_joined(&self) -> bool {
+        self.ever_joined
     }
+
+    // ===== when it acts =====
 
     /// When the channel next needs to act, while connected.
-    pub(crate) fn deadline(&self) -> Option<u64> {
+    pub(crate) fn deadline(&self) -> Option<Instant> {
         match &self.phase {
             Phase::Joined => {
                 let heartbeat = (!self.heartbeat_in_flight).then_some(self.next_heartbeat);
                 let flush = self.throttled.as_ref().map(|t| t.flush_at);
                 heartbeat.into_iter().chain(flush).min()
             }
-            Phase::NeedsJoin { at } => Some(at.unwrap_or(0)),
+            Phase::NeedsJoin { at } => Some(at.unwrap_or(Instant::from_millis(0))),
             Phase::Joining => None,
         }
     }
 
-    /// Whether the throttled patch is due at `now`.
-    pub(crate) fn flush_due(&self, now: u64) -> bool {
-        self.throttled.as_ref().is_some_and(|t| t.flush_at <= now)
+    /// What is due at `now`, while connected: a held patch goes before the periodic heartbeat.
+    pub(crate) fn due(&self, now: Instant) -> Option<Due> {
+        match &self.phase {
+            Phase::Joined if self.throttled.as_ref().is_some_and(|t| t.flush_at <= now) => {
+                Some(Due::Patch)
+            }
+            Phase::Joined if !self.heartbeat_in_flight && self.next_heartbeat <= now => {
+                Some(Due::Heartbeat)
+            }
+            Phase::NeedsJoin { at } if at.is_none_or(|at| at <= now) => Some(Due::Join),
+            _ => None,
+        }
     }
 
-    /// Whether the periodic heartbeat is due at `now`.
-    pub(crate) fn heartbeat_due(&self, now: u64) -> bool {
-        !self.heartbeat_in_flight && self.next_heartbeat <= now
+    // ===== joins =====
+
+    /// A join was sent: events are buffered until its answer. Returns the updates the throttle
+    /// held back, which fail (their patch is in the state the join sends).
+    pub(crate) fn join_sent(&mut self) -> Vec<RequestId> {
+        self.phase = Phase::Joining;
+        self.buffered.clear();
+        self.take_throttled()
     }
+
+    /// The join succeeded at `now`: `me` is this client's entry, `snapshot` the room (the
+    /// events buffered meanwhile are replayed onto it), and the first heartbeat is due
+    /// `heartbeat_interval` later. Returns the view's connections, for the app.
+    pub(crate) fn joined(
+        &mut self,
+        now: Instant,
+        me: SelfInfo,
+        snapshot: &[PresenceEntry],
+        heartbeat_interval: Duration,
+    ) -> Vec<PresenceEntry> {
+        self.phase = Phase::Joined;
+        // The credentials of the next rejoin too.
+        self.me = Some(me);
+        let connections = self.reset_view(now, snapshot);
+        self.next_heartbeat = now + heartbeat_interval;
+        self.heartbeat_in_flight = false;
+        self.missed = 0;
+        self.rejoin_failures = 0;
+        self.ever_joined = true;
+        connections
+    }
+
+    /// A rejoin failed in a way worth retrying: the next goes after a backoff that grows with
+    /// each failure in a row (the reconnection's, drawn with `rng`).
+    pub(crate) fn schedule_rejoin(
+        &mut self,
+        now: Instant,
+        reconnection: &ReconnectConfig,
+        rng: &mut fastrand::Rng,
+    ) {
+        let delay = backoff::delay(reconnection, self.rejoin_failures, rng);
+        self.rejoin_failures += 1;
+        self.phase = Phase::NeedsJoin {
+            at: Some(now + delay),
+        };
+    }
+
+    /// The connection was lost: the channel joins again once connected. Returns the updates the
+    /// throttle held back, which can no longer be sent.
+    pub(crate) fn connection_lost(&mut self) -> Vec<RequestId> {
+        self.phase = Phase::NeedsJoin { at: None };
+        self.heartbeat_in_flight = false;
+        self.missed = 0;
+        self.buffered.clear();
+        self.take_throttled()
+    }
+
+    /// The channel is gone (left, or the client disconnected). Returns the updates the throttle
+    /// held back, which will never be sent.
+    pub(crate) fn left(mut self) -> Vec<RequestId> {
+        self.take_throttled()
+    }
+
+    // ===== presence =====
+
+    /// A presence event of the room: buffered while joining, applied to the view while joined,
+    /// dropped while waiting to rejoin. Returns it when it changed the view (the app hears of
+    /// it; duplicates and stale events do not).
+    pub(crate) fn presence_event(&mut self, event: PresenceEvent) -> Option<PresenceEvent> {
+        match self.phase {
+            Phase::Joining => {
+                self.buffered.push(event);
+                None
+            }
+            Phase::Joined => self.view.apply(&event).then_some(event),
+            Phase::NeedsJoin { .. } => None,
+        }
+    }
+
+    /// A snapshot of the room the server sent while joined (`presence:sync`, or a heartbeat ack
+    /// that found the digests differ) replaces the view at `now`. Returns its connections, for
+    /// the app; `None` (and nothing changes) when not joined.
+    pub(crate) fn resync(
+        &mut self,
+        now: Instant,
+        snapshot: &[PresenceEntry],
+    ) -> Option<Vec<PresenceEntry>> {
+        if self.phase != Phase::Joined {
+            return None;
+        }
+        Some(self.reset_view(now, snapshot))
+    }
+
+    // ===== state updates =====
+
+    /// Merges `patch` into the state the app set (kept for the next join, joined or not).
+    pub(crate) fn merge_state(&mut self, patch: &State) {
+        for (k, v) in patch {
+            self.state.insert(k.clone(), v.clone());
+        }
+    }
+
+    /// A state update `request` at `now`, with throttle `window`: returns its patch to send at
+    /// once, or `None` when the throttle holds it back until the window after the last patch
+    /// sent ends (merged with the others of that window, the latest value of each key winning).
+    pub(crate) fn throttle_patch(
+        &mut self,
+        now: Instant,
+        patch: State,
+        request: RequestId,
+        window: Duration,
+    ) -> Option<State> {
+        if let Some(held) = &mut self.throttled {
+            held.patch.extend(patch);
+            held.requests.push(request);
+            return None;
+        }
+        if let Some(last) = self.last_patch_at
+            && now < last + window
+        {
+            self.throttled = Some(Throttled {
+                patch,
+                requests: vec![request],
+                flush_at: last + window,
+            });
+            return None;
+        }
+        self.last_patch_at = Some(now);
+        Some(patch)
+    }
+
+    /// The patch the throttle held back, and the updates it answers, to send at `now`.
+    pub(crate) fn release_patch(&mut self, now: Instant) -> Option<(State, Vec<RequestId>)> {
+        let held = self.throttled.take()?;
+        self.last_patch_at = Some(now);
+        Some((held.patch, held.requests))
+    }
+
+    // ===== heartbeats =====
+
+    /// A heartbeat was sent at `now`: the next periodic one is due `interval` later. Returns the
+    /// view's digest to send with it, when the view was last checked at least `interval` ago: a
+    /// burst of updates sends one, not one each (their own events may still be on the way back).
+    pub(crate) fn heartbeat_sent(&mut self, now: Instant, interval: Duration) -> Option<u32> {
+        self.heartbeat_in_flight = true;
+        self.next_heartbeat = now + interval;
+        if now < self.checked_at + interval {
+            return None;
+        }
+        self.checked_at = now;
+        Some(self.view.digest())
+    }
+
+    /// The server acknowledged a heartbeat of the current join; `epoch` is now in force.
+    pub(crate) fn heartbeat_acked(&mut self, epoch: u64) {
+        self.heartbeat_in_flight = false;
+        self.missed = 0;
+        if let Some(me) = &mut self.me {
+            me.epoch = epoch;
+        }
+    }
+
+    /// The server refused a heartbeat of the current join.
+    pub(crate) fn heartbeat_refused(&mut self) {
+        self.heartbeat_in_flight = false;
+    }
+
+    /// A heartbeat went unanswered. Returns how many did in a row.
+    pub(crate) fn heartbeat_missed(&mut self) -> u32 {
+        self.heartbeat_in_flight = false;
+        self.missed += 1;
+        self.missed
+    }
+
+    // ===== internals =====
 
     /// Replaces the view with the room's `snapshot` and replays onto it the events buffered
-    /// while joining; the view counts as checked at `now`. Returns its connections, for the app.
-    pub(crate) fn reset_view(
-        &mut self,
-        now: u64,
-        snapshot: &[PresenceEntry],
-    ) -> Vec<PresenceEntry> {
+    /// while joining; the view counts as checked at `now`. Returns its connections.
+    fn reset_view(&mut self, now: Instant, snapshot: &[PresenceEntry]) -> Vec<PresenceEntry> {
         self.view.reset(snapshot);
         for event in std::mem::take(&mut self.buffered) {
             self.view.apply(&event);
@@ -149,18 +355,8 @@ impl Channel {
         self.view.connections()
     }
 
-    /// Marks the channel as needing a join once connected again; returns the updates the
-    /// throttle held back, which can no longer be sent.
-    pub(crate) fn lose(&mut self) -> Vec<RequestId> {
-        self.phase = Phase::NeedsJoin { at: None };
-        self.heartbeat_in_flight = false;
-        self.missed = 0;
-        self.buffered.clear();
-        self.take_throttled()
-    }
-
     /// Takes the updates the throttle holds back (their patch is already in `state`).
-    pub(crate) fn take_throttled(&mut self) -> Vec<RequestId> {
+    fn take_throttled(&mut self) -> Vec<RequestId> {
         self.throttled
             .take()
             .map(|t| t.requests)

@@ -1,17 +1,19 @@
 //! [`Client`]: the sans-IO state machine behind `RealtimeClient` and `PresenceChannel`.
 //!
-//! It does no I/O and reads no clock. The adapter feeds it transport events, timer ticks and the
-//! app's calls, each with the current time (`now`, ms on any monotonic clock), and drains what it
-//! produces: frames to send ([`Client::poll_transmit`]), the next deadline
-//! ([`Client::poll_timeout`]) and events for the app ([`Client::poll_event`]). Every deadline is a
-//! timestamp: a timer that fires late (a throttled background tab) just finds more work due.
+//! It does no I/O and reads no clock. The adapter feeds it transport events, expired timers and
+//! the app's calls, each with the current time (`now`, an [`Instant`] on the adapter's monotonic
+//! clock), and drains what it produces: frames to send ([`Client::poll_transmit`]), the next
+//! deadline ([`Client::poll_timeout`]) and events for the app ([`Client::poll_event`]). Every
+//! deadline is an instant: a timer that fires late (a throttled background tab) just finds more
+//! work due. The channels (one per room) own their state and its transitions (`channel`).
 
+use core::time::Duration;
 use std::collections::VecDeque;
 
 use serde_json::Value;
 
 use crate::backoff;
-use crate::channel::{Channel, Phase, Throttled};
+use crate::channel::{Channel, Due};
 use crate::codec::{engineio, socketio};
 use crate::config::ClientConfig;
 use crate::error::Error;
@@ -19,13 +21,13 @@ use crate::event::{
     ChannelEvent, ClientEvent, Completion, ConnectionState, RequestId, ServerEvent, StateChange,
     Transmit,
 };
-use crate::json;
 use crate::protocol::{ErrorCode, events, fields};
 use crate::small_map::SmallMap;
+use crate::time::{Instant, millis};
 use crate::view::PresenceView;
 use crate::wire::{
-    HeartbeatResponse, JoinResponse, PresenceEntry, PresenceEvent, SelfInfo, State, ack_result,
-    snapshot_from_json,
+    HeartbeatPayload, HeartbeatResponse, JoinPayload, JoinResponse, LeavePayload, PresenceEntry,
+    PresenceEvent, SelfInfo, State, ack_result, snapshot_from_json,
 };
 
 /// Where the connection is.
@@ -34,11 +36,11 @@ enum Conn {
     /// Not connected and not trying.
     Idle,
     /// Transport `id` is being opened (or handshaking); give up at `deadline`.
-    Opening { id: u64, deadline: u64 },
+    Opening { id: u64, deadline: Instant },
     /// Connected on transport `id`; the server must ping before `ping_deadline`.
-    Connected { id: u64, ping_deadline: u64 },
+    Connected { id: u64, ping_deadline: Instant },
     /// Waiting to reconnect at `at`.
-    Waiting { at: u64 },
+    Waiting { at: Instant },
 }
 
 /// How soon to reconnect after the connection is lost.
@@ -53,8 +55,8 @@ enum Retry {
 /// A request waiting for its ack.
 #[derive(Debug)]
 struct Pending {
-    deadline: u64,
-    sent_at: u64,
+    deadline: Instant,
+    sent_at: Instant,
     kind: PendingKind,
 }
 
@@ -86,7 +88,8 @@ pub struct Client {
     rng: fastrand::Rng,
     conn: Conn,
     transport_id: u64,
-    ping_window: u64,
+    /// How long the server may go without a ping (its interval plus its timeout).
+    ping_window: Duration,
     auth: Option<Value>,
     /// Failed attempts since the last successful connect.
     attempts: u32,
@@ -109,7 +112,7 @@ impl Client {
             rng: fastrand::Rng::with_seed(seed),
             conn: Conn::Idle,
             transport_id: 0,
-            ping_window: 45_000,
+            ping_window: Duration::from_secs(45),
             auth: None,
             attempts: 0,
             ever_connected: false,
@@ -136,7 +139,7 @@ impl Client {
     }
 
     /// When [`Client::handle_timeout`] must next be called, if ever.
-    pub fn poll_timeout(&self) -> Option<u64> {
+    pub fn poll_timeout(&self) -> Option<Instant> {
         let conn = match self.conn {
             Conn::Idle => None,
             Conn::Opening { deadline, .. } => Some(deadline),
@@ -164,7 +167,7 @@ impl Client {
 
     /// The view of `room`'s channel.
     pub fn view(&self, room: &str) -> Option<&PresenceView> {
-        self.channels.get(room).map(|c| &c.view)
+        self.channels.get(room).map(Channel::view)
     }
 
     /// This client's identity in `room` while joined: the last join's answer, at the epoch now
@@ -175,7 +178,7 @@ impl Client {
 
     /// The state this client holds for itself in `room` (what a rejoin sends).
     pub fn own_state(&self, room: &str) -> Option<&State> {
-        self.channels.get(room).map(|c| &c.state)
+        self.channels.get(room).map(Channel::state)
     }
 
     /// The rooms with a channel.
@@ -187,7 +190,7 @@ impl Client {
 
     /// Connects; completes with [`Completion::Connected`], or fails with `ConnectRefused` or
     /// `Transport` (the first connection is not retried; later losses are).
-    pub fn connect(&mut self, now: u64) -> RequestId {
+    pub fn connect(&mut self, now: Instant) -> RequestId {
         let id = self.request_id();
         match self.conn {
             Conn::Connected { .. } => self.complete(id, Ok(Completion::Connected)),
@@ -212,7 +215,13 @@ impl Client {
     }
 
     /// Joins `room` as `user_id` with `state`; completes with the join response.
-    pub fn join(&mut self, now: u64, room: &str, user_id: &str, state: State) -> RequestId {
+    pub fn join_room(
+        &mut self,
+        now: Instant,
+        room: &str,
+        user_id: &str,
+        state: State,
+    ) -> RequestId {
         let id = self.request_id();
         if self.channels.contains_key(room) {
             self.complete(
@@ -232,42 +241,26 @@ impl Client {
     }
 
     /// Merges `patch` into the channel's state and sends it with a heartbeat; completes with the
-    /// ack. With `presence.throttle_ms`, an update within the window after the last one sent waits
+    /// ack. With `presence.throttle`, an update within the window after the last one sent waits
     /// for the window's end and goes out merged with the others of that window (latest value of
     /// each key wins); each of them completes with that one heartbeat's ack. While not joined, the
     /// patch is kept for the next (re)join and the request fails with `Disconnected`.
-    pub fn update_state(&mut self, now: u64, room: &str, patch: State) -> RequestId {
+    pub fn update_state(&mut self, now: Instant, room: &str, patch: State) -> RequestId {
         let id = self.request_id();
         let connected = self.is_connected();
-        let throttle = self.config.presence.throttle_ms;
+        let throttle = self.config.presence.throttle;
         let Some(channel) = self.channels.get_mut(room) else {
             self.complete(id, Err(Error::InvalidState(format!("not in room {room}"))));
             return id;
         };
-        for (k, v) in &patch {
-            channel.state.insert(k.clone(), v.clone());
-        }
+        channel.merge_state(&patch);
         if !connected || channel.epoch().is_none() {
             self.complete(id, Err(Error::Disconnected));
             return id;
         }
-        if let Some(throttled) = &mut channel.throttled {
-            throttled.patch.extend(patch);
-            throttled.requests.push(id);
-            return id;
+        if let Some(patch) = channel.throttle_patch(now, patch, id, throttle) {
+            self.send_heartbeat(now, room, Some(patch), vec![id]);
         }
-        if let Some(last) = channel.last_patch_at
-            && now < last.saturating_add(throttle)
-        {
-            channel.throttled = Some(Throttled {
-                patch,
-                requests: vec![id],
-                flush_at: last.saturating_add(throttle),
-            });
-            return id;
-        }
-        channel.last_patch_at = Some(now);
-        self.send_heartbeat(now, room, Some(patch), vec![id]);
         id
     }
 
@@ -285,21 +278,21 @@ impl Client {
         Ok(())
     }
 
-    /// Sends an event and waits for the server's answer, at most `timeout_ms` (default: the
+    /// Sends an event and waits for the server's answer, at most `timeout` (default: the
     /// request timeout); completes with [`Completion::Ack`].
     pub fn emit_with_ack(
         &mut self,
-        now: u64,
+        now: Instant,
         event: &str,
         payload: Value,
-        timeout_ms: Option<u64>,
+        timeout: Option<Duration>,
     ) -> RequestId {
         let id = self.request_id();
         if !self.is_connected() {
             self.complete(id, Err(Error::Disconnected));
             return id;
         }
-        let timeout = timeout_ms.unwrap_or(self.config.request_timeout_ms);
+        let timeout = timeout.unwrap_or(self.config.request_timeout);
         self.send_request(
             now,
             event,
@@ -312,13 +305,11 @@ impl Client {
 
     /// Leaves `room`: the channel is gone at once; completes with [`Completion::Left`] after the
     /// server's ack, its timeout, or a disconnect (it never fails).
-    pub fn leave(&mut self, now: u64, room: &str) -> RequestId {
+    pub fn leave(&mut self, now: Instant, room: &str) -> RequestId {
         let id = self.request_id();
-        let mut channel = self.channels.remove(room);
-        let mut waiting = channel
-            .as_mut()
-            .map(Channel::take_throttled)
-            .unwrap_or_default();
+        let channel = self.channels.remove(room);
+        let had_channel = channel.is_some();
+        let mut waiting = channel.map(Channel::left).unwrap_or_default();
         self.pending.retain(|_, p| match &p.kind {
             PendingKind::Heartbeat {
                 room: r, requests, ..
@@ -338,12 +329,12 @@ impl Client {
                 Err(Error::InvalidState(format!("left room {room}"))),
             );
         }
-        if channel.is_some() && self.is_connected() {
-            let timeout = self.config.request_timeout_ms;
+        if had_channel && self.is_connected() {
+            let timeout = self.config.request_timeout;
             self.send_request(
                 now,
                 events::PRESENCE_LEAVE,
-                json::object([(fields::ROOM_ID, room.into())]),
+                leave_payload(room),
                 timeout,
                 PendingKind::Leave { request: id },
             );
@@ -355,7 +346,7 @@ impl Client {
 
     /// Disconnects for good: every pending request fails with `Disconnected`, channels are
     /// dropped, nothing reconnects.
-    pub fn disconnect(&mut self, now: u64) {
+    pub fn disconnect(&mut self, now: Instant) {
         let _ = now;
         if let Conn::Connected { id, .. } = self.conn {
             // Leave each room explicitly, then the namespace: others see this client go at once.
@@ -368,7 +359,7 @@ impl Client {
             for room in joined {
                 let leave = socketio::Packet::Event {
                     name: events::PRESENCE_LEAVE.into(),
-                    args: vec![json::object([(fields::ROOM_ID, room.into())])],
+                    args: vec![leave_payload(&room)],
                     ack: None,
                 };
                 self.send_packet(id, &leave);
@@ -377,8 +368,8 @@ impl Client {
         }
         self.close_transport();
         self.fail_pending();
-        for (room, mut channel) in self.channels.take() {
-            let held = channel.take_throttled();
+        for (room, channel) in self.channels.take() {
+            let held = channel.left();
             self.fail_all(held, &Error::Disconnected);
             self.channel_event(
                 &room,
@@ -399,7 +390,7 @@ impl Client {
     // ===== transport events =====
 
     /// Transport `id` is open; `auth` is what the app's auth provider gave for this attempt.
-    pub fn transport_opened(&mut self, now: u64, id: u64, auth: Option<Value>) {
+    pub fn transport_opened(&mut self, now: Instant, id: u64, auth: Option<Value>) {
         let _ = now;
         if id == self.transport_id && matches!(self.conn, Conn::Opening { .. }) {
             self.auth = auth;
@@ -407,7 +398,7 @@ impl Client {
     }
 
     /// Transport `id` could not be opened, or closed.
-    pub fn transport_closed(&mut self, now: u64, id: u64, reason: &str) {
+    pub fn transport_closed(&mut self, now: Instant, id: u64, reason: &str) {
         if id != self.transport_id || matches!(self.conn, Conn::Idle | Conn::Waiting { .. }) {
             return;
         }
@@ -415,13 +406,16 @@ impl Client {
     }
 
     /// A text frame arrived on transport `id`.
-    pub fn transport_frame(&mut self, now: u64, id: u64, frame: &str) {
+    pub fn transport_frame(&mut self, now: Instant, id: u64, frame: &str) {
         if id != self.transport_id || matches!(self.conn, Conn::Idle | Conn::Waiting { .. }) {
             return;
         }
         match engineio::Packet::decode(frame) {
             Ok(engineio::Packet::Open(handshake)) => {
-                self.ping_window = handshake.ping_interval + handshake.ping_timeout;
+                let window = handshake
+                    .ping_interval
+                    .saturating_add(handshake.ping_timeout);
+                self.ping_window = Duration::from_millis(window);
                 let connect = socketio::Packet::Connect(self.auth.take());
                 self.send_packet(id, &connect);
             }
@@ -446,7 +440,7 @@ impl Client {
     }
 
     /// Time passed: handles every deadline at or before `now`.
-    pub fn handle_timeout(&mut self, now: u64) {
+    pub fn handle_timeout(&mut self, now: Instant) {
         match self.conn {
             Conn::Opening { deadline, .. } if deadline <= now => {
                 self.lost(now, "connect timeout");
@@ -479,26 +473,16 @@ impl Client {
         if !self.is_connected() {
             return;
         }
-        let rooms: Vec<String> = self
+        let actions: Vec<(String, Due)> = self
             .channels
             .iter()
-            .filter(|(_, c)| c.deadline().is_some_and(|d| d <= now))
-            .map(|(room, _)| room.clone())
+            .filter_map(|(room, c)| Some((room.clone(), c.due(now)?)))
             .collect();
-        for room in rooms {
-            let Some(channel) = self.channels.get(&room) else {
-                continue;
-            };
-            match channel.phase {
-                Phase::Joined => {
-                    if channel.flush_due(now) {
-                        self.flush_throttled(now, &room);
-                    } else if channel.heartbeat_due(now) {
-                        self.send_heartbeat(now, &room, None, Vec::new());
-                    }
-                }
-                Phase::NeedsJoin { .. } => self.send_join(now, &room, None),
-                Phase::Joining => {}
+        for (room, action) in actions {
+            match action {
+                Due::Join => self.send_join(now, &room, None),
+                Due::Patch => self.flush_throttled(now, &room),
+                Due::Heartbeat => self.send_heartbeat(now, &room, None, Vec::new()),
             }
         }
     }
@@ -530,21 +514,21 @@ impl Client {
         state: ConnectionState,
         reason: &str,
         attempt: u32,
-        retry_in_ms: Option<u64>,
+        retry_in: Option<Duration>,
     ) {
         self.events.push_back(ClientEvent::State(StateChange {
             state,
             reason: reason.to_string(),
             attempt,
-            retry_in_ms,
+            retry_in_ms: retry_in.map(millis),
         }));
     }
 
-    fn open(&mut self, now: u64, reason: &str) {
+    fn open(&mut self, now: Instant, reason: &str) {
         self.transport_id += 1;
         self.conn = Conn::Opening {
             id: self.transport_id,
-            deadline: now + self.config.connect_timeout_ms,
+            deadline: now + self.config.connect_timeout,
         };
         self.auth = None;
         self.transmits.push_back(Transmit::Open {
@@ -572,10 +556,10 @@ impl Client {
 
     fn send_request(
         &mut self,
-        now: u64,
+        now: Instant,
         event: &str,
         payload: Value,
-        timeout: u64,
+        timeout: Duration,
         kind: PendingKind,
     ) {
         let Conn::Connected { id, .. } = self.conn else {
@@ -600,15 +584,14 @@ impl Client {
     }
 
     /// Sends the throttled patch of `room` with a heartbeat.
-    fn flush_throttled(&mut self, now: u64, room: &str) {
+    fn flush_throttled(&mut self, now: Instant, room: &str) {
         let Some(channel) = self.channels.get_mut(room) else {
             return;
         };
-        let Some(throttled) = channel.throttled.take() else {
+        let Some((patch, requests)) = channel.release_patch(now) else {
             return;
         };
-        channel.last_patch_at = Some(now);
-        self.send_heartbeat(now, room, Some(throttled.patch), throttled.requests);
+        self.send_heartbeat(now, room, Some(patch), requests);
     }
 
     /// Fails each of `requests` with `error`.
@@ -618,23 +601,22 @@ impl Client {
         }
     }
 
-    fn send_join(&mut self, now: u64, room: &str, request: Option<RequestId>) {
+    fn send_join(&mut self, now: Instant, room: &str, request: Option<RequestId>) {
         let Some(channel) = self.channels.get_mut(room) else {
             return;
         };
         // Updates held back by the throttle fail: their patch is in the state the join sends.
-        let held = channel.take_throttled();
-        channel.phase = Phase::Joining;
-        channel.buffered.clear();
-        let payload = json::object([
-            (fields::ROOM_ID, room.into()),
-            (fields::USER_ID, channel.user_id.clone().into()),
-            (fields::STATE, Value::Object(channel.state.clone())),
-        ]);
-        // A rejoin takes the last join's entry over, unseen by the others, while the server
-        // still keeps it (`docs/protocol.md`, "Resume").
-        let payload = json::with_field(payload, fields::RESUME, channel.resume());
-        let timeout = self.config.request_timeout_ms;
+        let held = channel.join_sent();
+        let payload = JoinPayload {
+            room_id: room.to_string(),
+            user_id: channel.user_id().to_string(),
+            state: channel.state().clone(),
+            // A rejoin takes the last join's entry over, unseen by the others, while the server
+            // still keeps it (`docs/protocol.md`, "Resume").
+            resume: channel.resume(),
+        }
+        .to_json();
+        let timeout = self.config.request_timeout;
         self.fail_all(held, &Error::Disconnected);
         self.send_request(
             now,
@@ -650,26 +632,25 @@ impl Client {
 
     fn send_heartbeat(
         &mut self,
-        now: u64,
+        now: Instant,
         room: &str,
         patch: Option<State>,
         requests: Vec<RequestId>,
     ) {
-        let interval = self.config.presence.heartbeat_interval_ms;
-        let timeout = self.config.presence.ack_timeout_ms();
+        let interval = self.config.presence.heartbeat_interval;
+        let timeout = self.config.presence.ack_timeout();
         let Some(channel) = self.channels.get_mut(room) else {
             return;
         };
         let Some(epoch) = channel.epoch() else { return };
-        channel.heartbeat_in_flight = true;
-        channel.next_heartbeat = now + interval;
-        let digest = channel.digest_to_send(now, interval);
-        let payload = json::object([
-            (fields::ROOM_ID, room.into()),
-            (fields::EPOCH, epoch.into()),
-        ]);
-        let payload = json::with_field(payload, fields::PATCH_STATE, patch.map(Value::Object));
-        let payload = json::with_field(payload, fields::DIGEST, digest.map(Value::from));
+        let digest = channel.heartbeat_sent(now, interval);
+        let payload = HeartbeatPayload {
+            room_id: Some(room.to_string()),
+            epoch,
+            patch_state: patch,
+            digest,
+        }
+        .to_json();
         self.send_request(
             now,
             events::PRESENCE_HEARTBEAT,
@@ -707,19 +688,19 @@ impl Client {
     }
 
     /// The connection is gone: fail what waits, then reconnect after a backoff (or not).
-    fn lost(&mut self, now: u64, reason: &str) {
+    fn lost(&mut self, now: Instant, reason: &str) {
         self.lose_connection(now, reason, Retry::Backoff);
     }
 
     /// `rtm:drain`: the server's node shuts down. Close the transport like a lost one, without a
     /// DISCONNECT or leaves (the server keeps the entries for the grace), and reconnect at once:
     /// a load balancer sends the new connection to another node, where the channels resume.
-    fn on_drain(&mut self, now: u64) {
+    fn on_drain(&mut self, now: Instant) {
         self.lose_connection(now, "server draining", Retry::AtOnce);
     }
 
     /// Closes the transport, fails what waits, then reconnects as `retry` says (or not).
-    fn lose_connection(&mut self, now: u64, reason: &str, retry: Retry) {
+    fn lose_connection(&mut self, now: Instant, reason: &str, retry: Retry) {
         self.close_transport();
         self.fail_pending();
         // The connection's new state first, so that a channel's `Disconnected` listener already
@@ -729,7 +710,7 @@ impl Client {
         for room in &rooms {
             let channel = self.channels.get_mut(room).expect("listed");
             let was_joined = channel.epoch().is_some();
-            let held = channel.lose();
+            let held = channel.connection_lost();
             self.fail_all(held, &Error::Disconnected);
             if !keep_channels {
                 self.channels.remove(room);
@@ -743,7 +724,7 @@ impl Client {
 
     /// Moves to the state that follows a lost connection and announces it; false when nothing
     /// will reconnect (the channels are then dropped).
-    fn next_after_loss(&mut self, now: u64, reason: &str, retry: Retry) -> bool {
+    fn next_after_loss(&mut self, now: Instant, reason: &str, retry: Retry) -> bool {
         if !self.ever_connected {
             self.conn = Conn::Idle;
             let error = Error::Transport(reason.to_string());
@@ -772,9 +753,9 @@ impl Client {
         }
         // An attempt at once is not counted: should it fail, the backoff starts from the first.
         let (delay, attempt) = match retry {
-            Retry::AtOnce => (0, self.attempts + 1),
+            Retry::AtOnce => (Duration::ZERO, self.attempts + 1),
             Retry::Backoff => {
-                let delay = backoff::delay_ms(reconnect, self.attempts, &mut self.rng);
+                let delay = backoff::delay(reconnect, self.attempts, &mut self.rng);
                 self.attempts += 1;
                 (delay, self.attempts)
             }
@@ -784,7 +765,7 @@ impl Client {
         true
     }
 
-    fn on_packet(&mut self, now: u64, id: u64, packet: socketio::Packet) {
+    fn on_packet(&mut self, now: Instant, id: u64, packet: socketio::Packet) {
         match packet {
             socketio::Packet::Connect(_) => self.on_connected(now, id),
             socketio::Packet::ConnectError(message) => {
@@ -828,7 +809,7 @@ impl Client {
         }
     }
 
-    fn on_connected(&mut self, now: u64, id: u64) {
+    fn on_connected(&mut self, now: Instant, id: u64) {
         if !matches!(self.conn, Conn::Opening { .. }) {
             return;
         }
@@ -858,7 +839,7 @@ impl Client {
         }
     }
 
-    fn on_event(&mut self, now: u64, name: String, payload: Value) {
+    fn on_event(&mut self, now: Instant, name: String, payload: Value) {
         if name == events::DRAIN {
             self.on_drain(now);
             return;
@@ -875,14 +856,8 @@ impl Client {
             let Some(channel) = self.channels.get_mut(&room) else {
                 return;
             };
-            match channel.phase {
-                Phase::Joining => channel.buffered.push(event),
-                Phase::Joined => {
-                    if channel.view.apply(&event) {
-                        self.channel_event(&room, ChannelEvent::Presence(event));
-                    }
-                }
-                Phase::NeedsJoin { .. } => {}
+            if let Some(event) = channel.presence_event(event) {
+                self.channel_event(&room, ChannelEvent::Presence(event));
             }
             return;
         }
@@ -911,7 +886,7 @@ impl Client {
         }));
     }
 
-    fn on_ack(&mut self, now: u64, pending: Pending, value: Value) {
+    fn on_ack(&mut self, now: Instant, pending: Pending, value: Value) {
         let result = ack_result(value).map_err(|e| Error::Server {
             code: e.code,
             message: e.error,
@@ -940,7 +915,7 @@ impl Client {
 
     /// `presence:sync {roomId, snapshot}`: the server's node lost events of the room (its
     /// subscription dropped); the snapshot replaces the view, as a rejoin's does.
-    fn on_sync(&mut self, now: u64, payload: &Value) {
+    fn on_sync(&mut self, now: Instant, payload: &Value) {
         let Some(room) = payload.get(fields::ROOM_ID).and_then(Value::as_str) else {
             return;
         };
@@ -953,40 +928,31 @@ impl Client {
     /// Replaces the view of `room`, while joined, with a snapshot of the room the server sent
     /// (`presence:sync`, or a heartbeat ack that found the digests differ), and tells the app.
     /// Events that arrive later apply on top of it.
-    fn replace_view(&mut self, now: u64, room: &str, snapshot: &[PresenceEntry]) {
+    fn replace_view(&mut self, now: Instant, room: &str, snapshot: &[PresenceEntry]) {
         let Some(channel) = self.channels.get_mut(room) else {
             return;
         };
-        if channel.phase != Phase::Joined {
-            return;
+        if let Some(connections) = channel.resync(now, snapshot) {
+            self.channel_event(room, ChannelEvent::Snapshot(connections));
         }
-        let connections = channel.reset_view(now, snapshot);
-        self.channel_event(room, ChannelEvent::Snapshot(connections));
     }
 
     fn on_join_answer(
         &mut self,
-        now: u64,
+        now: Instant,
         room: &str,
         request: Option<RequestId>,
         answer: Result<JoinResponse, Error>,
     ) {
-        let interval = self.config.presence.heartbeat_interval_ms;
+        let interval = self.config.presence.heartbeat_interval;
         let Some(channel) = self.channels.get_mut(room) else {
             return;
         };
         match answer {
             Ok(response) => {
-                channel.phase = Phase::Joined;
-                // The credentials of the next rejoin too.
-                channel.me = Some(response.self_info.clone());
-                let snapshot = channel.reset_view(now, &response.snapshot);
-                channel.next_heartbeat = now + interval;
-                channel.heartbeat_in_flight = false;
-                channel.missed = 0;
-                channel.rejoin_failures = 0;
-                let first = !channel.ever_joined;
-                channel.ever_joined = true;
+                let first = !channel.ever_joined();
+                let me = response.self_info.clone();
+                let snapshot = channel.joined(now, me, &response.snapshot, interval);
                 self.channel_event(room, ChannelEvent::Snapshot(snapshot.clone()));
                 if first {
                     self.channel_event(room, ChannelEvent::Connected);
@@ -1008,15 +974,7 @@ impl Client {
                 self.channel_event(room, ChannelEvent::Error(error.clone()));
                 if retryable {
                     let channel = self.channels.get_mut(room).expect("checked above");
-                    let delay = backoff::delay_ms(
-                        &self.config.reconnection,
-                        channel.rejoin_failures,
-                        &mut self.rng,
-                    );
-                    channel.rejoin_failures += 1;
-                    channel.phase = Phase::NeedsJoin {
-                        at: Some(now + delay),
-                    };
+                    channel.schedule_rejoin(now, &self.config.reconnection, &mut self.rng);
                 } else {
                     self.channels.remove(room);
                     self.channel_event(
@@ -1034,8 +992,8 @@ impl Client {
     /// the channel's current join, acts on it.
     fn on_heartbeat_answer(
         &mut self,
-        now: u64,
-        sent_at: u64,
+        now: Instant,
+        sent_at: Instant,
         room: &str,
         epoch: u64,
         requests: Vec<RequestId>,
@@ -1061,21 +1019,17 @@ impl Client {
     /// into the view.
     fn on_current_heartbeat_answer(
         &mut self,
-        now: u64,
-        sent_at: u64,
+        now: Instant,
+        sent_at: Instant,
         room: &str,
         answer: &mut Result<HeartbeatResponse, Error>,
     ) {
         let Some(channel) = self.channels.get_mut(room) else {
             return;
         };
-        channel.heartbeat_in_flight = false;
         match answer {
             Ok(response) => {
-                channel.missed = 0;
-                if let Some(me) = &mut channel.me {
-                    me.epoch = response.epoch;
-                }
+                channel.heartbeat_acked(response.epoch);
                 if let Some(snapshot) = response.snapshot.take() {
                     self.replace_view(now, room, &snapshot);
                 }
@@ -1084,11 +1038,12 @@ impl Client {
                     ChannelEvent::HeartbeatAck {
                         changed: response.changed,
                         epoch: response.epoch,
-                        rtt_ms: now.saturating_sub(sent_at),
+                        rtt_ms: millis(now.saturating_duration_since(sent_at)),
                     },
                 );
             }
             Err(error) => {
+                channel.heartbeat_refused();
                 let rejoin = JOIN_AGAIN.contains(&error.code());
                 self.channel_event(room, ChannelEvent::Error(error.clone()));
                 if rejoin {
@@ -1098,7 +1053,7 @@ impl Client {
         }
     }
 
-    fn on_timeout(&mut self, now: u64, pending: Pending) {
+    fn on_timeout(&mut self, now: Instant, pending: Pending) {
         match pending.kind {
             PendingKind::Custom { request } => self.complete(request, Err(Error::Timeout)),
             PendingKind::Leave { request } => self.complete(request, Ok(Completion::Left)),
@@ -1113,9 +1068,7 @@ impl Client {
                 let Some(channel) = self.channels.get_mut(&room) else {
                     return;
                 };
-                channel.heartbeat_in_flight = false;
-                channel.missed += 1;
-                let missed = channel.missed;
+                let missed = channel.heartbeat_missed();
                 if missed >= max {
                     self.channel_event(
                         &room,
@@ -1152,4 +1105,12 @@ fn invalid_response() -> Error {
         code: INVALID_RESPONSE.into(),
         message: "the server's answer has an unexpected shape".into(),
     }
+}
+
+/// A `presence:leave` of `room`.
+fn leave_payload(room: &str) -> Value {
+    LeavePayload {
+        room_id: Some(room.to_string()),
+    }
+    .to_json()
 }

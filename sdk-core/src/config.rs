@@ -1,5 +1,7 @@
 //! Client settings, with the defaults of the protocol document. [`ClientConfig::from_json`]
-//! reads the camelCase options object the browser SDK takes.
+//! reads the camelCase options object the browser SDK takes (durations in ms there).
+
+use core::time::Duration;
 
 use serde_json::Value;
 
@@ -14,10 +16,10 @@ pub struct ClientConfig {
     pub reconnection: ReconnectConfig,
     /// Presence heartbeats.
     pub presence: PresenceConfig,
-    /// How long one connection attempt may take, up to the server's CONNECT answer, ms.
-    pub connect_timeout_ms: u64,
-    /// How long a join, leave or ack may wait for its answer unless told otherwise, ms.
-    pub request_timeout_ms: u64,
+    /// How long one connection attempt may take, up to the server's CONNECT answer.
+    pub connect_timeout: Duration,
+    /// How long a join, leave or ack may wait for its answer unless told otherwise.
+    pub request_timeout: Duration,
 }
 
 impl Default for ClientConfig {
@@ -26,8 +28,8 @@ impl Default for ClientConfig {
             base_url: "http://localhost:3000".into(),
             reconnection: ReconnectConfig::default(),
             presence: PresenceConfig::default(),
-            connect_timeout_ms: 10_000,
-            request_timeout_ms: 10_000,
+            connect_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -37,10 +39,10 @@ impl Default for ClientConfig {
 pub struct ReconnectConfig {
     /// Whether to reconnect at all after a connection was lost.
     pub enabled: bool,
-    /// The upper bound of the first delay, ms.
-    pub initial_delay_ms: u64,
-    /// The largest upper bound a delay grows to, ms.
-    pub max_delay_ms: u64,
+    /// The upper bound of the first delay.
+    pub initial_delay: Duration,
+    /// The largest upper bound a delay grows to.
+    pub max_delay: Duration,
     /// Give up after this many failed attempts in a row; `None`: never give up.
     pub max_attempts: Option<u32>,
 }
@@ -49,8 +51,8 @@ impl Default for ReconnectConfig {
     fn default() -> Self {
         Self {
             enabled: true,
-            initial_delay_ms: 500,
-            max_delay_ms: 10_000,
+            initial_delay: Duration::from_millis(500),
+            max_delay: Duration::from_secs(10),
             max_attempts: None,
         }
     }
@@ -59,35 +61,36 @@ impl Default for ReconnectConfig {
 /// Presence heartbeats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PresenceConfig {
-    /// How often each channel heartbeats, ms.
-    pub heartbeat_interval_ms: u64,
-    /// How long a heartbeat may wait for its ack, ms; `None`: max(0.8 × interval, 1 s).
-    pub heartbeat_ack_timeout_ms: Option<u64>,
+    /// How often each channel heartbeats.
+    pub heartbeat_interval: Duration,
+    /// How long a heartbeat may wait for its ack; `None`: max(0.8 × interval, 1 s).
+    pub heartbeat_ack_timeout: Option<Duration>,
     /// After this many heartbeats in a row without an ack, the connection is treated as dead.
     pub max_missed_heartbeats: u32,
-    /// State updates within this window merge into one heartbeat, ms (0: each is sent at once).
+    /// State updates within this window merge into one heartbeat (zero: each is sent at once).
     /// The first update after a quiet window goes at once; later ones wait for the window's end
     /// and go together, the latest value of each key winning (cursors, typing).
-    pub throttle_ms: u64,
+    pub throttle: Duration,
 }
 
 impl Default for PresenceConfig {
     fn default() -> Self {
         Self {
-            heartbeat_interval_ms: 10_000,
-            heartbeat_ack_timeout_ms: None,
+            heartbeat_interval: Duration::from_secs(10),
+            heartbeat_ack_timeout: None,
             max_missed_heartbeats: 2,
-            throttle_ms: 0,
+            throttle: Duration::ZERO,
         }
     }
 }
 
 impl ClientConfig {
     /// Reads `{ baseUrl, reconnection?, presence?, connectTimeoutMs?, requestTimeoutMs? }` (camelCase,
-    /// defaults for what is absent, unknown keys ignored); `Err` names a field of the wrong type.
+    /// durations in ms, defaults for what is absent, unknown keys ignored); `Err` names a field of
+    /// the wrong type.
     pub fn from_json(v: &Value) -> Result<Self, String> {
         let d = Self::default();
-        let uint = |v: &Value| v.as_u64();
+        let ms = |v: &Value| v.as_u64().map(Duration::from_millis);
         let r = v.get("reconnection").cloned().unwrap_or(Value::Null);
         let p = v.get("presence").cloned().unwrap_or(Value::Null);
         let dr = d.reconnection;
@@ -97,36 +100,38 @@ impl ClientConfig {
                 .unwrap_or(d.base_url),
             reconnection: ReconnectConfig {
                 enabled: json::optional(&r, "enabled", Value::as_bool)?.unwrap_or(dr.enabled),
-                initial_delay_ms: json::optional(&r, "initialDelayMs", uint)?
-                    .unwrap_or(dr.initial_delay_ms),
-                max_delay_ms: json::optional(&r, "maxDelayMs", uint)?.unwrap_or(dr.max_delay_ms),
+                initial_delay: json::optional(&r, "initialDelayMs", ms)?
+                    .unwrap_or(dr.initial_delay),
+                max_delay: json::optional(&r, "maxDelayMs", ms)?.unwrap_or(dr.max_delay),
                 max_attempts: json::optional(&r, "maxAttempts", |v| {
                     v.as_u64().map(|n| n.min(u32::MAX as u64) as u32)
                 })?,
             },
             presence: PresenceConfig {
-                heartbeat_interval_ms: json::optional(&p, "heartbeatIntervalMs", uint)?
-                    .unwrap_or(dp.heartbeat_interval_ms),
-                heartbeat_ack_timeout_ms: json::optional(&p, "heartbeatAckTimeoutMs", uint)?,
+                heartbeat_interval: json::optional(&p, "heartbeatIntervalMs", ms)?
+                    .unwrap_or(dp.heartbeat_interval),
+                heartbeat_ack_timeout: json::optional(&p, "heartbeatAckTimeoutMs", ms)?,
                 max_missed_heartbeats: json::optional(&p, "maxMissedHeartbeats", |v| {
                     v.as_u64().map(|n| n.min(u32::MAX as u64) as u32)
                 })?
                 .unwrap_or(dp.max_missed_heartbeats),
-                throttle_ms: json::optional(&p, "throttleMs", uint)?.unwrap_or(dp.throttle_ms),
+                throttle: json::optional(&p, "throttleMs", ms)?.unwrap_or(dp.throttle),
             },
-            connect_timeout_ms: json::optional(v, "connectTimeoutMs", uint)?
-                .unwrap_or(d.connect_timeout_ms),
-            request_timeout_ms: json::optional(v, "requestTimeoutMs", uint)?
-                .unwrap_or(d.request_timeout_ms),
+            connect_timeout: json::optional(v, "connectTimeoutMs", ms)?
+                .unwrap_or(d.connect_timeout),
+            request_timeout: json::optional(v, "requestTimeoutMs", ms)?
+                .unwrap_or(d.request_timeout),
         })
     }
 }
 
 impl PresenceConfig {
     /// The heartbeat ack timeout in force.
-    pub fn ack_timeout_ms(&self) -> u64 {
-        self.heartbeat_ack_timeout_ms
-            .unwrap_or_else(|| (self.heartbeat_interval_ms * 4 / 5).max(1_000))
+    pub fn ack_timeout(&self) -> Duration {
+        self.heartbeat_ack_timeout.unwrap_or_else(|| {
+            let four_fifths = (self.heartbeat_interval / 5).saturating_mul(4);
+            four_fifths.max(Duration::from_secs(1))
+        })
     }
 }
 
@@ -137,17 +142,17 @@ mod tests {
     #[test]
     fn ack_timeout_defaults_to_80_percent_but_at_least_a_second() {
         let p = PresenceConfig::default();
-        assert_eq!(p.ack_timeout_ms(), 8_000);
+        assert_eq!(p.ack_timeout(), Duration::from_millis(8_000));
         let fast = PresenceConfig {
-            heartbeat_interval_ms: 500,
+            heartbeat_interval: Duration::from_millis(500),
             ..p
         };
-        assert_eq!(fast.ack_timeout_ms(), 1_000);
+        assert_eq!(fast.ack_timeout(), Duration::from_millis(1_000));
         let set = PresenceConfig {
-            heartbeat_ack_timeout_ms: Some(300),
+            heartbeat_ack_timeout: Some(Duration::from_millis(300)),
             ..p
         };
-        assert_eq!(set.ack_timeout_ms(), 300);
+        assert_eq!(set.ack_timeout(), Duration::from_millis(300));
     }
 
     #[test]
@@ -158,10 +163,10 @@ mod tests {
         .unwrap();
         assert_eq!(c.base_url, "http://h:1");
         assert_eq!(c.reconnection.max_attempts, Some(3));
-        assert_eq!(c.reconnection.initial_delay_ms, 500);
-        assert_eq!(c.presence.heartbeat_interval_ms, 2000);
+        assert_eq!(c.reconnection.initial_delay, Duration::from_millis(500));
+        assert_eq!(c.presence.heartbeat_interval, Duration::from_millis(2000));
         assert_eq!(c.presence.max_missed_heartbeats, 2);
-        assert_eq!(c.presence.throttle_ms, 50);
+        assert_eq!(c.presence.throttle, Duration::from_millis(50));
         let err = ClientConfig::from_json(
             &serde_json::json!({"presence": {"heartbeatIntervalMs": "fast"}}),
         );

@@ -10,6 +10,7 @@ use rtm_sdk_core::{
     ReconnectConfig,
 };
 use serde_json::{Value, json};
+use std::time::Duration;
 
 fn channel_events(h: &mut Harness, room: &str) -> Vec<ChannelEvent> {
     h.pump();
@@ -80,7 +81,7 @@ fn a_first_connect_that_fails_or_hangs_fails_once() {
     );
 
     let mut h = Harness::new(ClientConfig {
-        connect_timeout_ms: 3_000,
+        connect_timeout: Duration::from_millis(3_000),
         ..Harness::config()
     });
     let id = h.client.connect(h.now);
@@ -111,8 +112,8 @@ fn pings_that_stop_mean_a_dead_connection() {
 fn reconnect_backoff_stays_in_bounds_and_gives_up_when_told() {
     let config = ClientConfig {
         reconnection: ReconnectConfig {
-            initial_delay_ms: 100,
-            max_delay_ms: 1_000,
+            initial_delay: Duration::from_millis(100),
+            max_delay: Duration::from_millis(1_000),
             max_attempts: Some(5),
             enabled: true,
         },
@@ -254,7 +255,7 @@ fn not_joined() -> Value {
 
 /// Joins `room` as `user` at `epoch`, answered as an rtm server does, with a resume `token`.
 fn join_resumable(h: &mut Harness, room: &str, user: &str, state: Value, epoch: u64, token: &str) {
-    let id = h.client.join(h.now, room, user, patch(state.clone()));
+    let id = h.client.join_room(h.now, room, user, patch(state.clone()));
     let (_, payload, ack) = h.sent_event();
     assert_eq!(
         payload,
@@ -391,7 +392,7 @@ fn any_drain_drains_and_a_failed_attempt_after_it_backs_off_from_the_first() {
 fn heartbeats_follow_the_interval_from_timestamps() {
     let config = ClientConfig {
         presence: PresenceConfig {
-            heartbeat_interval_ms: 1_000,
+            heartbeat_interval: Duration::from_millis(1_000),
             ..Default::default()
         },
         ..Harness::config()
@@ -410,7 +411,7 @@ fn heartbeats_follow_the_interval_from_timestamps() {
         payload,
         json!({"roomId": "r", "epoch": 7, "digest": digest})
     );
-    assert_eq!(h.now, start + 1_000);
+    assert_eq!(h.now, start + Duration::from_millis(1_000));
     h.advance(40);
     h.ack(ack, json!({"ok": true, "changed": false, "epoch": 7}));
     let events = channel_events(&mut h, "r");
@@ -424,7 +425,7 @@ fn heartbeats_follow_the_interval_from_timestamps() {
     );
 
     // A throttled timer that wakes 5 s late sends one heartbeat, not five.
-    h.sleep_then_tick(5_000);
+    h.sleep_then_handle_timeout(5_000);
     let sent = h.take_sent();
     assert_eq!(sent.len(), 1, "{sent:?}");
 }
@@ -445,10 +446,10 @@ fn the_epoch_of_each_ack_is_adopted() {
 fn missed_heartbeats_raise_an_error_and_reconnect() {
     let config = ClientConfig {
         presence: PresenceConfig {
-            heartbeat_interval_ms: 1_000,
+            heartbeat_interval: Duration::from_millis(1_000),
             max_missed_heartbeats: 2,
-            heartbeat_ack_timeout_ms: None,
-            throttle_ms: 0,
+            heartbeat_ack_timeout: None,
+            throttle: Duration::ZERO,
         },
         ..Harness::config()
     };
@@ -528,7 +529,7 @@ fn heartbeats_carry_the_views_digest_once_per_interval() {
         "presence:event",
         presence("update", "r", "b1", "bob", json!({"v": 1}), 5, 3),
     );
-    h.advance_to(start + 12_000);
+    h.advance_to(start + Duration::from_millis(12_000));
     let mut digests = Vec::new();
     for x in 1..=3 {
         h.client.update_state(h.now, "r", patch(json!({"x": x})));
@@ -541,7 +542,7 @@ fn heartbeats_carry_the_views_digest_once_per_interval() {
     assert_eq!(digests, [Some(json!(expected)), None, None]);
     assert_eq!(h.client.view("r").unwrap().digest(), expected);
     // The periodic heartbeat, an interval after the last update, carries it again.
-    h.advance_to(start + 12_002 + 10_000);
+    h.advance_to(start + Duration::from_millis(12_002 + 10_000));
     let (name, payload, _) = h.sent_event();
     assert_eq!(name, "presence:heartbeat");
     assert_eq!(
@@ -553,7 +554,7 @@ fn heartbeats_carry_the_views_digest_once_per_interval() {
 fn throttled(ms: u64) -> Harness {
     let mut h = Harness::connected(ClientConfig {
         presence: PresenceConfig {
-            throttle_ms: ms,
+            throttle: Duration::from_millis(ms),
             ..Default::default()
         },
         ..Harness::config()
@@ -820,7 +821,7 @@ fn a_rejoin_refused_as_unavailable_is_retried_and_forbidden_is_final() {
 #[test]
 fn events_update_the_view_once_and_those_during_join_are_replayed() {
     let mut h = Harness::connected(Harness::config());
-    let id = h.client.join(h.now, "r", "alice", Default::default());
+    let id = h.client.join_room(h.now, "r", "alice", Default::default());
     let (_, _, ack) = h.sent_event();
     // Before the ack: bob updated after the snapshot was taken, carol's join is in the snapshot.
     h.server_event(
@@ -1011,9 +1012,12 @@ fn the_servers_app_events_reach_the_client_once_whatever_its_rooms() {
 #[test]
 fn emit_with_ack_resolves_or_times_out_exactly_once() {
     let mut h = Harness::connected(Harness::config());
-    let id = h
-        .client
-        .emit_with_ack(h.now, "echo", json!({"x": 1}), Some(2_000));
+    let id = h.client.emit_with_ack(
+        h.now,
+        "echo",
+        json!({"x": 1}),
+        Some(Duration::from_millis(2_000)),
+    );
     let (name, payload, ack) = h.sent_event();
     assert_eq!((name.as_str(), payload), ("echo", json!({"x": 1})));
     h.ack(ack, json!({"ok": true, "y": 2}));
@@ -1028,9 +1032,12 @@ fn emit_with_ack_resolves_or_times_out_exactly_once() {
         "a second ack changes nothing"
     );
 
-    let id = h
-        .client
-        .emit_with_ack(h.now, "slow", json!(null), Some(2_000));
+    let id = h.client.emit_with_ack(
+        h.now,
+        "slow",
+        json!(null),
+        Some(Duration::from_millis(2_000)),
+    );
     let (_, _, ack) = h.sent_event();
     h.advance(1_999);
     assert!(h.is_pending(id));
@@ -1062,9 +1069,11 @@ fn emit_with_ack_resolves_or_times_out_exactly_once() {
 fn every_pending_request_fails_at_once_when_the_transport_closes() {
     let mut h = Harness::connected(Harness::config());
     h.join("r", "u", json!({}), 1, vec![]);
-    let join = h.client.join(h.now, "r2", "u", Default::default());
+    let join = h.client.join_room(h.now, "r2", "u", Default::default());
     let update = h.client.update_state(h.now, "r", Default::default());
-    let custom = h.client.emit_with_ack(h.now, "x", json!(1), Some(60_000));
+    let custom = h
+        .client
+        .emit_with_ack(h.now, "x", json!(1), Some(Duration::from_millis(60_000)));
     let acks: Vec<u64> = h
         .take_sent()
         .into_iter()
@@ -1095,7 +1104,7 @@ fn every_pending_request_fails_at_once_when_the_transport_closes() {
 #[test]
 fn calls_while_disconnected_fail_fast_and_leave_always_resolves() {
     let mut h = Harness::new(Harness::config());
-    let id = h.client.join(h.now, "r", "u", Default::default());
+    let id = h.client.join_room(h.now, "r", "u", Default::default());
     assert_eq!(h.completion(id), Err(Error::Disconnected));
     let id = h.client.emit_with_ack(h.now, "x", json!(1), None);
     assert_eq!(h.completion(id), Err(Error::Disconnected));
@@ -1197,7 +1206,7 @@ fn the_connection_state_changes_before_channels_hear_of_a_loss() {
 fn events_without_rev_from_the_typescript_server_apply_in_arrival_order() {
     // The TypeScript server's frames: no `rev` (nor `lastSeenMs`) anywhere.
     let mut h = Harness::connected(Harness::config());
-    let id = h.client.join(h.now, "r", "alice", Default::default());
+    let id = h.client.join_room(h.now, "r", "alice", Default::default());
     let (_, _, ack) = h.sent_event();
     h.ack(
         ack,

@@ -84,7 +84,7 @@ impl RealtimeClient {
         let room = options.room_id.clone();
         let (shared_tx, shared_rx) = oneshot::channel();
         let (reply, answer) = oneshot::channel();
-        self.send(Command::Join(options, reply, shared_tx))?;
+        self.send(Command::JoinRoom(options, reply, shared_tx))?;
         let shared = shared_rx.await.map_err(|_| Error::Disconnected)?;
         // Listen from the start, so the join's own events are not missed.
         let first_events = shared.events.subscribe();
@@ -130,7 +130,6 @@ impl RealtimeClient {
         payload: Value,
         timeout: Option<std::time::Duration>,
     ) -> Result<Value, Error> {
-        let timeout = timeout.map(|t| t.as_millis() as u64);
         let command = |reply| Command::EmitWithAck(event.to_string(), payload, timeout, reply);
         match self.request(command).await? {
             Completion::Ack(value) => Ok(value),
@@ -153,7 +152,7 @@ impl RealtimeClient {
         patch: State,
     ) -> Result<HeartbeatResponse, Error> {
         match self
-            .request(|reply| Command::Update(room.to_string(), patch, reply))
+            .request(|reply| Command::UpdateState(room.to_string(), patch, reply))
             .await?
         {
             Completion::Updated(response) => Ok(response),
@@ -171,6 +170,8 @@ impl RealtimeClient {
         self.commands.send(command).map_err(|_| Error::Disconnected)
     }
 
+    /// Sends the command `command` makes around a reply channel, and waits for its completion
+    /// (any request: connect, update, leave, ack).
     async fn request(
         &self,
         command: impl FnOnce(crate::driver::Reply) -> Command,

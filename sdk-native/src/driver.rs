@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
+use std::time::Duration;
 
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
@@ -28,10 +29,10 @@ pub(crate) const EVENT_BUFFER: usize = 1024;
 /// A call from a handle.
 pub(crate) enum Command {
     Connect(Reply),
-    Join(JoinOptions, Reply, oneshot::Sender<ChannelShared>),
-    Update(String, rtm_sdk_core::State, Reply),
+    JoinRoom(JoinOptions, Reply, oneshot::Sender<ChannelShared>),
+    UpdateState(String, rtm_sdk_core::State, Reply),
     Emit(String, Value, oneshot::Sender<Result<(), Error>>),
-    EmitWithAck(String, Value, Option<u64>, Reply),
+    EmitWithAck(String, Value, Option<Duration>, Reply),
     Leave(String, Reply),
     Disconnect(oneshot::Sender<()>),
 }
@@ -51,6 +52,7 @@ enum Opened {
 
 pub(crate) struct Driver {
     core: Client,
+    /// The origin of the core's clock.
     start: Instant,
     auth: Option<AuthProvider>,
     commands: mpsc::UnboundedReceiver<Command>,
@@ -92,8 +94,9 @@ impl Driver {
         }
     }
 
-    fn now(&self) -> u64 {
-        self.start.elapsed().as_millis() as u64
+    /// The core's clock: ms since the driver started, on tokio's monotonic clock.
+    fn now(&self) -> rtm_sdk_core::Instant {
+        rtm_sdk_core::Instant::from_millis(self.start.elapsed().as_millis() as u64)
     }
 
     /// Runs until `disconnect()` or until every handle is dropped.
@@ -103,7 +106,7 @@ impl Driver {
             let deadline = self
                 .core
                 .poll_timeout()
-                .map(|ms| self.start + std::time::Duration::from_millis(ms));
+                .map(|at| self.start + Duration::from_millis(at.as_millis()));
             tokio::select! {
                 command = self.commands.recv() => match command {
                     Some(Command::Disconnect(done)) => {
@@ -137,7 +140,7 @@ impl Driver {
         let now = self.now();
         let (id, reply) = match command {
             Command::Connect(reply) => (self.core.connect(now), reply),
-            Command::Join(options, reply, shared_tx) => {
+            Command::JoinRoom(options, reply, shared_tx) => {
                 let shared = ChannelShared {
                     events: broadcast::channel(EVENT_BUFFER).0,
                     view: Arc::default(),
@@ -145,13 +148,12 @@ impl Driver {
                 self.channels
                     .insert(options.room_id.clone(), shared.clone());
                 let _ = shared_tx.send(shared);
-                let id = self
-                    .core
-                    .join(now, &options.room_id, &options.user_id, options.state);
+                let (room, user) = (&options.room_id, &options.user_id);
+                let id = self.core.join_room(now, room, user, options.state);
                 self.joins.insert(id, options.room_id);
                 (id, reply)
             }
-            Command::Update(room, patch, reply) => {
+            Command::UpdateState(room, patch, reply) => {
                 (self.core.update_state(now, &room, patch), reply)
             }
             Command::Emit(event, payload, reply) => {

@@ -1,7 +1,7 @@
 //! `PresenceChannel`: one joined room, as the app holds it.
 
 use js_sys::Promise;
-use rtm_sdk_core::wire::snapshot_json;
+use rtm_protocol::wire::snapshot_json;
 use serde_json::Value;
 use wasm_bindgen::prelude::*;
 

@@ -3,6 +3,7 @@
 
 use std::cell::RefCell;
 use std::rc::Rc;
+use std::time::Duration;
 
 use js_sys::{Function, Object, Promise, Reflect};
 use rtm_sdk_core::{Client, ClientConfig};
@@ -66,7 +67,7 @@ impl RealtimeClient {
         self.shared.borrow_mut().room(&room);
         let joining = Some(room.clone());
         request(&self.shared, joining, move |core, now| {
-            core.join(now, &room, &user, state)
+            core.join_room(now, &room, &user, state)
         })
     }
 
@@ -132,7 +133,7 @@ pub(crate) fn emit_with_ack(
         Ok(payload) => payload,
         Err(e) => return Promise::reject(&e),
     };
-    let timeout = timeout_ms.map(|t| t.max(0.0) as u64);
+    let timeout = timeout_ms.map(|t| Duration::from_millis(t.max(0.0) as u64));
     request(shared, None, move |core, now| {
         core.emit_with_ack(now, &event, payload, timeout)
     })

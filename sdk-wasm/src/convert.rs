@@ -2,7 +2,8 @@
 //! the app's values in as JSON, and errors as `Error` objects with a `code`.
 
 use js_sys::{Error as JsError, JSON, Reflect};
-use rtm_sdk_core::{Error, json};
+use rtm_json as json;
+use rtm_sdk_core::Error;
 use serde::ser::{Serialize, Serializer};
 use serde_json::Value;
 use wasm_bindgen::JsValue;

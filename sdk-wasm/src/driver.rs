@@ -7,8 +7,9 @@ use std::rc::{Rc, Weak};
 
 use gloo_timers::callback::Timeout;
 use js_sys::{Function, Object, Promise, Reflect};
-use rtm_sdk_core::wire::snapshot_json;
-use rtm_sdk_core::{ChannelEvent, Client, ClientEvent, Completion, RequestId, Transmit, json};
+use rtm_json as json;
+use rtm_protocol::wire::snapshot_json;
+use rtm_sdk_core::{ChannelEvent, Client, ClientEvent, Completion, Instant, RequestId, Transmit};
 use wasm_bindgen::JsValue;
 use wasm_bindgen::prelude::wasm_bindgen;
 
@@ -25,9 +26,9 @@ extern "C" {
     fn performance_now() -> f64;
 }
 
-/// The core's clock: ms on a monotonic clock.
-pub(crate) fn now() -> u64 {
-    performance_now() as u64
+/// The core's clock: whole ms since the page (or process) started, on a monotonic clock.
+pub(crate) fn now() -> Instant {
+    Instant::from_millis(performance_now() as u64)
 }
 
 /// A promise waiting for its request to complete.
@@ -49,7 +50,7 @@ pub(crate) struct Inner {
     pub(crate) opening: Option<u64>,
     pub(crate) socket: Option<Socket>,
     /// The armed timer and the deadline it is for.
-    timer: Option<(u64, Timeout)>,
+    timer: Option<(Instant, Timeout)>,
     waiting: Vec<(RequestId, Waiting)>,
     /// The client's own listeners (`connectionStateChange`, the server's app events).
     pub(crate) listeners: Listeners,
@@ -102,14 +103,14 @@ impl Inner {
 }
 
 /// Hands the core an input with the current time, then carries out what follows.
-pub(crate) fn act<T>(shared: &Shared, input: impl FnOnce(&mut Client, u64) -> T) -> T {
+pub(crate) fn act<T>(shared: &Shared, input: impl FnOnce(&mut Client, Instant) -> T) -> T {
     let out = input(&mut shared.borrow_mut().core, now());
     pump(shared);
     out
 }
 
 /// `act` from a callback, which holds the client weakly: nothing once the client is gone.
-pub(crate) fn act_weak(weak: &Weak<RefCell<Inner>>, input: impl FnOnce(&mut Client, u64)) {
+pub(crate) fn act_weak(weak: &Weak<RefCell<Inner>>, input: impl FnOnce(&mut Client, Instant)) {
     if let Some(shared) = weak.upgrade() {
         act(&shared, input);
     }
@@ -119,7 +120,7 @@ pub(crate) fn act_weak(weak: &Weak<RefCell<Inner>>, input: impl FnOnce(&mut Clie
 pub(crate) fn request(
     shared: &Shared,
     join_room: Option<String>,
-    start: impl FnOnce(&mut Client, u64) -> RequestId,
+    start: impl FnOnce(&mut Client, Instant) -> RequestId,
 ) -> Promise {
     let id = start(&mut shared.borrow_mut().core, now());
     wait_for(shared, id, join_room)
@@ -236,7 +237,9 @@ fn arm_timer(shared: &Shared) {
     if inner.timer.as_ref().is_some_and(|(armed, _)| *armed == at) {
         return;
     }
-    let delay = at.saturating_sub(now()).min(i32::MAX as u64) as u32;
+    // In ms (none when the deadline has passed), within what `setTimeout` takes.
+    let delay = at.as_millis().saturating_sub(now().as_millis());
+    let delay = delay.min(i32::MAX as u64) as u32;
     let weak = Rc::downgrade(shared);
     let timeout = Timeout::new(delay, move || {
         if let Some(shared) = weak.upgrade() {

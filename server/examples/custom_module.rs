@@ -7,7 +7,8 @@
 
 use async_trait::async_trait;
 use rtm_server::bus::BusMessage;
-use rtm_server::{AckError, Config, ErrorCode, Module, ModuleContext, Payload, RealtimeServer};
+use rtm_server::module::validate::{self, Limits};
+use rtm_server::{AckError, Config, ErrorCode, FromPayload, Module, ModuleContext, RealtimeServer};
 use serde_json::{Value, json};
 use socketioxide::extract::SocketRef;
 
@@ -16,21 +17,34 @@ struct Reactions;
 
 const EMOJI: [&str; 4] = ["👍", "🎉", "❤️", "😂"];
 
-/// `reaction:send {roomId, emoji}`: checks input and membership, then broadcasts.
+/// The request `reaction:send {roomId, emoji}`, read and checked before the handler runs: a
+/// refusal here is the answer (`invalid_payload`, naming the field).
+struct SendReaction {
+    room: String,
+    emoji: &'static str,
+}
+
+impl FromPayload for SendReaction {
+    fn from_payload(payload: Value, limits: &Limits) -> Result<Self, AckError> {
+        let obj = validate::object(&payload)?;
+        let room = limits.id(obj, "roomId")?;
+        let emoji = obj.get("emoji").and_then(Value::as_str).unwrap_or_default();
+        match EMOJI.into_iter().find(|known| *known == emoji) {
+            Some(emoji) => Ok(Self { room, emoji }),
+            None => Err(AckError::invalid(format!("emoji must be one of {EMOJI:?}"))),
+        }
+    }
+}
+
+/// `reaction:send`: only the business logic. The pipeline has already taken the socket's turn,
+/// checked its rate limit and read the request; it records the request's span and metrics and
+/// sends the ack (`{ok:true}` plus the fields answered here, or `{ok:false, error, code}`).
 async fn send(
     _: (),
     ctx: ModuleContext,
     socket: SocketRef,
-    data: Payload,
+    SendReaction { room, emoji }: SendReaction,
 ) -> Result<Value, AckError> {
-    ctx.check_rate(&socket)?;
-    let payload = rtm_server::validate::payload(data)?;
-    let obj = rtm_server::validate::object(&payload)?;
-    let room = ctx.limits().id(obj, "roomId")?;
-    let emoji = obj.get("emoji").and_then(Value::as_str).unwrap_or_default();
-    if !EMOJI.contains(&emoji) {
-        return Err(AckError::invalid(format!("emoji must be one of {EMOJI:?}")));
-    }
     let Some(me) = rtm_server::presence::joined(&socket, &room) else {
         return Err(AckError::new(ErrorCode::Forbidden, "join the room first"));
     };
@@ -44,7 +58,7 @@ async fn send(
         tracing::warn!(parent: ctx.span(), %e, "publish failed");
         AckError::internal()
     })?;
-    Ok(json!({ "ok": true }))
+    Ok(Value::Null)
 }
 
 #[async_trait]

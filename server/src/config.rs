@@ -7,8 +7,8 @@ use std::time::Duration;
 use clap::Parser;
 
 use crate::auth::JwtVerifier;
-use crate::rate_limit::RateLimit;
-use crate::validate::Limits;
+use crate::module::rate_limit::RateLimit;
+use crate::module::validate::Limits;
 
 /// How an rtm server runs. Every field has a flag and an environment variable; the names of the
 /// TypeScript server's variables (`PORT`, `REDIS_URL`, `PRESENCE_TTL_MS`, ...) are kept.

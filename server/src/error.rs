@@ -1,4 +1,6 @@
-//! The error answers a client gets: `{ok:false, error, code}` with a code from a closed set.
+//! The error answers a client gets: `{ok:false, error, code}` with a code from a closed set, and
+//! how a store failure becomes one. A leaf: it imports nothing of the server (the pipeline sends
+//! and counts these answers).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -6,10 +8,10 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-/// The machine-readable code of a refused request: the SDK's own definition
-/// (`rtm_sdk_core::protocol::ErrorCode`), so that server and clients cannot disagree on the set.
+/// The machine-readable code of a refused request: the protocol's definition
+/// (`rtm_protocol::ErrorCode`), so that server and clients cannot disagree on the set.
 /// It serializes as its wire spelling (`invalid_payload`, ...).
-pub use rtm_sdk_core::protocol::ErrorCode;
+pub use rtm_protocol::ErrorCode;
 
 /// A refused request: serialized as the ack `{ok:false, error, code}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
@@ -20,6 +22,9 @@ pub struct AckError {
     pub error: String,
     /// The machine-readable code.
     pub code: ErrorCode,
+    /// Whether the store caused it (see [`store_error`]): counted in `rtm_store_errors_total`.
+    #[serde(skip)]
+    store: bool,
 }
 
 impl AckError {
@@ -43,7 +48,13 @@ impl AckError {
             ok: false,
             error: message.into(),
             code,
+            store: false,
         }
+    }
+
+    /// Whether a store failure caused this refusal.
+    pub fn is_store_failure(&self) -> bool {
+        self.store
     }
 
     /// `invalid_payload`, naming what is wrong.
@@ -57,30 +68,44 @@ impl AckError {
     }
 }
 
-/// An HTTP answer: [`AckError::http_status`] with the body `{ok:false, error, code}`.
+/// An HTTP answer: [`AckError::http_status`] with the body `{ok:false, error, code}`. A store
+/// failure is marked in the response's extensions ([`StoreFailure`]), for the metrics layer.
 impl IntoResponse for AckError {
     fn into_response(self) -> Response {
-        (self.http_status(), axum::Json(self)).into_response()
+        let store = self.store;
+        let mut response = (self.http_status(), axum::Json(self)).into_response();
+        if store {
+            response.extensions_mut().insert(StoreFailure);
+        }
+        response
     }
 }
+
+/// In an HTTP response's extensions: the store caused this refusal.
+#[derive(Debug, Clone, Copy)]
+pub struct StoreFailure;
 
 /// Turns a store failure into a refusal: `unavailable` when Redis did not answer (timeout, lost
 /// or refused connection), `internal` otherwise. Logged at warn; `unavailable` at most once a
 /// second (with how many were not logged), so that an overloaded server does not also flood
 /// its log.
 pub fn store_error(context: &str, err: &(dyn std::error::Error + 'static)) -> AckError {
-    crate::metrics::store_error_seen();
-    if !is_unavailable(err) {
+    let refusal = if !is_unavailable(err) {
         tracing::warn!(%err, "{context} failed");
-        return AckError::internal();
+        AckError::internal()
+    } else {
+        if let Some(suppressed) = UNAVAILABLE_LOG.allow() {
+            tracing::warn!(%err, suppressed, "{context} failed: the store is unavailable");
+        }
+        AckError::new(
+            ErrorCode::Unavailable,
+            "the server's store did not answer, try again",
+        )
+    };
+    AckError {
+        store: true,
+        ..refusal
     }
-    if let Some(suppressed) = UNAVAILABLE_LOG.allow() {
-        tracing::warn!(%err, suppressed, "{context} failed: the store is unavailable");
-    }
-    AckError::new(
-        ErrorCode::Unavailable,
-        "the server's store did not answer, try again",
-    )
 }
 
 /// Whether `err` (or what caused it) is Redis not answering.
@@ -131,27 +156,5 @@ impl LogThrottle {
             self.suppressed.fetch_add(1, Ordering::Relaxed);
             None
         }
-    }
-}
-
-/// Answers a request: `Ok(value)` is sent as is (it carries `ok:true`), `Err` as
-/// `{ok:false, error, code}`. Does nothing when the client asked for no ack.
-pub fn send_ack(
-    socket: &socketioxide::extract::SocketRef,
-    ack: socketioxide::extract::AckSender,
-    result: Result<serde_json::Value, AckError>,
-) {
-    use socketioxide::{SendError, SocketError};
-    let sent = match result {
-        Ok(value) => ack.send(&value),
-        Err(err) => ack.send(&err),
-    };
-    match sent {
-        Ok(()) | Err(SendError::Socket(SocketError::Closed)) => {}
-        Err(SendError::Socket(SocketError::InternalChannelFull)) => {
-            tracing::warn!(sid = %socket.id, "an ack was dropped: the socket's buffer is full");
-            crate::slow_consumer::disconnect(socket.clone());
-        }
-        Err(err) => tracing::warn!(sid = %socket.id, %err, "an ack could not be sent"),
     }
 }

@@ -6,8 +6,8 @@
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
 
-use crate::payload::first_arg_of;
-use crate::validate::{self, Limits};
+use crate::module::payload::first_arg_of;
+use crate::module::validate::{self, Limits};
 
 /// Any JSON value, with hostile strings, keys and numbers.
 fn json_value() -> impl Strategy<Value = Value> {
@@ -98,6 +98,6 @@ proptest! {
 
     #[test]
     fn any_forwarded_for_header_is_read_without_panic(header in ".*", peer in any::<[u8; 4]>()) {
-        let _ = crate::client_ip::client_ip_from(peer.into(), &[header], &["127.0.0.1".parse().unwrap()]);
+        let _ = crate::net::client_ip::client_ip_from(peer.into(), &[header], &["127.0.0.1".parse().unwrap()]);
     }
 }

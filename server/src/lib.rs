@@ -2,47 +2,41 @@
 //! the built-in module, chat the worked example of a custom one. State lives in memory (one node,
 //! zero setup) or in Redis (several nodes acting as one).
 //!
-//! The wire protocol is in `docs/protocol.md`; how to write a module is in
-//! `server/examples/custom_module.rs`.
+//! The wire protocol is in `docs/protocol.md` (and, as types, in the `rtm-protocol` crate); how
+//! to write a module is in `server/examples/custom_module.rs`; the layers below, one way down,
+//! are drawn in `docs/architecture.md`:
+//!
+//! | layer | modules |
+//! |---|---|
+//! | entry points | `server` (start, connect, stop), `config` |
+//! | HTTP | [`http`]: the router, `/metrics`, the backend API, Origin checks |
+//! | modules | [`presence`], [`chat`] |
+//! | module system | [`module`]: `Module`, `ModuleContext`, the request pipeline |
+//! | cluster-wide | [`backend`] (the app's backend API), [`bus`] (room broadcast) |
+//! | infrastructure | [`auth`], [`redis`], [`net`] |
+//! | leaves | [`error`], `metrics` |
 
-mod api;
-mod api_keys;
 pub mod auth;
 pub mod backend;
 pub mod bus;
-pub mod caller;
 pub mod chat;
-mod client_ip;
 pub mod config;
-mod departure;
-mod drain;
 pub mod error;
 mod http;
-pub mod keys;
-mod listen;
 mod metrics;
 pub mod module;
-mod origin;
-mod payload;
+pub mod net;
 pub mod presence;
-pub mod rate_limit;
-pub mod redis_backend;
-mod request_head;
-pub mod room_patterns;
+pub mod redis;
 mod server;
-mod signal;
-mod slow_consumer;
-mod turns;
-mod unknown_event;
-pub mod validate;
 
 #[cfg(test)]
 mod fuzz;
 
 pub use config::Config;
-pub use departure::Departure;
 pub use error::{AckError, ErrorCode};
-pub use module::{BoxError, Module, ModuleContext, Payload};
-pub use redis_backend::RedisBackend;
+pub use module::{BoxError, FromPayload, Module, ModuleContext};
+pub use net::departure::Departure;
+pub use net::signal::shutdown_signal;
+pub use redis::RedisConnection;
 pub use server::{RealtimeServer, ServerHandle, StartError};
-pub use signal::shutdown_signal;

@@ -1,34 +1,21 @@
-//! Observability: the Prometheus metrics served at `GET /metrics`, and the tracing span each
-//! client request runs in (exported over OTLP when the binary is configured for it).
+//! The server's Prometheus metrics: one registry per server, its handles, and the text a scrape
+//! gets. A leaf: it imports nothing of the server; the request pipeline (`module::pipeline`)
+//! records requests here, and `http::metrics_route` serves the text at `GET /metrics`.
 //!
 //! Every server has its own recorder, not the process-wide one of the `metrics` facade: tests run
 //! several servers in one process, and each server's `/metrics` shows that server's numbers. The
 //! handles (counters, gauges, histograms) are registered on that recorder once and kept, so the
 //! hot path increments an atomic and looks nothing up.
 
-use std::future::Future;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use axum::Router;
-use axum::extract::{MatchedPath, Request, State};
-use axum::http::header;
-use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use metrics::{Counter, Gauge, Histogram};
 use metrics::{counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram};
 use metrics_exporter_prometheus::{
     Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder,
 };
-use serde_json::Value;
-use socketioxide::SocketIo;
 use tokio::task::JoinHandle;
-use tracing::Instrument;
-
-use crate::caller::{Gate, key_if_configured};
-use crate::error::AckError;
-use crate::payload::Payload;
 
 /// Gauge: the Socket.IO connections on this node.
 pub const CONNECTIONS: &str = "rtm_connections";
@@ -60,14 +47,7 @@ const DURATION_BUCKETS: [f64; 13] = [
 const UPKEEP_INTERVAL: Duration = Duration::from_secs(5);
 
 /// The `Content-Type` of the Prometheus text format.
-const TEXT_FORMAT: &str = "text/plain; version=0.0.4; charset=utf-8";
-
-tokio::task_local! {
-    /// The store error counter of the server whose request (or HTTP call) is running: set by
-    /// [`RequestMetrics::observe`] and the HTTP layer, read by [`store_error_seen`], so that
-    /// `error::store_error` counts for the right server without being handed it.
-    static STORE_ERRORS_HERE: Counter;
-}
+pub(crate) const TEXT_FORMAT: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 /// One server's metrics; cheap to clone.
 #[derive(Clone)]
@@ -187,12 +167,12 @@ impl Metrics {
         self.0.received.increment(1);
     }
 
-    /// Counts a failed store operation.
     /// Sets how many room channels this node is subscribed to.
     pub(crate) fn bus_room_channels(&self, count: usize) {
         self.0.room_channels.set(count as f64);
     }
 
+    /// Counts a request or HTTP call refused because of the store, or a failed reaper run.
     pub(crate) fn store_error(&self) {
         self.0.store_errors.increment(1);
     }
@@ -214,55 +194,21 @@ impl Metrics {
         })
     }
 
-    /// `router` with `GET /metrics` (behind an API key when keys are configured), and with the
-    /// layer that counts its requests and lets store failures during them count for this server.
-    pub(crate) fn add_routes(&self, router: Router, io: SocketIo, gate: Gate) -> Router {
-        let metrics = self.clone();
-        let scrape = get(move || {
-            let text = metrics.render(&io);
-            async move { ([(header::CONTENT_TYPE, TEXT_FORMAT)], text).into_response() }
-        });
-        router
-            .route(
-                "/metrics",
-                scrape.layer(middleware::from_fn_with_state(gate, key_if_configured)),
-            )
-            .layer(middleware::from_fn_with_state(self.clone(), observe_http))
-    }
-
-    /// The Prometheus text, with the gauges read from `io` now.
-    fn render(&self, io: &SocketIo) -> String {
-        // Through `of`: `io.sockets()` panics once shutdown has closed the namespace.
-        let sockets = io.of("/").map(|ns| ns.sockets()).unwrap_or_default();
-        self.0.connections.set(sockets.len() as f64);
-        self.0
-            .rooms
-            .set(crate::presence::rooms_on_node(&sockets) as f64);
+    /// The Prometheus text, with the gauges set to `connections` and `rooms` (read now by the
+    /// caller: the sockets and the rooms with a presence member on this node).
+    pub(crate) fn render(&self, connections: usize, rooms: usize) -> String {
+        self.0.connections.set(connections as f64);
+        self.0.rooms.set(rooms as f64);
         self.0.handle.render()
     }
-}
 
-/// HTTP middleware: counts the request by route and status; store failures while it runs count
-/// for this server.
-async fn observe_http(State(metrics): State<Metrics>, request: Request, next: Next) -> Response {
-    let route = request.extensions().get::<MatchedPath>().cloned();
-    let response = STORE_ERRORS_HERE
-        .scope(metrics.0.store_errors.clone(), next.run(request))
-        .await;
-    if let Some(route) = route {
-        let status = response.status();
-        metrics::with_local_recorder(&metrics.0.recorder, || {
-            let (route, status) = (route.as_str().to_owned(), status.as_str().to_owned());
+    /// Counts an HTTP request to `route` (its template) that answered `status`.
+    pub(crate) fn http_request(&self, route: &str, status: &str) {
+        metrics::with_local_recorder(&self.0.recorder, || {
+            let (route, status) = (route.to_owned(), status.to_owned());
             counter!(HTTP_REQUESTS, "route" => route, "status" => status).increment(1);
         });
     }
-    response
-}
-
-/// Counts a store failure for the server whose request is running (see [`STORE_ERRORS_HERE`]).
-/// A failure outside any request (none today: background tasks count their own) is not counted.
-pub(crate) fn store_error_seen() {
-    let _ = STORE_ERRORS_HERE.try_with(|errors| errors.increment(1));
 }
 
 /// The metrics of one request event.
@@ -275,125 +221,32 @@ pub(crate) struct RequestMetrics {
 }
 
 impl RequestMetrics {
-    /// The span a request runs in: its event, and its room when the payload names one. A root
-    /// span, so that each request is a trace of its own (the module's span lasts as long as the
-    /// server). Nothing is computed when no subscriber wants the span.
-    pub(crate) fn span(&self, payload: &Payload) -> tracing::Span {
-        tracing::info_span!(
-            parent: None,
-            "request",
-            event = self.event,
-            room = room_of(payload),
-        )
-    }
-
-    /// Runs `handler` in `span`, times it and counts its result; store failures during it count
-    /// for this server.
-    pub(crate) async fn observe(
-        &self,
-        span: tracing::Span,
-        handler: impl Future<Output = Result<Value, AckError>>,
-    ) -> Result<Value, AckError> {
-        let start = Instant::now();
-        let result = STORE_ERRORS_HERE
-            .scope(self.metrics.0.store_errors.clone(), handler)
-            .instrument(span)
-            .await;
-        self.duration.record(start.elapsed().as_secs_f64());
-        match &result {
-            Ok(_) => self.ok.increment(1),
-            Err(err) => metrics::with_local_recorder(&self.metrics.0.recorder, || {
-                counter!(REQUESTS, "event" => self.event, "result" => err.code.as_str())
-                    .increment(1);
+    /// Records one request that took `elapsed` and answered `ok`, or refused with the code
+    /// `refused` (its wire spelling).
+    pub(crate) fn record(&self, elapsed: Duration, refused: Option<&'static str>) {
+        self.duration.record(elapsed.as_secs_f64());
+        match refused {
+            None => self.ok.increment(1),
+            Some(code) => metrics::with_local_recorder(&self.metrics.0.recorder, || {
+                counter!(REQUESTS, "event" => self.event, "result" => code).increment(1);
             }),
         }
-        result
     }
-}
-
-/// The `roomId` of a request payload, when it has one.
-fn room_of(payload: &Payload) -> Option<&str> {
-    payload.as_ref().ok()?.get("roomId")?.as_str()
 }
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Mutex;
-
-    use tracing::field::{Field, Visit};
-    use tracing::span::{Attributes, Id};
-    use tracing_subscriber::layer::{Context, SubscriberExt};
-    use tracing_subscriber::{Layer, Registry};
-
     use super::*;
-    use crate::error::ErrorCode;
-
-    /// Records the fields of each new span as `name field=value ...`.
-    #[derive(Clone, Default)]
-    struct Spans(Arc<Mutex<Vec<String>>>);
-
-    struct Fields(String);
-
-    impl Visit for Fields {
-        fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
-            self.0.push_str(&format!(" {}={value:?}", field.name()));
-        }
-        fn record_str(&mut self, field: &Field, value: &str) {
-            self.0.push_str(&format!(" {}={value}", field.name()));
-        }
-    }
-
-    impl<S: tracing::Subscriber> Layer<S> for Spans {
-        fn on_new_span(&self, attrs: &Attributes<'_>, _: &Id, _: Context<'_, S>) {
-            let mut fields = Fields(attrs.metadata().name().to_string());
-            attrs.record(&mut fields);
-            self.0.lock().unwrap().push(fields.0);
-        }
-    }
-
-    fn text(metrics: &Metrics) -> String {
-        metrics.0.handle.render()
-    }
 
     #[test]
-    fn a_request_span_carries_its_event_and_room() {
-        let spans = Spans::default();
-        let subscriber = Registry::default().with(spans.clone());
-        let requests = Metrics::new().requests("presence:join");
-        tracing::subscriber::with_default(subscriber, || {
-            requests.span(&Ok(serde_json::json!({"roomId": "r1", "userId": "u"})));
-            requests.span(&Ok(Value::Null));
-        });
-        assert_eq!(
-            *spans.0.lock().unwrap(),
-            [
-                "request event=presence:join room=r1",
-                "request event=presence:join"
-            ]
-        );
-    }
-
-    #[tokio::test]
-    async fn requests_are_counted_by_event_and_result_on_their_own_server() {
+    fn requests_are_counted_by_event_and_result_on_their_own_server() {
         let (one, other) = (Metrics::new(), Metrics::new());
         let joins = one.requests("presence:join");
-        let span = tracing::Span::none;
-        joins
-            .observe(span(), async { Ok(Value::Null) })
-            .await
-            .unwrap();
-        joins
-            .observe(span(), async { Ok(Value::Null) })
-            .await
-            .unwrap();
-        let refused = joins
-            .observe(span(), async {
-                store_error_seen();
-                Err(AckError::new(ErrorCode::Unavailable, "down"))
-            })
-            .await;
-        assert!(refused.is_err());
-        let text = text(&one);
+        joins.record(Duration::from_millis(1), None);
+        joins.record(Duration::from_millis(2), None);
+        joins.record(Duration::from_millis(3), Some("unavailable"));
+        one.store_error();
+        let text = one.render(0, 0);
         assert!(
             text.contains(r#"rtm_requests_total{event="presence:join",result="ok"} 2"#),
             "{text}"
@@ -407,15 +260,15 @@ mod tests {
             text.contains(r#"rtm_request_duration_seconds_count{event="presence:join"} 3"#),
             "{text}"
         );
-        let text = self::text(&other);
+        let text = other.render(0, 0);
         assert!(!text.contains("rtm_requests_total{"), "{text}");
         assert!(text.contains("rtm_store_errors_total 0"), "{text}");
     }
 
     #[test]
-    fn a_store_error_outside_a_request_counts_nowhere() {
-        let metrics = Metrics::new();
-        store_error_seen();
-        assert!(text(&metrics).contains("rtm_store_errors_total 0"));
+    fn the_gauges_are_what_the_caller_read() {
+        let text = Metrics::new().render(3, 2);
+        assert!(text.contains("rtm_connections 3"), "{text}");
+        assert!(text.contains("rtm_rooms 2"), "{text}");
     }
 }

@@ -13,19 +13,19 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::api_keys::ApiKeys;
+use crate::auth::api_keys::ApiKeys;
 use crate::auth::{AuthError, AuthRooms, AuthUser, JwtVerifier, Verified};
 use crate::backend::Backend;
 use crate::bus::{Bus, BusTasks};
 use crate::chat::ChatModule;
-use crate::client_ip::{ConnectionsPerIp, Counted};
 use crate::config::Config;
-use crate::departure::Departure;
 use crate::metrics::Metrics;
+use crate::module::rate_limit::{RateLimit, SocketBucket, TokenBucket};
 use crate::module::{BoxError, Module, ModuleContext};
+use crate::net::client_ip::{ConnectionsPerIp, Counted};
+use crate::net::departure::Departure;
 use crate::presence::{PresenceModule, PresenceOptions};
-use crate::rate_limit::{RateLimit, SocketBucket, TokenBucket};
-use crate::redis_backend::RedisBackend;
+use crate::redis::RedisConnection;
 
 /// Why a server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -98,7 +98,7 @@ impl RealtimeServer {
     pub async fn start(self, listener: TcpListener) -> Result<ServerHandle, StartError> {
         let config = self.config;
         let redis = match &config.redis_url {
-            Some(url) => Some(RedisBackend::connect(url).await?),
+            Some(url) => Some(RedisConnection::connect(url).await?),
             None => None,
         };
         let node_id: Arc<str> = config
@@ -180,9 +180,14 @@ impl RealtimeServer {
 
         let store = if redis.is_some() { "redis" } else { "memory" };
         let app = crate::http::router(crate::http::Parts {
-            config: &config,
+            limits: config.limits(),
+            max_body_bytes: config.max_message_size_bytes,
+            static_dir: config.static_dir.as_deref(),
             modules: shared.modules(),
-            gate: crate::caller::Gate::new(ApiKeys::new(&config.api_keys), shared.jwt.clone()),
+            gate: crate::auth::caller::Gate::new(
+                ApiKeys::new(&config.api_keys),
+                shared.jwt.clone(),
+            ),
             backend,
             store,
             node_id: &node_id,
@@ -190,15 +195,22 @@ impl RealtimeServer {
             io: io.clone(),
         })
         .layer(layer)
-        .layer(axum::middleware::map_request(crate::request_head::detach));
+        .layer(axum::middleware::map_request(
+            crate::net::request_head::detach,
+        ));
         let app = crate::http::with_cors(app, &config.cors_origin);
-        let app = crate::origin::checked(app, &config.cors_origin);
+        let app = crate::http::origin::checked(app, &config.cors_origin);
         let addr = listener.local_addr()?;
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
         let head_timeout = Duration::from_millis(config.connect_timeout_ms);
-        let serve = tokio::spawn(crate::listen::serve(listener, app, head_timeout, async {
-            let _ = stop_rx.await;
-        }));
+        let serve = tokio::spawn(crate::net::listen::serve(
+            listener,
+            app,
+            head_timeout,
+            async {
+                let _ = stop_rx.await;
+            },
+        ));
         tracing::info!(%addr, store, node = %node_id, "rtm server listening");
         Ok(ServerHandle {
             addr,
@@ -296,7 +308,7 @@ async fn admit(
             }
         }
     }
-    crate::turns::Turns::attach(&socket);
+    crate::module::turns::Turns::attach(&socket);
     let bucket = TokenBucket::new(shared.rate_limit, Instant::now());
     socket
         .extensions
@@ -304,7 +316,7 @@ async fn admit(
     for (module, ctx) in shared.modules() {
         module.on_connection(&socket, ctx);
     }
-    crate::unknown_event::attach(&socket);
+    crate::module::unknown_event::attach(&socket);
     socket.on_disconnect(on_disconnect);
     Ok(())
 }
@@ -381,7 +393,7 @@ impl ServerHandle {
             let _ = stop.send(());
         }
         let started = Instant::now();
-        let drained = crate::drain::drain(&self.io, self.shutdown_timeout).await;
+        let drained = crate::net::drain::drain(&self.io, self.shutdown_timeout).await;
         if drained.asked > 0 {
             tracing::info!(
                 moved = drained.asked - drained.left_over,

@@ -814,10 +814,10 @@ impl Fleet {
 /// The SDK's options for the fleet: short heartbeats and reconnect delays.
 fn client_options(url: &str, config: &FleetConfig) -> ClientOptions {
     ClientOptions::new(url).configure(|c| {
-        c.presence.heartbeat_interval_ms = config.heartbeat_ms;
-        c.reconnection.initial_delay_ms = config.reconnect_initial_ms;
-        c.reconnection.max_delay_ms = config.reconnect_max_ms;
-        c.request_timeout_ms = 5_000;
+        c.presence.heartbeat_interval = Duration::from_millis(config.heartbeat_ms);
+        c.reconnection.initial_delay = Duration::from_millis(config.reconnect_initial_ms);
+        c.reconnection.max_delay = Duration::from_millis(config.reconnect_max_ms);
+        c.request_timeout = Duration::from_secs(5);
     })
 }
 

@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use rtm_server::bus::BusMessage;
-use rtm_server::{AckError, BoxError, Module, ModuleContext, Payload};
+use rtm_server::{AckError, BoxError, Module, ModuleContext};
 use rtm_tests::{Store, TestClient, TestServer};
 use serde_json::{Value, json};
 use socketioxide::extract::SocketRef;
@@ -31,9 +31,8 @@ async fn shout(
     _: (),
     ctx: ModuleContext,
     socket: SocketRef,
-    data: Payload,
+    payload: Value,
 ) -> Result<Value, AckError> {
-    let payload = rtm_server::validate::payload(data)?;
     let text = payload["text"]
         .as_str()
         .ok_or_else(|| AckError::invalid("text must be a string"))?;
@@ -49,7 +48,7 @@ async fn shout(
         })
         .await
         .map_err(|_| AckError::internal())?;
-    Ok(json!({ "ok": true }))
+    Ok(Value::Null)
 }
 
 #[async_trait]

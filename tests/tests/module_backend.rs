@@ -2,7 +2,7 @@
 //! the HTTP API): it emits to a user on another node and asks who is online, across two nodes.
 
 use async_trait::async_trait;
-use rtm_server::{AckError, Module, ModuleContext, Payload};
+use rtm_server::{AckError, Module, ModuleContext};
 use rtm_tests::raw::RawSocket;
 use rtm_tests::{RedisServer, Store, TestServer, unique};
 use serde_json::{Value, json};
@@ -15,10 +15,9 @@ async fn notify_user(
     _: (),
     ctx: ModuleContext,
     _socket: SocketRef,
-    data: Payload,
+    payload: Value,
 ) -> Result<Value, AckError> {
-    let payload = rtm_server::validate::payload(data)?;
-    let obj = rtm_server::validate::object(&payload)?;
+    let obj = rtm_server::module::validate::object(&payload)?;
     let user = ctx.limits().id(obj, "userId")?;
     ctx.emit_to_user(&user, "notify", json!({ "text": obj["text"] }))
         .await?;

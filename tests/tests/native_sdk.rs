@@ -20,9 +20,9 @@ rtm_tests::on_both_stores!(
 
 fn options(url: &str) -> ClientOptions {
     ClientOptions::new(url).configure(|c| {
-        c.reconnection.initial_delay_ms = 50;
-        c.reconnection.max_delay_ms = 300;
-        c.request_timeout_ms = 10_000;
+        c.reconnection.initial_delay = Duration::from_millis(50);
+        c.reconnection.max_delay = Duration::from_millis(300);
+        c.request_timeout = Duration::from_secs(10);
     })
 }
 
@@ -184,7 +184,7 @@ async fn an_expired_presence_is_rejoined(store: Store) {
     let room = unique("sdk");
     let (watcher, w) = connect_and_join(
         options(&server.url()).configure(|c| {
-            c.presence.heartbeat_interval_ms = 100;
+            c.presence.heartbeat_interval = Duration::from_millis(100);
         }),
         JoinOptions::new(&room, "watcher"),
     )
@@ -192,7 +192,7 @@ async fn an_expired_presence_is_rejoined(store: Store) {
     let mut w_events = w.events();
     let (slow, s) = connect_and_join(
         options(&server.url()).configure(|c| {
-            c.presence.heartbeat_interval_ms = 1_500;
+            c.presence.heartbeat_interval = Duration::from_millis(1_500);
         }),
         JoinOptions::new(&room, "slow").state(json!({"mood": "sleepy"})),
     )
@@ -366,10 +366,11 @@ async fn a_cut_network_is_noticed_on_both_sides() {
     let (watcher, w) =
         connect_and_join(options(&server.url()), JoinOptions::new(&room, "watcher")).await;
     let mut w_events = w.events();
-    let cut =
-        RealtimeClient::connect(options(&proxy.url()).configure(|c| c.connect_timeout_ms = 1_000))
-            .await
-            .unwrap();
+    let cut = RealtimeClient::connect(
+        options(&proxy.url()).configure(|c| c.connect_timeout = Duration::from_secs(1)),
+    )
+    .await
+    .unwrap();
     let (c, _) = cut.join_room(JoinOptions::new(&room, "cut")).await.unwrap();
     let mut c_events = c.events();
     expect_event(
@@ -417,9 +418,9 @@ async fn missed_heartbeats_make_the_client_reconnect() {
     let room = unique("missed");
     let (client, channel) = connect_and_join(
         options(&proxy.url()).configure(|c| {
-            c.connect_timeout_ms = 1_000;
-            c.presence.heartbeat_interval_ms = 100;
-            c.presence.heartbeat_ack_timeout_ms = Some(100);
+            c.connect_timeout = Duration::from_secs(1);
+            c.presence.heartbeat_interval = Duration::from_millis(100);
+            c.presence.heartbeat_ack_timeout = Some(Duration::from_millis(100));
         }),
         JoinOptions::new(&room, "u"),
     )

@@ -6,10 +6,10 @@
 
 use std::collections::HashSet;
 
+use rtm_protocol::wire::{self, PresenceEventType};
+use rtm_protocol::wire::{HeartbeatResponse, JoinResponse, PresenceEntry, PresenceEvent};
+use rtm_protocol::{ErrorCode, events, fields};
 use rtm_sdk_core::codec::socketio::Packet;
-use rtm_sdk_core::protocol::{ErrorCode, events, fields};
-use rtm_sdk_core::wire::{HeartbeatResponse, JoinResponse, PresenceEntry, PresenceEvent};
-use rtm_sdk_core::{PresenceEventType, wire};
 use rtm_tests::raw::RawSocket;
 use rtm_tests::{RedisServer, Store, TestServer, WAIT, http_get, unique};
 use serde_json::{Value, json};

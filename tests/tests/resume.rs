@@ -4,7 +4,7 @@
 //! unseen, a wrong credential takes nothing, and a heartbeat's digest is answered with the
 //! snapshot only when it differs from the room's.
 
-use rtm_sdk_core::protocol::digest;
+use rtm_protocol::digest;
 use rtm_tests::raw::RawSocket;
 use rtm_tests::{Store, TestClient, TestServer, unique};
 use serde_json::{Value, json};

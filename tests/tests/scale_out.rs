@@ -157,9 +157,9 @@ async fn views_heal_after_redis_restarts_empty() {
     for i in 0..6 {
         let node = if i % 2 == 0 { &n1 } else { &n2 };
         let options = ClientOptions::new(node.url()).configure(|c| {
-            c.presence.heartbeat_interval_ms = 300;
-            c.reconnection.initial_delay_ms = 50;
-            c.reconnection.max_delay_ms = 300;
+            c.presence.heartbeat_interval = Duration::from_millis(300);
+            c.reconnection.initial_delay = Duration::from_millis(50);
+            c.reconnection.max_delay = Duration::from_millis(300);
         });
         let client = RealtimeClient::connect(options).await.unwrap();
         let (channel, _) = client

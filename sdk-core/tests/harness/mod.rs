@@ -2,13 +2,17 @@
 
 #![allow(dead_code)]
 
+use std::time::Duration;
+
 use rtm_sdk_core::codec::socketio::Packet;
-use rtm_sdk_core::{Client, ClientConfig, ClientEvent, Completion, Error, RequestId, Transmit};
+use rtm_sdk_core::{
+    Client, ClientConfig, ClientEvent, Completion, Error, Instant, RequestId, Transmit,
+};
 use serde_json::{Value, json};
 
 pub struct Harness {
     pub client: Client,
-    pub now: u64,
+    pub now: Instant,
     pub transport: u64,
     pub opened: Vec<u64>,
     pub closed: Vec<u64>,
@@ -26,7 +30,7 @@ impl Harness {
     pub fn new(config: ClientConfig) -> Self {
         Self {
             client: Client::new(config, 42),
-            now: 1_000,
+            now: Instant::from_millis(1_000),
             transport: 0,
             opened: Vec::new(),
             closed: Vec::new(),
@@ -70,7 +74,7 @@ impl Harness {
     }
 
     /// Advances the clock to `at` the way an adapter does: wake at each deadline on the way.
-    pub fn advance_to(&mut self, at: u64) {
+    pub fn advance_to(&mut self, at: Instant) {
         loop {
             self.pump();
             match self.client.poll_timeout() {
@@ -86,12 +90,12 @@ impl Harness {
     }
 
     pub fn advance(&mut self, ms: u64) {
-        self.advance_to(self.now + ms);
+        self.advance_to(self.now + Duration::from_millis(ms));
     }
 
-    /// Like a throttled tab: nothing runs until `ms` later, then one tick.
-    pub fn sleep_then_tick(&mut self, ms: u64) {
-        self.now += ms;
+    /// Like a throttled tab: nothing runs until `ms` later, then one `handle_timeout`.
+    pub fn sleep_then_handle_timeout(&mut self, ms: u64) {
+        self.now = self.now + Duration::from_millis(ms);
         self.client.handle_timeout(self.now);
         self.pump();
     }
@@ -200,7 +204,7 @@ impl Harness {
     ) -> Completion {
         let id = self
             .client
-            .join(self.now, room, user, state.as_object().unwrap().clone());
+            .join_room(self.now, room, user, state.as_object().unwrap().clone());
         let (name, payload, ack) = self.sent_event();
         assert_eq!(name, "presence:join");
         assert_eq!(

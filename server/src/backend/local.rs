@@ -13,7 +13,7 @@ use socketioxide::socket::Sid;
 use super::directory::{Directory, RoomEntry};
 use super::wire::{Answer, Connection, LocalRoom, Question};
 use crate::bus::emit_each;
-use crate::departure::Departure;
+use crate::net::departure::Departure;
 
 /// The users a socket belongs to, kept in its extensions.
 #[derive(Clone, Default)]

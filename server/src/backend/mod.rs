@@ -29,7 +29,7 @@ use wire::{Answer, Control, LocalRoom, Question, node_channel, server_channel};
 
 use crate::bus::{Bus, BusMessage};
 use crate::error::{AckError, ErrorCode, store_error};
-use crate::redis_backend::RedisBackend;
+use crate::redis::RedisConnection;
 
 /// Where a user is connected: the answer of [`Backend::user_presence`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -71,7 +71,7 @@ pub struct Backend(Arc<Inner>);
 
 struct Inner {
     local: Local,
-    redis: Option<RedisBackend>,
+    redis: Option<RedisConnection>,
     bus: Bus,
     node_id: Arc<str>,
     /// Questions in flight: their id → where their answers go.
@@ -85,7 +85,7 @@ struct Inner {
 impl Backend {
     pub(crate) fn new(
         io: SocketIo,
-        redis: Option<RedisBackend>,
+        redis: Option<RedisConnection>,
         bus: Bus,
         node_id: Arc<str>,
         timeout: Duration,

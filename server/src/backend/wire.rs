@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::bus::KEY_PREFIX;
+use crate::redis::keys::KEY_PREFIX;
 
 /// The channel every node listens on for server-wide messages.
 pub(crate) fn server_channel() -> String {

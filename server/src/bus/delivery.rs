@@ -104,7 +104,7 @@ pub(crate) fn emit_each(sockets: &[SocketRef], event: &str, data: &RawValue, to:
             Ok(()) | Err(SendError::Socket(SocketError::Closed)) => {}
             Err(SendError::Socket(SocketError::InternalChannelFull)) => {
                 slow += 1;
-                crate::slow_consumer::disconnect(socket.clone());
+                crate::bus::slow_consumer::disconnect(socket.clone());
             }
             Err(err) => {
                 failed += 1;

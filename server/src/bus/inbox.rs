@@ -9,7 +9,7 @@ use tokio::sync::mpsc;
 
 use super::delivery::{Delivery, RawBusMessage};
 use super::subscriptions::Subscriptions;
-use crate::keys;
+use crate::redis::keys;
 
 /// Sorts what arrives on the subscriber connection.
 pub(crate) struct Inbox {

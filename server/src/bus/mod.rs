@@ -10,6 +10,7 @@
 
 mod delivery;
 mod inbox;
+pub(crate) mod slow_consumer;
 mod subscriptions;
 
 use std::collections::HashSet;
@@ -27,11 +28,9 @@ pub use delivery::Resync;
 pub(crate) use delivery::emit_each;
 use subscriptions::Subscriptions;
 
-use crate::keys;
 use crate::metrics::Metrics;
-use crate::redis_backend::RedisBackend;
-
-pub use crate::keys::KEY_PREFIX;
+use crate::redis::RedisConnection;
+use crate::redis::keys;
 
 /// One broadcast: emit `event` with `data` to every socket in `room`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -55,7 +54,7 @@ pub struct Bus {
 
 struct Inner {
     deliveries: mpsc::UnboundedSender<Delivery>,
-    redis: Option<RedisBackend>,
+    redis: Option<RedisConnection>,
     subscriptions: Option<Subscriptions>,
     taps: RwLock<Vec<Tap>>,
     resync: RwLock<Option<Resync>>,
@@ -91,7 +90,7 @@ impl Bus {
     /// published and received are counted in `metrics`.
     pub(crate) async fn start(
         io: SocketIo,
-        redis: Option<RedisBackend>,
+        redis: Option<RedisConnection>,
         control: Vec<String>,
         metrics: &Metrics,
     ) -> Result<(Bus, BusTasks, mpsc::UnboundedReceiver<Vec<u8>>), redis::RedisError> {

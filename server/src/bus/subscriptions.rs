@@ -10,9 +10,9 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
-use crate::keys;
 use crate::metrics::Metrics;
-use crate::redis_backend::Subscriber;
+use crate::redis::Subscriber;
+use crate::redis::keys;
 
 /// How long a room's channel stays subscribed after its last local socket left.
 const LINGER: Duration = Duration::from_secs(2);

@@ -6,6 +6,7 @@
 //! the room with presence may use its chat.
 
 mod handlers;
+mod requests;
 mod rest;
 mod store;
 
@@ -13,7 +14,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use rtm_sdk_core::protocol::events;
+use rtm_protocol::events;
 use socketioxide::extract::SocketRef;
 
 use crate::module::{BoxError, Module, ModuleContext};

@@ -6,13 +6,13 @@ use axum::extract::{Extension, Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use rtm_sdk_core::protocol::fields;
+use rtm_protocol::fields;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::handlers::DEFAULT_LIMIT;
+use super::requests::DEFAULT_LIMIT;
 use super::store::ChatStore;
-use crate::caller::Caller;
+use crate::auth::caller::Caller;
 use crate::error::store_error;
 
 #[derive(Clone)]

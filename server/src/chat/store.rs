@@ -8,12 +8,12 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use redis::Script;
-use rtm_sdk_core::protocol::events;
+use rtm_protocol::events;
 use serde_json::Value;
 
 use crate::bus::{Bus, BusMessage};
-use crate::keys;
-use crate::redis_backend::{RedisBackend, StoreConn};
+use crate::redis::keys;
+use crate::redis::{RedisConnection, StoreConn};
 
 /// Chat history storage.
 #[async_trait]
@@ -115,7 +115,7 @@ pub(crate) struct RedisChatStore {
 }
 
 impl RedisChatStore {
-    pub(crate) fn new(redis: &RedisBackend, max: usize, retention: Duration) -> Self {
+    pub(crate) fn new(redis: &RedisConnection, max: usize, retention: Duration) -> Self {
         Self {
             conn: redis.conn.clone(),
             publish: redis.publish_command(),

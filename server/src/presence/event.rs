@@ -1,8 +1,8 @@
 //! The `presence:event` payload, as the in-memory store builds it (the Redis scripts build the
 //! same JSON in Lua).
 
-use rtm_sdk_core::PresenceEventType;
-use rtm_sdk_core::protocol::{events, fields};
+use rtm_protocol::wire::PresenceEventType;
+use rtm_protocol::{events, fields};
 use serde_json::{Map, Value, json};
 
 use crate::bus::BusMessage;

@@ -2,17 +2,18 @@
 
 use std::sync::Arc;
 
-use rtm_sdk_core::protocol::fields;
-use serde_json::{Map, Value, json};
+use rtm_protocol::wire::{
+    HeartbeatPayload, HeartbeatResponse, JoinPayload, JoinResponse, LeavePayload, SelfInfo,
+};
+use serde_json::Value;
 use socketioxide::extract::SocketRef;
 
 use super::Presence;
 use super::membership::{Joined, Membership};
-use super::store::{HeartbeatOutcome, JoinRequest};
-use crate::departure::Departure;
+use super::store::{HeartbeatOutcome, HeartbeatRequest, JoinRequest};
 use crate::error::{AckError, ErrorCode, store_error};
-use crate::module::{ModuleContext, Payload};
-use crate::validate;
+use crate::module::ModuleContext;
+use crate::net::departure::Departure;
 
 /// `presence:join {roomId, userId, state?, resume?}` →
 /// `{ok, snapshot, self:{connId, epoch, resumeToken, resumed}}`.
@@ -20,18 +21,14 @@ pub(crate) async fn join(
     p: Arc<Presence>,
     ctx: ModuleContext,
     socket: SocketRef,
-    data: Payload,
+    request: JoinPayload,
 ) -> Result<Value, AckError> {
-    ctx.check_rate(&socket)?;
-    let payload = validate::payload(data)?;
-    let obj = validate::object(&payload)?;
-    let room = ctx.limits().id(obj, fields::ROOM_ID)?;
-    let user = ctx.limits().id(obj, fields::USER_ID)?;
-    let state = ctx
-        .limits()
-        .state(Some(obj), fields::STATE)?
-        .unwrap_or_default();
-    let resume = resume(&ctx, obj)?;
+    let JoinPayload {
+        room_id: room,
+        user_id: user,
+        state,
+        resume,
+    } = request;
     if let Some(auth) = ctx.auth_user(&socket)
         && *auth != *user
     {
@@ -73,7 +70,9 @@ pub(crate) async fn join(
         user: &user,
         state,
         token: &token,
-        resume: resume.as_ref().map(|(c, t)| (c.as_str(), t.as_str())),
+        resume: resume
+            .as_ref()
+            .map(|r| (r.conn_id.as_str(), r.resume_token.as_str())),
     };
     match p.store.join(&room, request).await {
         Ok(outcome) => {
@@ -101,16 +100,15 @@ pub(crate) async fn join(
                     "the connection closed during the join",
                 ));
             }
-            Ok(json!({
-                fields::OK: true,
-                fields::SNAPSHOT: outcome.snapshot,
-                fields::SELF: {
-                    fields::CONN_ID: &*conn,
-                    fields::EPOCH: outcome.epoch,
-                    fields::RESUME_TOKEN: token,
-                    fields::RESUMED: outcome.resumed,
+            to_answer(&JoinResponse {
+                snapshot: outcome.snapshot,
+                self_info: SelfInfo {
+                    conn_id: conn.to_string(),
+                    epoch: outcome.epoch,
+                    resume_token: Some(token),
+                    resumed: outcome.resumed,
                 },
-            }))
+            })
         }
         Err(err) => {
             // The outcome is unknown (a timeout can come after the write happened): undo it, so
@@ -120,23 +118,6 @@ pub(crate) async fn join(
             undo_join(&p, &membership, &room, &own).await;
             Err(store_error("presence join", &err))
         }
-    }
-}
-
-/// The optional `resume: {connId, resumeToken}` of a join.
-fn resume(
-    ctx: &ModuleContext,
-    obj: &Map<String, Value>,
-) -> Result<Option<(String, String)>, AckError> {
-    match obj.get(fields::RESUME) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Object(resume)) => Ok(Some((
-            ctx.limits().id(resume, fields::CONN_ID)?,
-            ctx.limits().id(resume, fields::RESUME_TOKEN)?,
-        ))),
-        Some(_) => Err(AckError::invalid(
-            "resume must be an object {connId, resumeToken}",
-        )),
     }
 }
 
@@ -181,41 +162,39 @@ const UNDO_RETRY: std::time::Duration = std::time::Duration::from_millis(250);
 /// `presence:heartbeat {epoch, patchState?, roomId?, digest?}` → `{ok, changed, epoch, snapshot?}`.
 pub(crate) async fn heartbeat(
     p: Arc<Presence>,
-    ctx: ModuleContext,
+    _: ModuleContext,
     socket: SocketRef,
-    data: Payload,
+    request: HeartbeatPayload,
 ) -> Result<Value, AckError> {
-    ctx.check_rate(&socket)?;
-    let payload = validate::payload(data)?;
-    let obj = validate::object(&payload)?;
-    let epoch = epoch(obj)?;
-    let patch = ctx.limits().state(Some(obj), fields::PATCH_STATE)?;
-    let digest = digest(obj)?;
-    let requested = ctx.limits().optional_id(Some(obj), fields::ROOM_ID)?;
+    let HeartbeatPayload {
+        room_id,
+        epoch,
+        patch_state,
+        digest,
+    } = request;
     let membership = Membership::of(&socket);
-    let Some(room) = resolve_room(&membership, requested)? else {
+    let Some(room) = resolve_room(&membership, room_id)? else {
         return Err(not_joined());
     };
     let Some(joined) = membership.get(&room) else {
         return Err(not_joined());
     };
-    match p
-        .store
-        .heartbeat(&room, &joined.conn_id, epoch, patch, digest)
-        .await
-    {
+    let request = HeartbeatRequest {
+        conn: &joined.conn_id,
+        epoch,
+        patch: patch_state,
+        digest,
+    };
+    match p.store.heartbeat(&room, request).await {
         Ok(HeartbeatOutcome::Refreshed {
             changed,
             epoch,
             snapshot,
-        }) => {
-            let mut answer =
-                json!({ fields::OK: true, fields::CHANGED: changed, fields::EPOCH: epoch });
-            if let Some(snapshot) = snapshot {
-                answer[fields::SNAPSHOT] = json!(snapshot);
-            }
-            Ok(answer)
-        }
+        }) => to_answer(&HeartbeatResponse {
+            changed,
+            epoch,
+            snapshot,
+        }),
         Ok(HeartbeatOutcome::NotJoined) => {
             membership.remove(&room);
             p.bus.leave(&socket, &room);
@@ -233,16 +212,12 @@ pub(crate) async fn heartbeat(
 /// no-op that succeeds.
 pub(crate) async fn leave(
     p: Arc<Presence>,
-    ctx: ModuleContext,
+    _: ModuleContext,
     socket: SocketRef,
-    data: Payload,
+    request: LeavePayload,
 ) -> Result<Value, AckError> {
-    ctx.check_rate(&socket)?;
-    let payload = data.unwrap_or(Value::Null);
-    let obj = validate::optional_object(&payload)?;
-    let requested = ctx.limits().optional_id(obj, fields::ROOM_ID)?;
     let membership = Membership::of(&socket);
-    if let Some(room) = resolve_room(&membership, requested)? {
+    if let Some(room) = resolve_room(&membership, request.room_id)? {
         let (conn, epoch) = match membership.get(&room) {
             Some(joined) => (joined.conn_id, Some(joined.epoch)),
             None => (membership.conn_id(), None),
@@ -254,7 +229,7 @@ pub(crate) async fn leave(
         membership.remove(&room);
         p.bus.leave(&socket, &room);
     }
-    Ok(json!({ fields::OK: true }))
+    Ok(Value::Null)
 }
 
 /// Leaves every room the socket is in, and closes its membership so that a join still in flight
@@ -293,28 +268,6 @@ async fn release(p: &Presence, room: &str, joined: &Joined, grace: Option<std::t
     }
 }
 
-/// The `epoch` field: a non-negative integer.
-pub(crate) fn epoch(obj: &Map<String, Value>) -> Result<u64, AckError> {
-    match obj.get(fields::EPOCH) {
-        None | Some(Value::Null) => Err(AckError::invalid("epoch is required")),
-        Some(v) => v
-            .as_u64()
-            .ok_or_else(|| AckError::invalid("epoch must be a non-negative integer")),
-    }
-}
-
-/// The optional `digest` field: a 32-bit unsigned integer.
-fn digest(obj: &Map<String, Value>) -> Result<Option<u32>, AckError> {
-    match obj.get(fields::DIGEST) {
-        None | Some(Value::Null) => Ok(None),
-        Some(v) => v
-            .as_u64()
-            .and_then(|d| u32::try_from(d).ok())
-            .map(Some)
-            .ok_or_else(|| AckError::invalid("digest must be an integer from 0 to 4294967295")),
-    }
-}
-
 /// The room a heartbeat or leave is for: the one named, or the socket's only room.
 fn resolve_room(
     membership: &Membership,
@@ -337,4 +290,12 @@ fn not_joined() -> AckError {
         ErrorCode::NotJoined,
         "this connection is not joined to the room; join again",
     )
+}
+
+/// A typed answer as the JSON the pipeline acks.
+fn to_answer(answer: &impl serde::Serialize) -> Result<Value, AckError> {
+    serde_json::to_value(answer).map_err(|err| {
+        tracing::error!(%err, "an answer could not be serialized");
+        AckError::internal()
+    })
 }

@@ -5,13 +5,14 @@ use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
-use rtm_sdk_core::PresenceEventType;
-use rtm_sdk_core::protocol::digest;
+use rtm_protocol::digest;
+use rtm_protocol::wire::PresenceEventType;
 use serde_json::{Map, Value};
 
 use super::event::presence_event;
 use super::store::{
-    HeartbeatOutcome, JoinOutcome, JoinRequest, PresenceEntry, PresenceStore, StoreError,
+    HeartbeatOutcome, HeartbeatRequest, JoinOutcome, JoinRequest, PresenceEntry, PresenceStore,
+    StoreError,
 };
 use crate::bus::Bus;
 
@@ -75,7 +76,7 @@ impl Conn {
             state: self.state.clone(),
             last_seen_ms: self.seen,
             epoch: self.epoch,
-            rev: self.rev,
+            rev: Some(self.rev),
         }
     }
 }
@@ -193,11 +194,14 @@ impl PresenceStore for MemoryPresenceStore {
     async fn heartbeat(
         &self,
         room: &str,
-        conn: &str,
-        epoch: u64,
-        patch: Option<Map<String, Value>>,
-        digest: Option<u32>,
+        request: HeartbeatRequest<'_>,
     ) -> Result<HeartbeatOutcome, StoreError> {
+        let HeartbeatRequest {
+            conn,
+            epoch,
+            patch,
+            digest,
+        } = request;
         let mut inner = self.inner.lock().expect("presence lock");
         let Some(r) = inner.rooms.get_mut(room) else {
             return Ok(HeartbeatOutcome::NotJoined);

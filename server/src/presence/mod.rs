@@ -9,6 +9,7 @@ mod membership;
 pub mod memory;
 mod reaper;
 pub mod redis;
+mod requests;
 mod rest;
 pub mod store;
 mod watched;
@@ -17,18 +18,18 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use rtm_sdk_core::PresenceEventType;
-use rtm_sdk_core::protocol::{events, fields};
+use rtm_protocol::wire::PresenceEventType;
+use rtm_protocol::{events, fields};
 use socketioxide::SocketIo;
 use socketioxide::extract::SocketRef;
 use tokio::task::JoinHandle;
 
 pub use event::EVENT;
-#[cfg(test)]
-pub(crate) use handlers::epoch as epoch_of;
 use local::LocalConns;
 pub use membership::Joined;
 use membership::Membership;
+#[cfg(test)]
+pub(crate) use requests::epoch as epoch_of;
 use store::PresenceStore;
 
 use crate::backend::{Directory, RoomEntry, SocketRooms};

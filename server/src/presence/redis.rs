@@ -1,7 +1,7 @@
 //! The Redis presence store: each operation is one Lua script, so one round trip that fences,
 //! writes, refreshes the TTL and publishes the event, atomically across every node. Every key a
 //! script touches is declared, and all of them are in the room's bucket (one cluster slot): see
-//! [`crate::keys`].
+//! [`crate::redis::keys`].
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -11,10 +11,11 @@ use redis::{Script, ScriptInvocation};
 use serde_json::{Map, Value};
 
 use super::store::{
-    HeartbeatOutcome, JoinOutcome, JoinRequest, PresenceEntry, PresenceStore, StoreError,
+    HeartbeatOutcome, HeartbeatRequest, JoinOutcome, JoinRequest, PresenceEntry, PresenceStore,
+    StoreError,
 };
-use crate::keys;
-use crate::redis_backend::{RedisBackend, StoreConn};
+use crate::redis::keys;
+use crate::redis::{RedisConnection, StoreConn};
 
 const COMMON: &str = include_str!("lua/common.lua");
 
@@ -37,7 +38,7 @@ pub struct RedisPresenceStore {
 
 impl RedisPresenceStore {
     /// A store on `redis` whose connections expire `ttl` after their last heartbeat.
-    pub fn new(redis: &RedisBackend, ttl: Duration) -> Self {
+    pub fn new(redis: &RedisConnection, ttl: Duration) -> Self {
         Self {
             conn: redis.conn.clone(),
             publish: redis.publish_command(),
@@ -111,11 +112,14 @@ impl PresenceStore for RedisPresenceStore {
     async fn heartbeat(
         &self,
         room: &str,
-        conn: &str,
-        epoch: u64,
-        patch: Option<Map<String, Value>>,
-        digest: Option<u32>,
+        request: HeartbeatRequest<'_>,
     ) -> Result<HeartbeatOutcome, StoreError> {
+        let HeartbeatRequest {
+            conn,
+            epoch,
+            patch,
+            digest,
+        } = request;
         let (status, changed, epoch, snapshot): (u8, u8, u64, String) = self
             .on_room(&self.heartbeat, room)
             .arg(conn)

@@ -6,11 +6,11 @@ use axum::extract::{Extension, Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use rtm_sdk_core::protocol::fields;
+use rtm_protocol::fields;
 use serde_json::json;
 
 use super::Presence;
-use crate::caller::Caller;
+use crate::auth::caller::Caller;
 use crate::error::store_error;
 
 pub(crate) fn routes(presence: Arc<Presence>) -> Router {

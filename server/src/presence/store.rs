@@ -2,26 +2,11 @@
 //! its own `presence:event` on the bus, so the write and the announcement cannot be split.
 
 use async_trait::async_trait;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::{Map, Value};
 
-/// One connection in a room, as snapshots list it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PresenceEntry {
-    /// The connection (the Socket.IO socket id).
-    pub conn_id: String,
-    /// The user it joined as.
-    pub user_id: String,
-    /// Its current state.
-    pub state: Map<String, Value>,
-    /// When it last joined or heartbeated (ms since the Unix epoch).
-    pub last_seen_ms: u64,
-    /// Its epoch: the fencing token of this join.
-    pub epoch: u64,
-    /// How many times its state changed since it joined (orders updates within an epoch).
-    pub rev: u64,
-}
+/// One connection in a room, as snapshots list it (the store always sets its `rev`).
+pub use rtm_protocol::wire::PresenceEntry;
 
 /// A join, as the store takes it.
 #[derive(Debug, Clone, PartialEq)]
@@ -36,6 +21,20 @@ pub struct JoinRequest<'a> {
     pub token: &'a str,
     /// The entry to take over, if its token and user match: `(connId, resumeToken)`.
     pub resume: Option<(&'a str, &'a str)>,
+}
+
+/// A heartbeat, as the store takes it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HeartbeatRequest<'a> {
+    /// The connection's entry.
+    pub conn: &'a str,
+    /// The epoch the client holds: only the entry's current one refreshes it.
+    pub epoch: u64,
+    /// A shallow patch of the entry's state.
+    pub patch: Option<Map<String, Value>>,
+    /// The client's view's digest: the outcome carries the snapshot when the room's (before the
+    /// patch) differs.
+    pub digest: Option<u32>,
 }
 
 /// The answer to a join.
@@ -89,16 +88,14 @@ pub trait PresenceStore: Send + Sync + 'static {
     /// Returns the entry's connection id, epoch, and the snapshot.
     async fn join(&self, room: &str, request: JoinRequest<'_>) -> Result<JoinOutcome, StoreError>;
 
-    /// Refreshes `conn` if `epoch` is its current one, merges `patch` shallowly into its state and
-    /// announces `update` when that changed it. With `digest`, the client's view's digest, the
-    /// outcome carries the snapshot when the room's digest (before the patch) differs.
+    /// Refreshes `request.conn` if `request.epoch` is its current one, merges `request.patch`
+    /// shallowly into its state and announces `update` when that changed it. With
+    /// `request.digest`, the outcome carries the snapshot when the room's digest (before the
+    /// patch) differs.
     async fn heartbeat(
         &self,
         room: &str,
-        conn: &str,
-        epoch: u64,
-        patch: Option<Map<String, Value>>,
-        digest: Option<u32>,
+        request: HeartbeatRequest<'_>,
     ) -> Result<HeartbeatOutcome, StoreError>;
 
     /// Removes `conn` from `room` and announces `leave`, if its epoch is `epoch` (any epoch when

@@ -5,12 +5,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use serde_json::{Map, Value};
+
 use tokio::time::Instant;
 
 use super::health::StoreHealth;
 use super::store::{
-    HeartbeatOutcome, JoinOutcome, JoinRequest, PresenceEntry, PresenceStore, StoreError,
+    HeartbeatOutcome, HeartbeatRequest, JoinOutcome, JoinRequest, PresenceEntry, PresenceStore,
+    StoreError,
 };
 
 /// `inner`, watched.
@@ -40,13 +41,9 @@ impl PresenceStore for Watched {
     async fn heartbeat(
         &self,
         room: &str,
-        conn: &str,
-        epoch: u64,
-        patch: Option<Map<String, Value>>,
-        digest: Option<u32>,
+        request: HeartbeatRequest<'_>,
     ) -> Result<HeartbeatOutcome, StoreError> {
-        self.watch(self.inner.heartbeat(room, conn, epoch, patch, digest))
-            .await
+        self.watch(self.inner.heartbeat(room, request)).await
     }
 
     async fn leave(&self, room: &str, conn: &str, epoch: Option<u64>) -> Result<bool, StoreError> {

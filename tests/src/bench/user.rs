@@ -8,9 +8,9 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
+use rtm_json as json;
+use rtm_protocol::wire::{JoinResponse, PresenceEvent, PresenceEventType, ack_result};
 use rtm_sdk_core::codec::{engineio, socketio};
-use rtm_sdk_core::json;
-use rtm_sdk_core::wire::{JoinResponse, PresenceEvent, PresenceEventType, ack_result};
 use serde_json::Value;
 use tokio::net::TcpStream;
 use tokio::sync::watch;

@@ -51,7 +51,7 @@ impl ConnectionLike for StoreConn {
 
 /// The Redis connection of a server, and how to open its subscriber.
 #[derive(Clone)]
-pub struct RedisBackend {
+pub struct RedisConnection {
     /// The command connection.
     pub conn: StoreConn,
     /// Where to connect (the nodes given; a cluster is discovered from any of them).
@@ -62,7 +62,7 @@ pub struct RedisBackend {
 /// through many reconnect attempts; the connections keep reconnecting on later requests.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 
-impl RedisBackend {
+impl RedisConnection {
     /// Connects to `urls`: one Redis (`redis://127.0.0.1:6379`), or one or more nodes of a
     /// Redis Cluster, comma-separated. Whether it is a cluster is asked of the first node
     /// (`INFO cluster`); the answer is checked with a `PING`.
@@ -203,9 +203,9 @@ impl Subscriber {
     }
 }
 
-impl std::fmt::Debug for RedisBackend {
+impl std::fmt::Debug for RedisConnection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RedisBackend")
+        f.debug_struct("RedisConnection")
             .field("cluster", &self.is_cluster())
             .field("seeds", &self.seeds.len())
             .finish()

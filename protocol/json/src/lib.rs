@@ -1,7 +1,9 @@
 //! JSON text in and out of [`serde_json::Value`], without serde's (de)serializer machinery.
 //!
-//! `serde_json::Value` stays the SDK's JSON type, so Rust apps get the type they know. Only the
-//! conversion to and from text is rtm's own: serde's generic deserializer and serializer are a
+//! The crate under the SDKs' wire: `rtm-protocol` reads and writes its payloads with these
+//! helpers, `rtm-sdk-core` its Socket.IO and Engine.IO frames, and the browser SDK the values an
+//! app hands it. `serde_json::Value` stays the SDKs' JSON type, so Rust apps get the type they
+//! know. Only the conversion to and from text is rtm's own: serde's generic deserializer and serializer are a
 //! third of the browser SDK's WebAssembly, and rtm needs neither (its wire types are read and
 //! written field by field). The reader and writer are cross-checked against serde_json in tests.
 
@@ -10,7 +12,7 @@ mod float;
 mod parse;
 mod write;
 
-pub(crate) use fields::{flag, object_or_empty, optional, string, uint};
+pub use fields::{flag, object_or_empty, optional, string, uint};
 pub use parse::{ParseError, parse};
 pub use write::{to_string, write};
 
@@ -22,7 +24,7 @@ pub fn object<const N: usize>(fields: [(&str, Value); N]) -> Value {
 }
 
 /// `object` with its optional field `key`, when there is a `value`.
-pub(crate) fn with_field(mut object: Value, key: &str, value: Option<Value>) -> Value {
+pub fn with_field(mut object: Value, key: &str, value: Option<Value>) -> Value {
     if let (Some(value), Value::Object(map)) = (value, &mut object) {
         map.insert(key.to_string(), value);
     }

@@ -5,22 +5,22 @@
 use serde_json::{Map, Value};
 
 /// A string field.
-pub(crate) fn string(v: &Value, key: &str) -> Option<String> {
+pub fn string(v: &Value, key: &str) -> Option<String> {
     v.get(key)?.as_str().map(str::to_string)
 }
 
 /// A boolean field; absent or not a boolean is `false`.
-pub(crate) fn flag(v: &Value, key: &str) -> bool {
+pub fn flag(v: &Value, key: &str) -> bool {
     v.get(key).and_then(Value::as_bool).unwrap_or(false)
 }
 
 /// A non-negative integer field.
-pub(crate) fn uint(v: &Value, key: &str) -> Option<u64> {
+pub fn uint(v: &Value, key: &str) -> Option<u64> {
     v.get(key)?.as_u64()
 }
 
 /// An object field; `null` or absent is an empty object.
-pub(crate) fn object_or_empty(v: &Value, key: &str) -> Option<Map<String, Value>> {
+pub fn object_or_empty(v: &Value, key: &str) -> Option<Map<String, Value>> {
     match v.get(key) {
         None | Some(Value::Null) => Some(Map::new()),
         Some(Value::Object(map)) => Some(map.clone()),
@@ -29,7 +29,7 @@ pub(crate) fn object_or_empty(v: &Value, key: &str) -> Option<Map<String, Value>
 }
 
 /// An optional field that must have the right type when present: `Ok(None)` when absent or null.
-pub(crate) fn optional<T>(
+pub fn optional<T>(
     v: &Value,
     key: &str,
     read: impl FnOnce(&Value) -> Option<T>,

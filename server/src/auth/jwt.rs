@@ -7,7 +7,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode};
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::room_patterns::RoomPatterns;
+use crate::auth::room_patterns::RoomPatterns;
 
 /// Verifies tokens signed with a shared secret.
 #[derive(Clone)]

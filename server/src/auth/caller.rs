@@ -11,10 +11,10 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use crate::api_keys::ApiKeys;
 use crate::auth::JwtVerifier;
+use crate::auth::api_keys::ApiKeys;
+use crate::auth::room_patterns::RoomPatterns;
 use crate::error::{AckError, ErrorCode};
-use crate::room_patterns::RoomPatterns;
 
 /// Who made an HTTP request.
 #[derive(Debug, Clone)]

@@ -5,8 +5,10 @@
 
 use socketioxide::extract::{AckSender, Event, SocketRef};
 
-use crate::error::{AckError, ErrorCode, send_ack};
-use crate::turns::Turns;
+use super::pipeline::send_ack;
+use super::rate_limit;
+use super::turns::Turns;
+use crate::error::{AckError, ErrorCode};
 
 /// Makes `socket` answer the events no module handles.
 pub(crate) fn attach(socket: &SocketRef) {
@@ -16,7 +18,7 @@ pub(crate) fn attach(socket: &SocketRef) {
         async move {
             let _turn = ticket.wait().await;
             tracing::debug!(sid = %socket.id, %event, "an event no module handles");
-            let refusal = match crate::rate_limit::check(&socket) {
+            let refusal = match rate_limit::check(&socket) {
                 Err(limited) => limited,
                 Ok(()) => AckError::new(
                     ErrorCode::UnknownEvent,

@@ -28,11 +28,6 @@ impl Default for Limits {
     }
 }
 
-/// The decoded payload, or `invalid_payload` when it could not be decoded (binary, say).
-pub fn payload(data: crate::payload::Payload) -> Result<Value, AckError> {
-    data.map_err(|_| AckError::invalid("payload must be a JSON object"))
-}
-
 /// The payload as a JSON object, or `invalid_payload`.
 pub fn object(payload: &Value) -> Result<&Map<String, Value>, AckError> {
     match payload {

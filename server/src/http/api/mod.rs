@@ -14,10 +14,10 @@ use axum::{Json, middleware};
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::auth::caller::{Gate, backend_only, http_error};
 use crate::backend::Backend;
-use crate::caller::{Gate, backend_only, http_error};
 use crate::error::{AckError, ErrorCode};
-use crate::validate::Limits;
+use crate::module::validate::Limits;
 use body::EventBody;
 
 /// How many rooms a page lists when `limit` is not given.

@@ -51,7 +51,7 @@ pub const RESUME: &str = "resume";
 pub const RESUME_TOKEN: &str = "resumeToken";
 /// In a join's `self`: whether it took over the entry named in `resume`.
 pub const RESUMED: &str = "resumed";
-/// A room's digest: the XOR of [`crate::protocol::digest::entry`] over its entries.
+/// A room's digest: the sum of [`crate::digest::entry`] over its entries.
 pub const DIGEST: &str = "digest";
 /// Why the server sends `rtm:drain`.
 pub const REASON: &str = "reason";

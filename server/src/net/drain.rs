@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use rtm_sdk_core::protocol::{events, fields};
+use rtm_protocol::{events, fields};
 use socketioxide::SocketIo;
 use tokio::time::Instant;
 

@@ -1,6 +1,7 @@
-//! The HTTP side: `/health`, `/metrics`, the modules' REST routes (for callers the `caller` middleware
-//! admits), the backend API, static files (the demo page) and CORS.
+//! The server's router: `/health`, `/metrics`, the modules' REST routes (for callers the
+//! `caller` middleware admits), the backend API, static files (the demo page) and CORS.
 
+use std::path::Path;
 use std::sync::Arc;
 
 use axum::http::HeaderValue;
@@ -12,15 +13,21 @@ use socketioxide::SocketIo;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::services::ServeDir;
 
+use super::metrics_route;
+use crate::auth::caller::{Gate, any_caller};
 use crate::backend::Backend;
-use crate::caller::{Gate, any_caller};
-use crate::config::Config;
 use crate::metrics::Metrics;
+use crate::module::validate::Limits;
 use crate::module::{Module, ModuleContext};
 
 /// What the router is made of.
 pub(crate) struct Parts<'a> {
-    pub(crate) config: &'a Config,
+    /// The input limits (the backend API checks ids as the Socket.IO requests do).
+    pub(crate) limits: Limits,
+    /// The largest HTTP body the backend API reads, in bytes.
+    pub(crate) max_body_bytes: usize,
+    /// The directory of static files served at `/`, if any.
+    pub(crate) static_dir: Option<&'a Path>,
     pub(crate) modules: &'a [(Arc<dyn Module>, ModuleContext)],
     pub(crate) gate: Gate,
     pub(crate) backend: Backend,
@@ -30,11 +37,13 @@ pub(crate) struct Parts<'a> {
     pub(crate) io: SocketIo,
 }
 
-/// `/health`, `/metrics`, the modules' routes (each request's [`Caller`](crate::caller::Caller) in its
-/// extensions), the backend API and the static files.
+/// `/health`, `/metrics`, the modules' routes (each request's
+/// [`Caller`](crate::auth::caller::Caller) in its extensions), the backend API and the static files.
 pub(crate) fn router(parts: Parts<'_>) -> Router {
     let Parts {
-        config,
+        limits,
+        max_body_bytes,
+        static_dir,
         modules,
         gate,
         backend,
@@ -50,24 +59,20 @@ pub(crate) fn router(parts: Parts<'_>) -> Router {
         }
     }
     let reads = reads.layer(middleware::from_fn_with_state(gate.clone(), any_caller));
-    let api = crate::api::routes(
-        backend,
-        config.limits(),
-        gate.clone(),
-        config.max_message_size_bytes,
-    );
+    let api = super::api::routes(backend, limits, gate.clone(), max_body_bytes);
     let health = json!({ "status": "ok", "store": store, "nodeId": node_id });
     let app = Router::new()
         .route("/health", get(move || async move { Json(health) }))
         .merge(reads)
         .merge(api);
-    let mut app = metrics.add_routes(app, io, gate);
-    if let Some(dir) = &config.static_dir {
+    let mut app = metrics_route::add(app, metrics, io, gate);
+    if let Some(dir) = static_dir {
         app = app.fallback_service(ServeDir::new(dir));
     }
     app
 }
 
+/// `app` answering CORS requests from `origin` (`*`: any).
 pub(crate) fn with_cors(app: Router, origin: &str) -> Router {
     let allow = if origin == "*" {
         AllowOrigin::any()

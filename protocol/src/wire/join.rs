@@ -1,0 +1,202 @@
+//! `presence:join`: the request, and its answer (the snapshot and the joiner's own identity).
+
+use rtm_json as json;
+use serde_json::Value;
+
+use super::entry::{PresenceEntry, State, snapshot_from_json, snapshot_json};
+use crate::fields;
+
+/// The `presence:join` request: `{roomId, userId, state?, resume?}`.
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(rename_all = "camelCase")
+)]
+pub struct JoinPayload {
+    /// The room to join.
+    pub room_id: String,
+    /// The user to join as.
+    pub user_id: String,
+    /// The connection's state (an empty object when absent).
+    pub state: State,
+    /// The earlier entry of this room to take over, unseen by the others.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub resume: Option<Resume>,
+}
+
+/// A join's `resume`: the entry to take over and the secret its join was given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(rename_all = "camelCase")
+)]
+pub struct Resume {
+    /// The entry's connection id.
+    pub conn_id: String,
+    /// Its resume token (from the join's `self`).
+    pub resume_token: String,
+}
+
+/// The joiner's own identity in a room.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(rename_all = "camelCase")
+)]
+pub struct SelfInfo {
+    /// Its connection id.
+    pub conn_id: String,
+    /// Its epoch: sent with each heartbeat.
+    pub epoch: u64,
+    /// The secret that resumes this entry from a later connection (the client sends it back by
+    /// itself on every rejoin; never shown to other members). `None` from servers without
+    /// resume (the TypeScript server).
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub resume_token: Option<String>,
+    /// Whether this join took over the client's earlier entry (`false` from servers without
+    /// resume).
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub resumed: bool,
+}
+
+/// The answer to `presence:join` (after `ok: true`).
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct JoinResponse {
+    /// Everyone in the room, the joiner included.
+    pub snapshot: Vec<PresenceEntry>,
+    /// The joiner.
+    #[cfg_attr(feature = "serde", serde(rename = "self"))]
+    pub self_info: SelfInfo,
+}
+
+impl JoinPayload {
+    /// As the protocol's JSON object.
+    pub fn to_json(&self) -> Value {
+        let object = json::object([
+            (fields::ROOM_ID, self.room_id.clone().into()),
+            (fields::USER_ID, self.user_id.clone().into()),
+            (fields::STATE, Value::Object(self.state.clone())),
+        ]);
+        let resume = self.resume.as_ref().map(Resume::to_json);
+        json::with_field(object, fields::RESUME, resume)
+    }
+}
+
+impl Resume {
+    /// As the protocol's JSON object.
+    pub fn to_json(&self) -> Value {
+        json::object([
+            (fields::CONN_ID, self.conn_id.clone().into()),
+            (fields::RESUME_TOKEN, self.resume_token.clone().into()),
+        ])
+    }
+}
+
+impl SelfInfo {
+    /// As the protocol's JSON object.
+    pub fn to_json(&self) -> Value {
+        let object = json::object([
+            (fields::CONN_ID, self.conn_id.clone().into()),
+            (fields::EPOCH, self.epoch.into()),
+            (fields::RESUMED, self.resumed.into()),
+        ]);
+        let token = self.resume_token.clone().map(Value::from);
+        json::with_field(object, fields::RESUME_TOKEN, token)
+    }
+
+    /// Reads a join answer's `self`.
+    pub fn from_json(v: &Value) -> Option<Self> {
+        Some(Self {
+            conn_id: json::string(v, fields::CONN_ID)?,
+            epoch: json::uint(v, fields::EPOCH)?,
+            resume_token: json::string(v, fields::RESUME_TOKEN),
+            resumed: json::flag(v, fields::RESUMED),
+        })
+    }
+
+    /// What a later join sends to take this entry over, when this join gave a token.
+    pub fn resume(&self) -> Option<Resume> {
+        Some(Resume {
+            conn_id: self.conn_id.clone(),
+            resume_token: self.resume_token.clone()?,
+        })
+    }
+}
+
+impl JoinResponse {
+    /// As the protocol's JSON object.
+    pub fn to_json(&self) -> Value {
+        json::object([
+            (fields::SNAPSHOT, snapshot_json(&self.snapshot)),
+            (fields::SELF, self.self_info.to_json()),
+        ])
+    }
+
+    /// Reads a join ack.
+    pub fn from_json(v: &Value) -> Option<Self> {
+        Some(Self {
+            snapshot: snapshot_from_json(v.get(fields::SNAPSHOT)?)?,
+            self_info: SelfInfo::from_json(v.get(fields::SELF)?)?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn self_reads_the_resume_fields_and_writes_them_back() {
+        let rtm = json!({"connId": "c1", "epoch": 7, "resumeToken": "t1", "resumed": true});
+        let me = SelfInfo::from_json(&rtm).unwrap();
+        assert_eq!((me.resume_token.as_deref(), me.resumed), (Some("t1"), true));
+        assert_eq!(me.to_json(), rtm);
+        assert_eq!(
+            me.resume().map(|resume| resume.to_json()),
+            Some(json!({"connId": "c1", "resumeToken": "t1"}))
+        );
+        // The TypeScript server's: nothing to resume with.
+        let typescript = SelfInfo::from_json(&json!({"connId": "c1", "epoch": 7})).unwrap();
+        assert_eq!(
+            (&typescript.resume_token, typescript.resumed),
+            (&None, false)
+        );
+        assert_eq!(
+            SelfInfo::from_json(&typescript.to_json()).unwrap().resume(),
+            None
+        );
+    }
+
+    #[test]
+    fn a_join_writes_resume_only_when_it_has_one() {
+        let mut join = JoinPayload {
+            room_id: "r".into(),
+            user_id: "u".into(),
+            state: State::new(),
+            resume: None,
+        };
+        assert_eq!(
+            join.to_json(),
+            json!({"roomId": "r", "userId": "u", "state": {}})
+        );
+        join.resume = Some(Resume {
+            conn_id: "c1".into(),
+            resume_token: "t1".into(),
+        });
+        assert_eq!(
+            join.to_json()["resume"],
+            json!({"connId": "c1", "resumeToken": "t1"})
+        );
+    }
+}
