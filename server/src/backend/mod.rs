@@ -8,7 +8,7 @@
 
 mod directory;
 pub mod event_name;
-mod local;
+mod this_node;
 mod wire;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -23,7 +23,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 pub use directory::{Directory, RoomEntry, SocketRooms};
-use local::Local;
+use this_node::Local;
 pub use wire::Connection;
 use wire::{Answer, Control, LocalRoom, Question, node_channel, server_channel};
 

@@ -6,10 +6,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use rtm_protocol::digest;
-use rtm_protocol::wire::PresenceEventType;
+use rtm_protocol::wire::{PresenceEvent, PresenceEventType};
 use serde_json::{Map, Value};
 
-use super::event::presence_event;
+use super::event::announcement;
 use super::store::{
     HeartbeatOutcome, HeartbeatRequest, JoinOutcome, JoinRequest, PresenceEntry, PresenceStore,
     StoreError,
@@ -107,9 +107,17 @@ impl MemoryPresenceStore {
         state: bool,
         ts: u64,
     ) {
-        let state = state.then_some(&c.state);
-        let message = presence_event(kind, room, conn, &c.user, state, ts, c.epoch, c.rev);
-        self.bus.publish_local(message);
+        let event = PresenceEvent {
+            kind,
+            room_id: room.to_string(),
+            user_id: c.user.clone(),
+            conn_id: conn.to_string(),
+            state: state.then(|| c.state.clone()),
+            ts,
+            epoch: c.epoch,
+            rev: Some(c.rev),
+        };
+        self.bus.publish_local(announcement(&event));
     }
 }
 

@@ -4,7 +4,7 @@
 mod event;
 mod handlers;
 mod health;
-mod local;
+mod local_conns;
 mod membership;
 pub mod memory;
 mod reaper;
@@ -24,8 +24,7 @@ use socketioxide::SocketIo;
 use socketioxide::extract::SocketRef;
 use tokio::task::JoinHandle;
 
-pub use event::EVENT;
-use local::LocalConns;
+use local_conns::LocalConns;
 pub use membership::Joined;
 use membership::Membership;
 #[cfg(test)]
@@ -218,7 +217,9 @@ impl Directory for MembershipDirectory {
 /// A socket on this node whose presence expired (reaper) leaves the Socket.IO room too, unless it
 /// has joined again since.
 fn release_expired(p: &Presence, io: &SocketIo, message: &BusMessage) {
-    if message.event != EVENT || message.data[fields::TYPE] != PresenceEventType::Leave.as_str() {
+    if message.event != events::PRESENCE_EVENT
+        || message.data[fields::TYPE] != PresenceEventType::Leave.as_str()
+    {
         return;
     }
     let (Some(conn), Some(epoch)) = (
