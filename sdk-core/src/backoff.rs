@@ -9,14 +9,40 @@ use crate::time::millis;
 /// The delay before reconnect attempt `attempt` (0 for the first), drawn with `rng` in whole
 /// milliseconds.
 pub fn delay(config: &ReconnectConfig, attempt: u32, rng: &mut fastrand::Rng) -> Duration {
-    Duration::from_millis(rng.u64(0..=millis(bound(config, attempt))))
+    Duration::from_millis(Backoff::new(config).delay_ms(attempt, rng))
 }
 
 /// The upper bound of that delay: `initial × 2^attempt`, at most `max`.
 pub fn bound(config: &ReconnectConfig, attempt: u32) -> Duration {
-    let factor = 1u64.checked_shl(attempt.min(32)).unwrap_or(u64::MAX);
-    let bound = millis(config.initial_delay).saturating_mul(factor);
-    Duration::from_millis(bound.min(millis(config.max_delay)))
+    Duration::from_millis(Backoff::new(config).bound_ms(attempt))
+}
+
+/// A [`ReconnectConfig`]'s delays in whole milliseconds, read once when the client is made:
+/// the core draws its delays with these (see [`crate::config::Timing`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Backoff {
+    initial_ms: u64,
+    max_ms: u64,
+}
+
+impl Backoff {
+    pub(crate) fn new(config: &ReconnectConfig) -> Self {
+        Self {
+            initial_ms: millis(config.initial_delay),
+            max_ms: millis(config.max_delay),
+        }
+    }
+
+    /// [`delay`], in ms.
+    pub(crate) fn delay_ms(self, attempt: u32, rng: &mut fastrand::Rng) -> u64 {
+        rng.u64(0..=self.bound_ms(attempt))
+    }
+
+    /// [`bound`], in ms.
+    fn bound_ms(self, attempt: u32) -> u64 {
+        let factor = 1u64.checked_shl(attempt.min(32)).unwrap_or(u64::MAX);
+        self.initial_ms.saturating_mul(factor).min(self.max_ms)
+    }
 }
 
 #[cfg(test)]

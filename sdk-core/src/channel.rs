@@ -1,10 +1,7 @@
 //! One room's channel inside the client: its intended state, its join phase, its view and its
 //! heartbeat schedule. The client tells it what happened; its methods are its transitions.
 
-use core::time::Duration;
-
-use crate::backoff;
-use crate::config::ReconnectConfig;
+use crate::backoff::Backoff;
 use crate::event::RequestId;
 use crate::time::Instant;
 use crate::view::PresenceView;
@@ -180,19 +177,19 @@ impl Channel {
 
     /// The join succeeded at `now`: `me` is this client's entry, `snapshot` the room (the
     /// events buffered meanwhile are replayed onto it), and the first heartbeat is due
-    /// `heartbeat_interval` later. Returns the view's connections, for the app.
+    /// `heartbeat_interval_ms` later. Returns the view's connections, for the app.
     pub(crate) fn joined(
         &mut self,
         now: Instant,
         me: SelfInfo,
         snapshot: &[PresenceEntry],
-        heartbeat_interval: Duration,
+        heartbeat_interval_ms: u64,
     ) -> Vec<PresenceEntry> {
         self.phase = Phase::Joined;
         // The credentials of the next rejoin too.
         self.me = Some(me);
         let connections = self.reset_view(now, snapshot);
-        self.next_heartbeat = now + heartbeat_interval;
+        self.next_heartbeat = now.add_ms(heartbeat_interval_ms);
         self.heartbeat_in_flight = false;
         self.missed = 0;
         self.rejoin_failures = 0;
@@ -205,13 +202,13 @@ impl Channel {
     pub(crate) fn schedule_rejoin(
         &mut self,
         now: Instant,
-        reconnection: &ReconnectConfig,
+        backoff: Backoff,
         rng: &mut fastrand::Rng,
     ) {
-        let delay = backoff::delay(reconnection, self.rejoin_failures, rng);
+        let delay_ms = backoff.delay_ms(self.rejoin_failures, rng);
         self.rejoin_failures += 1;
         self.phase = Phase::NeedsJoin {
-            at: Some(now + delay),
+            at: Some(now.add_ms(delay_ms)),
         };
     }
 
@@ -270,15 +267,16 @@ impl Channel {
         }
     }
 
-    /// A state update `request` at `now`, with throttle `window`: returns its patch to send at
-    /// once, or `None` when the throttle holds it back until the window after the last patch
-    /// sent ends (merged with the others of that window, the latest value of each key winning).
+    /// A state update `request` at `now`, with a throttle window of `window_ms`: returns its patch
+    /// to send at once, or `None` when the throttle holds it back until the window after the last
+    /// patch sent ends (merged with the others of that window, the latest value of each key
+    /// winning).
     pub(crate) fn throttle_patch(
         &mut self,
         now: Instant,
         patch: State,
         request: RequestId,
-        window: Duration,
+        window_ms: u64,
     ) -> Option<State> {
         if let Some(held) = &mut self.throttled {
             held.patch.extend(patch);
@@ -286,12 +284,12 @@ impl Channel {
             return None;
         }
         if let Some(last) = self.last_patch_at
-            && now < last + window
+            && now < last.add_ms(window_ms)
         {
             self.throttled = Some(Throttled {
                 patch,
                 requests: vec![request],
-                flush_at: last + window,
+                flush_at: last.add_ms(window_ms),
             });
             return None;
         }
@@ -308,13 +306,14 @@ impl Channel {
 
     // ===== heartbeats =====
 
-    /// A heartbeat was sent at `now`: the next periodic one is due `interval` later. Returns the
-    /// view's digest to send with it, when the view was last checked at least `interval` ago: a
-    /// burst of updates sends one, not one each (their own events may still be on the way back).
-    pub(crate) fn heartbeat_sent(&mut self, now: Instant, interval: Duration) -> Option<u32> {
+    /// A heartbeat was sent at `now`: the next periodic one is due `interval_ms` later. Returns
+    /// the view's digest to send with it, when the view was last checked at least `interval_ms`
+    /// ago: a burst of updates sends one, not one each (their own events may still be on the way
+    /// back).
+    pub(crate) fn heartbeat_sent(&mut self, now: Instant, interval_ms: u64) -> Option<u32> {
         self.heartbeat_in_flight = true;
-        self.next_heartbeat = now + interval;
-        if now < self.checked_at + interval {
+        self.next_heartbeat = now.add_ms(interval_ms);
+        if now < self.checked_at.add_ms(interval_ms) {
             return None;
         }
         self.checked_at = now;

@@ -12,10 +12,9 @@ use std::collections::VecDeque;
 
 use serde_json::Value;
 
-use crate::backoff;
 use crate::channel::{Channel, Due};
 use crate::codec::{engineio, socketio};
-use crate::config::ClientConfig;
+use crate::config::{ClientConfig, Timing};
 use crate::error::Error;
 use crate::event::{
     ChannelEvent, ClientEvent, Completion, ConnectionState, RequestId, ServerEvent, StateChange,
@@ -88,8 +87,10 @@ pub struct Client {
     rng: fastrand::Rng,
     conn: Conn,
     transport_id: u64,
-    /// How long the server may go without a ping (its interval plus its timeout).
-    ping_window: Duration,
+    /// The config's durations, in ms.
+    timing: Timing,
+    /// How long the server may go without a ping (its interval plus its timeout), ms.
+    ping_window_ms: u64,
     auth: Option<Value>,
     /// Failed attempts since the last successful connect.
     attempts: u32,
@@ -108,11 +109,12 @@ impl Client {
     /// a fixed one in tests).
     pub fn new(config: ClientConfig, seed: u64) -> Self {
         Self {
+            timing: Timing::new(&config),
             config,
             rng: fastrand::Rng::with_seed(seed),
             conn: Conn::Idle,
             transport_id: 0,
-            ping_window: Duration::from_secs(45),
+            ping_window_ms: 45_000,
             auth: None,
             attempts: 0,
             ever_connected: false,
@@ -248,7 +250,7 @@ impl Client {
     pub fn update_state(&mut self, now: Instant, room: &str, patch: State) -> RequestId {
         let id = self.request_id();
         let connected = self.is_connected();
-        let throttle = self.config.presence.throttle;
+        let throttle_ms = self.timing.throttle_ms;
         let Some(channel) = self.channels.get_mut(room) else {
             self.complete(id, Err(Error::InvalidState(format!("not in room {room}"))));
             return id;
@@ -258,7 +260,7 @@ impl Client {
             self.complete(id, Err(Error::Disconnected));
             return id;
         }
-        if let Some(patch) = channel.throttle_patch(now, patch, id, throttle) {
+        if let Some(patch) = channel.throttle_patch(now, patch, id, throttle_ms) {
             self.send_heartbeat(now, room, Some(patch), vec![id]);
         }
         id
@@ -292,12 +294,12 @@ impl Client {
             self.complete(id, Err(Error::Disconnected));
             return id;
         }
-        let timeout = timeout.unwrap_or(self.config.request_timeout);
+        let timeout_ms = timeout.map_or(self.timing.request_timeout_ms, millis);
         self.send_request(
             now,
             event,
             payload,
-            timeout,
+            timeout_ms,
             PendingKind::Custom { request: id },
         );
         id
@@ -330,12 +332,12 @@ impl Client {
             );
         }
         if had_channel && self.is_connected() {
-            let timeout = self.config.request_timeout;
+            let timeout_ms = self.timing.request_timeout_ms;
             self.send_request(
                 now,
                 events::PRESENCE_LEAVE,
                 leave_payload(room),
-                timeout,
+                timeout_ms,
                 PendingKind::Leave { request: id },
             );
         } else {
@@ -415,13 +417,13 @@ impl Client {
                 let window = handshake
                     .ping_interval
                     .saturating_add(handshake.ping_timeout);
-                self.ping_window = Duration::from_millis(window);
+                self.ping_window_ms = window;
                 let connect = socketio::Packet::Connect(self.auth.take());
                 self.send_packet(id, &connect);
             }
             Ok(engineio::Packet::Ping(probe)) => {
                 if let Conn::Connected { ping_deadline, .. } = &mut self.conn {
-                    *ping_deadline = now + self.ping_window;
+                    *ping_deadline = now.add_ms(self.ping_window_ms);
                 }
                 self.transmits.push_back(Transmit::Send {
                     id,
@@ -473,12 +475,12 @@ impl Client {
         if !self.is_connected() {
             return;
         }
-        let actions: Vec<(String, Due)> = self
-            .channels
-            .iter()
-            .filter_map(|(room, c)| Some((room.clone(), c.due(now)?)))
-            .collect();
-        for (room, action) in actions {
+        // What each room has to do is read as its turn comes: a room's action changes no other.
+        let rooms: Vec<String> = self.channels.keys().cloned().collect();
+        for room in rooms {
+            let Some(action) = self.channels.get(&room).and_then(|c| c.due(now)) else {
+                continue;
+            };
             match action {
                 Due::Join => self.send_join(now, &room, None),
                 Due::Patch => self.flush_throttled(now, &room),
@@ -514,13 +516,13 @@ impl Client {
         state: ConnectionState,
         reason: &str,
         attempt: u32,
-        retry_in: Option<Duration>,
+        retry_in_ms: Option<u64>,
     ) {
         self.events.push_back(ClientEvent::State(StateChange {
             state,
             reason: reason.to_string(),
             attempt,
-            retry_in_ms: retry_in.map(millis),
+            retry_in_ms,
         }));
     }
 
@@ -528,7 +530,7 @@ impl Client {
         self.transport_id += 1;
         self.conn = Conn::Opening {
             id: self.transport_id,
-            deadline: now + self.config.connect_timeout,
+            deadline: now.add_ms(self.timing.connect_timeout_ms),
         };
         self.auth = None;
         self.transmits.push_back(Transmit::Open {
@@ -559,7 +561,7 @@ impl Client {
         now: Instant,
         event: &str,
         payload: Value,
-        timeout: Duration,
+        timeout_ms: u64,
         kind: PendingKind,
     ) {
         let Conn::Connected { id, .. } = self.conn else {
@@ -576,7 +578,7 @@ impl Client {
         self.pending.insert(
             ack,
             Pending {
-                deadline: now + timeout,
+                deadline: now.add_ms(timeout_ms),
                 sent_at: now,
                 kind,
             },
@@ -615,14 +617,14 @@ impl Client {
             // still keeps it (`docs/protocol.md`, "Resume").
             resume: channel.resume(),
         }
-        .to_json();
-        let timeout = self.config.request_timeout;
+        .into_json();
+        let timeout_ms = self.timing.request_timeout_ms;
         self.fail_all(held, &Error::Disconnected);
         self.send_request(
             now,
             events::PRESENCE_JOIN,
             payload,
-            timeout,
+            timeout_ms,
             PendingKind::Join {
                 room: room.to_string(),
                 request,
@@ -637,25 +639,25 @@ impl Client {
         patch: Option<State>,
         requests: Vec<RequestId>,
     ) {
-        let interval = self.config.presence.heartbeat_interval;
-        let timeout = self.config.presence.ack_timeout();
+        let interval_ms = self.timing.heartbeat_interval_ms;
+        let timeout_ms = self.timing.ack_timeout_ms;
         let Some(channel) = self.channels.get_mut(room) else {
             return;
         };
         let Some(epoch) = channel.epoch() else { return };
-        let digest = channel.heartbeat_sent(now, interval);
+        let digest = channel.heartbeat_sent(now, interval_ms);
         let payload = HeartbeatPayload {
             room_id: Some(room.to_string()),
             epoch,
             patch_state: patch,
             digest,
         }
-        .to_json();
+        .into_json();
         self.send_request(
             now,
             events::PRESENCE_HEARTBEAT,
             payload,
-            timeout,
+            timeout_ms,
             PendingKind::Heartbeat {
                 room: room.to_string(),
                 epoch,
@@ -752,16 +754,23 @@ impl Client {
             return false;
         }
         // An attempt at once is not counted: should it fail, the backoff starts from the first.
-        let (delay, attempt) = match retry {
-            Retry::AtOnce => (Duration::ZERO, self.attempts + 1),
+        let (delay_ms, attempt) = match retry {
+            Retry::AtOnce => (0, self.attempts + 1),
             Retry::Backoff => {
-                let delay = backoff::delay(reconnect, self.attempts, &mut self.rng);
+                let delay_ms = self.timing.backoff.delay_ms(self.attempts, &mut self.rng);
                 self.attempts += 1;
-                (delay, self.attempts)
+                (delay_ms, self.attempts)
             }
         };
-        self.conn = Conn::Waiting { at: now + delay };
-        self.set_state(ConnectionState::Reconnecting, reason, attempt, Some(delay));
+        self.conn = Conn::Waiting {
+            at: now.add_ms(delay_ms),
+        };
+        self.set_state(
+            ConnectionState::Reconnecting,
+            reason,
+            attempt,
+            Some(delay_ms),
+        );
         true
     }
 
@@ -816,7 +825,7 @@ impl Client {
         let reconnected = self.ever_connected;
         self.conn = Conn::Connected {
             id,
-            ping_deadline: now + self.ping_window,
+            ping_deadline: now.add_ms(self.ping_window_ms),
         };
         self.ever_connected = true;
         self.attempts = 0;
@@ -944,7 +953,7 @@ impl Client {
         request: Option<RequestId>,
         answer: Result<JoinResponse, Error>,
     ) {
-        let interval = self.config.presence.heartbeat_interval;
+        let interval_ms = self.timing.heartbeat_interval_ms;
         let Some(channel) = self.channels.get_mut(room) else {
             return;
         };
@@ -952,7 +961,7 @@ impl Client {
             Ok(response) => {
                 let first = !channel.ever_joined();
                 let me = response.self_info.clone();
-                let snapshot = channel.joined(now, me, &response.snapshot, interval);
+                let snapshot = channel.joined(now, me, &response.snapshot, interval_ms);
                 self.channel_event(room, ChannelEvent::Snapshot(snapshot.clone()));
                 if first {
                     self.channel_event(room, ChannelEvent::Connected);
@@ -974,7 +983,7 @@ impl Client {
                 self.channel_event(room, ChannelEvent::Error(error.clone()));
                 if retryable {
                     let channel = self.channels.get_mut(room).expect("checked above");
-                    channel.schedule_rejoin(now, &self.config.reconnection, &mut self.rng);
+                    channel.schedule_rejoin(now, self.timing.backoff, &mut self.rng);
                 } else {
                     self.channels.remove(room);
                     self.channel_event(
@@ -1038,7 +1047,7 @@ impl Client {
                     ChannelEvent::HeartbeatAck {
                         changed: response.changed,
                         epoch: response.epoch,
-                        rtt_ms: millis(now.saturating_duration_since(sent_at)),
+                        rtt_ms: now.ms_since(sent_at),
                     },
                 );
             }
@@ -1112,5 +1121,5 @@ fn leave_payload(room: &str) -> Value {
     LeavePayload {
         room_id: Some(room.to_string()),
     }
-    .to_json()
+    .into_json()
 }

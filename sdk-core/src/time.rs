@@ -29,7 +29,18 @@ impl Instant {
 
     /// The time from `earlier` to this instant; zero when `earlier` is later.
     pub const fn saturating_duration_since(self, earlier: Instant) -> Duration {
-        Duration::from_millis(self.0.saturating_sub(earlier.0))
+        Duration::from_millis(self.ms_since(earlier))
+    }
+
+    /// The instant `ms` milliseconds later; the end of time at the most (`+ Duration` for the
+    /// core, which keeps its durations in whole ms: see [`crate::config::Timing`]).
+    pub(crate) const fn add_ms(self, ms: u64) -> Instant {
+        Instant(self.0.saturating_add(ms))
+    }
+
+    /// Whole milliseconds from `earlier` to this instant; zero when `earlier` is later.
+    pub(crate) const fn ms_since(self, earlier: Instant) -> u64 {
+        self.0.saturating_sub(earlier.0)
     }
 }
 
@@ -39,15 +50,20 @@ impl Add<Duration> for Instant {
     /// The instant `duration` later, in whole milliseconds (a fraction of one is dropped); the
     /// end of time at the most.
     fn add(self, duration: Duration) -> Instant {
-        Instant(self.0.saturating_add(millis(duration)))
+        self.add_ms(millis(duration))
     }
 }
 
 /// `duration` in whole milliseconds, at most `u64::MAX` (in `u64`: `Duration::as_millis` gives
-/// a `u128`).
+/// a `u128`). A comparison rather than `saturating_mul`, whose overflow test WebAssembly (no
+/// 64-bit high multiply) spells out in some eighty bytes; one copy for every caller.
+#[inline(never)]
 pub(crate) fn millis(duration: Duration) -> u64 {
-    let whole = duration.as_secs().saturating_mul(1_000);
-    whole.saturating_add(u64::from(duration.subsec_millis()))
+    let secs = duration.as_secs();
+    if secs > u64::MAX / 1_000 {
+        return u64::MAX;
+    }
+    (secs * 1_000).saturating_add(u64::from(duration.subsec_millis()))
 }
 
 #[cfg(test)]
@@ -68,5 +84,13 @@ mod tests {
             Duration::from_millis(40)
         );
         assert_eq!(t.saturating_duration_since(later), Duration::ZERO);
+        assert_eq!(t.add_ms(u64::MAX), Instant::from_millis(u64::MAX));
+        assert_eq!((later.ms_since(t), t.ms_since(later)), (40, 0));
+        assert_eq!(
+            millis(Duration::new(u64::MAX / 1_000, 999_999_999)),
+            u64::MAX
+        );
+        assert_eq!(millis(Duration::new(u64::MAX / 1_000 + 1, 0)), u64::MAX);
+        assert_eq!(millis(Duration::new(3, 999_999)), 3_000);
     }
 }

@@ -36,8 +36,12 @@ pub fn optional<T>(
 ) -> Result<Option<T>, String> {
     match v.get(key) {
         None | Some(Value::Null) => Ok(None),
-        Some(field) => read(field)
-            .map(Some)
-            .ok_or_else(|| format!("{key} has the wrong type")),
+        Some(field) => read(field).map(Some).ok_or_else(|| wrong_type(key)),
     }
+}
+
+/// `optional`'s error, written once rather than in each of its instances.
+#[inline(never)]
+fn wrong_type(key: &str) -> String {
+    format!("{key} has the wrong type")
 }

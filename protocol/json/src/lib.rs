@@ -14,9 +14,17 @@ mod write;
 
 pub use fields::{flag, object_or_empty, optional, string, uint};
 pub use parse::{ParseError, parse};
-pub use write::{to_string, write};
+pub use write::{to_string, write, write_string};
 
 use serde_json::{Map, Value};
+
+/// `text` as a `u64`, as `str::parse` reads it. One function for the JSON reader and the Socket.IO
+/// decoder (ack ids): each crate would otherwise inline its own copy of `parse::<u64>` (a few
+/// hundred bytes of WebAssembly each).
+#[inline(never)]
+pub fn parse_u64(text: &str) -> Option<u64> {
+    text.parse().ok()
+}
 
 /// An object from its fields: `object([("roomId", room.into())])`.
 pub fn object<const N: usize>(fields: [(&str, Value); N]) -> Value {
@@ -39,4 +47,31 @@ fn object_of(fields: Vec<(&str, Value)>) -> Value {
         map.insert(key.to_string(), value);
     }
     Value::Object(map)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_u64_reads_as_str_parse_does() {
+        for text in [
+            "",
+            "0",
+            "7",
+            "+7",
+            "+",
+            "-",
+            "-0",
+            "-7",
+            "007",
+            "1a",
+            " 1",
+            "18446744073709551615",
+            "18446744073709551616",
+            "99999999999999999999",
+        ] {
+            assert_eq!(parse_u64(text), text.parse().ok(), "{text:?}");
+        }
+    }
 }

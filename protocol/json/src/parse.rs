@@ -207,11 +207,21 @@ impl Parser<'_> {
     }
 
     fn hex4(&mut self) -> Result<u32, ParseError> {
-        let digits = self.text.get(self.pos..self.pos + 4);
-        let value = digits
-            .filter(|d| d.bytes().all(|b| b.is_ascii_hexdigit()))
-            .and_then(|d| u32::from_str_radix(d, 16).ok())
+        // Digit by digit: `u32::from_str_radix` is a few hundred bytes of WebAssembly more.
+        let digits = self
+            .bytes
+            .get(self.pos..self.pos + 4)
             .ok_or_else(|| self.error())?;
+        let mut value = 0;
+        for &byte in digits {
+            let digit = match byte {
+                b'0'..=b'9' => byte - b'0',
+                b'a'..=b'f' => byte - b'a' + 10,
+                b'A'..=b'F' => byte - b'A' + 10,
+                _ => return Err(self.error()),
+            };
+            value = value * 16 + u32::from(digit);
+        }
         self.pos += 4;
         Ok(value)
     }
@@ -258,12 +268,13 @@ impl Parser<'_> {
             let text = &self.text[start..self.pos];
             let exact = if negative {
                 // `-0` is a float, as in serde_json.
-                text.parse::<i64>()
-                    .ok()
+                // As `text.parse::<i64>()`, with the one digit reader.
+                crate::parse_u64(&text[1..])
+                    .and_then(|n| 0i64.checked_sub_unsigned(n))
                     .filter(|i| *i != 0)
                     .map(Number::from)
             } else {
-                text.parse::<u64>().ok().map(Number::from)
+                crate::parse_u64(text).map(Number::from)
             };
             if let Some(number) = exact {
                 return Ok(number);
@@ -332,6 +343,8 @@ mod tests {
             r#"[1.5, -2.25e3, 1E-7, 0.30000000000000004, 123456789012345678901234567890]"#,
             r#"{"a": {"b": [true, null, {}]}, "c": [], "d": "e"}"#,
             r#""esc \" \\ \/ \b \f \n \r \t \u00e9 \ud83d\ude00 plain é 😀""#,
+            r#""hex \u00E9 \u00e9 \uD83D\uDE00 \uabcd \uABCD \u0000""#,
+            r#"[-1, -42, -9223372036854775807, 9223372036854775808]"#,
             "\t[\n1 ,\r2 ]\n",
             r#"{"dup": 1, "dup": 2}"#,
         ];
@@ -374,6 +387,11 @@ mod tests {
             "[1 2]",
             r#""open"#,
             r#""\u12""#,
+            r#""\u00g0""#,
+            r#""\u00é""#,
+            r#""\u"#,
+            "--1",
+            "-+1",
             &deep,
         ];
         for doc in docs {

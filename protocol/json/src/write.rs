@@ -45,8 +45,8 @@ pub fn write(value: &Value, out: &mut String) {
     }
 }
 
-/// A quoted string with `"`, `\` and control characters escaped.
-fn write_string(s: &str, out: &mut String) {
+/// Appends `s` as a JSON string: quoted, with `"`, `\` and control characters escaped.
+pub fn write_string(s: &str, out: &mut String) {
     out.push('"');
     let mut start = 0;
     for (i, byte) in s.bytes().enumerate() {
@@ -63,7 +63,11 @@ fn write_string(s: &str, out: &mut String) {
         };
         out.push_str(&s[start..i]);
         if escape.is_empty() {
-            let _ = write!(out, "\\u{byte:04x}");
+            // `\u00XX`, as `write!(out, "\\u{byte:04x}")` would (without the formatter's hex).
+            let hex = |digit: u8| char::from(b"0123456789abcdef"[usize::from(digit)]);
+            out.push_str("\\u00");
+            out.push(hex(byte >> 4));
+            out.push(hex(byte & 0xf));
         } else {
             out.push_str(escape);
         }

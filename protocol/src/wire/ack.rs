@@ -16,6 +16,7 @@ pub struct ErrorAck {
 }
 
 /// Splits an ack into success (`ok` not false) and refusal.
+#[inline]
 pub fn ack_result(value: Value) -> Result<Value, ErrorAck> {
     if value.get(fields::OK) == Some(&Value::Bool(false)) {
         Err(ErrorAck {

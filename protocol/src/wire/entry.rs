@@ -50,6 +50,7 @@ impl PresenceEntry {
     }
 
     /// Reads a snapshot entry.
+    #[inline]
     pub fn from_json(v: &Value) -> Option<Self> {
         Some(Self {
             conn_id: json::string(v, fields::CONN_ID)?,

@@ -94,6 +94,7 @@ impl PresenceEvent {
     }
 
     /// Reads a `presence:event`.
+    #[inline]
     pub fn from_json(v: &Value) -> Option<Self> {
         let kind = PresenceEventType::parse(v.get(fields::TYPE)?.as_str()?)?;
         let state = match v.get(fields::STATE) {

@@ -56,10 +56,17 @@ pub struct HeartbeatResponse {
 impl HeartbeatPayload {
     /// As the protocol's JSON object.
     pub fn to_json(&self) -> Value {
+        self.clone().into_json()
+    }
+
+    /// As the protocol's JSON object, moving its fields there (what a client that builds the
+    /// request to send it does: no copy of its patch).
+    #[inline]
+    pub fn into_json(self) -> Value {
         let object = json::object([(fields::EPOCH, self.epoch.into())]);
-        let room = self.room_id.clone().map(Value::from);
+        let room = self.room_id.map(Value::from);
         let object = json::with_field(object, fields::ROOM_ID, room);
-        let patch = self.patch_state.clone().map(Value::Object);
+        let patch = self.patch_state.map(Value::Object);
         let object = json::with_field(object, fields::PATCH_STATE, patch);
         json::with_field(object, fields::DIGEST, self.digest.map(Value::from))
     }
@@ -77,6 +84,7 @@ impl HeartbeatResponse {
     }
 
     /// Reads a heartbeat ack (a `snapshot` that is not a valid one makes it unreadable).
+    #[inline]
     pub fn from_json(v: &Value) -> Option<Self> {
         let snapshot = match v.get(fields::SNAPSHOT) {
             None | Some(Value::Null) => None,

@@ -1,7 +1,7 @@
 //! `presence:join`: the request, and its answer (the snapshot and the joiner's own identity).
 
 use rtm_json as json;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::entry::{PresenceEntry, State, snapshot_from_json, snapshot_json};
 use crate::fields;
@@ -82,22 +82,36 @@ pub struct JoinResponse {
 impl JoinPayload {
     /// As the protocol's JSON object.
     pub fn to_json(&self) -> Value {
-        let object = json::object([
-            (fields::ROOM_ID, self.room_id.clone().into()),
-            (fields::USER_ID, self.user_id.clone().into()),
-            (fields::STATE, Value::Object(self.state.clone())),
-        ]);
-        let resume = self.resume.as_ref().map(Resume::to_json);
-        json::with_field(object, fields::RESUME, resume)
+        self.clone().into_json()
+    }
+
+    /// As the protocol's JSON object, moving its fields there (what a client that builds the
+    /// request to send it does: no copy of its state).
+    #[inline]
+    pub fn into_json(self) -> Value {
+        let mut map = Map::new();
+        map.insert(fields::ROOM_ID.into(), self.room_id.into());
+        map.insert(fields::USER_ID.into(), self.user_id.into());
+        map.insert(fields::STATE.into(), Value::Object(self.state));
+        if let Some(resume) = self.resume {
+            map.insert(fields::RESUME.into(), resume.into_json());
+        }
+        Value::Object(map)
     }
 }
 
 impl Resume {
     /// As the protocol's JSON object.
     pub fn to_json(&self) -> Value {
+        self.clone().into_json()
+    }
+
+    /// As the protocol's JSON object, moving its fields there.
+    #[inline]
+    pub fn into_json(self) -> Value {
         json::object([
-            (fields::CONN_ID, self.conn_id.clone().into()),
-            (fields::RESUME_TOKEN, self.resume_token.clone().into()),
+            (fields::CONN_ID, self.conn_id.into()),
+            (fields::RESUME_TOKEN, self.resume_token.into()),
         ])
     }
 }
@@ -115,6 +129,7 @@ impl SelfInfo {
     }
 
     /// Reads a join answer's `self`.
+    #[inline]
     pub fn from_json(v: &Value) -> Option<Self> {
         Some(Self {
             conn_id: json::string(v, fields::CONN_ID)?,
@@ -125,10 +140,12 @@ impl SelfInfo {
     }
 
     /// What a later join sends to take this entry over, when this join gave a token.
+    #[inline]
     pub fn resume(&self) -> Option<Resume> {
+        let resume_token = self.resume_token.clone()?;
         Some(Resume {
             conn_id: self.conn_id.clone(),
-            resume_token: self.resume_token.clone()?,
+            resume_token,
         })
     }
 }
@@ -143,6 +160,7 @@ impl JoinResponse {
     }
 
     /// Reads a join ack.
+    #[inline]
     pub fn from_json(v: &Value) -> Option<Self> {
         Some(Self {
             snapshot: snapshot_from_json(v.get(fields::SNAPSHOT)?)?,

@@ -1,7 +1,7 @@
 //! `presence:leave`: the request (its answer is just `{ok:true}`).
 
 use rtm_json as json;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::fields;
 
@@ -24,7 +24,15 @@ pub struct LeavePayload {
 impl LeavePayload {
     /// As the protocol's JSON object.
     pub fn to_json(&self) -> Value {
-        let room = self.room_id.clone().map(Value::from);
-        json::with_field(json::object([]), fields::ROOM_ID, room)
+        self.clone().into_json()
+    }
+
+    /// As the protocol's JSON object, moving its fields there.
+    #[inline]
+    pub fn into_json(self) -> Value {
+        match self.room_id {
+            Some(room) => json::object([(fields::ROOM_ID, room.into())]),
+            None => Value::Object(Map::new()),
+        }
     }
 }

@@ -59,8 +59,10 @@ impl Packet {
             '3' => Ok(Packet::Pong(rest.to_string())),
             '4' => Ok(Packet::Message(rest.to_string())),
             '6' => Ok(Packet::Noop),
-            other => Err(DecodeError(format!(
-                "unknown engine.io packet type {other}"
+            // The type as text (a `str`: formatting a `char` is more WebAssembly).
+            _ => Err(DecodeError(format!(
+                "unknown engine.io packet type {}",
+                &frame[..frame.len() - rest.len()]
             ))),
         }
     }

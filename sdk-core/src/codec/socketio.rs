@@ -47,6 +47,7 @@ impl Packet {
         let bad = |what: &str| DecodeError(format!("{what}: {text}"));
         let mut rest = text;
         let kind = rest.chars().next().ok_or_else(|| bad("empty packet"))?;
+        let kind_text = &rest[..1];
         rest = &rest[1..];
         if kind == '5' || kind == '6' {
             return Ok(Packet::Binary);
@@ -66,11 +67,7 @@ impl Packet {
             .find(|c: char| !c.is_ascii_digit())
             .unwrap_or(rest.len());
         let ack = if digits > 0 {
-            Some(
-                rest[..digits]
-                    .parse::<u64>()
-                    .map_err(|_| bad("ack id out of range"))?,
-            )
+            Some(json::parse_u64(&rest[..digits]).ok_or_else(|| bad("ack id out of range"))?)
         } else {
             None
         };
@@ -117,7 +114,8 @@ impl Packet {
                     .unwrap_or_else(|| json::to_string(&value));
                 Ok(Packet::ConnectError(message))
             }
-            other => Err(bad(&format!("unknown packet type {other}"))),
+            // The type as text (a `str`: formatting a `char` is more WebAssembly).
+            _ => Err(bad(&format!("unknown packet type {kind_text}"))),
         }
     }
 
@@ -128,15 +126,10 @@ impl Packet {
             Packet::Connect(Some(auth)) => format!("0{}", json::to_string(auth)),
             Packet::Disconnect => "1".into(),
             Packet::Event { name, args, ack } => {
-                let mut items = Vec::with_capacity(args.len() + 1);
-                items.push(Value::String(name.clone()));
-                items.extend(args.iter().cloned());
                 let id = ack.map(|id| id.to_string()).unwrap_or_default();
-                format!("2{id}{}", json::to_string(&Value::Array(items)))
+                array_frame(&format!("2{id}"), Some(name), args)
             }
-            Packet::Ack { id, args } => {
-                format!("3{id}{}", json::to_string(&Value::Array(args.clone())))
-            }
+            Packet::Ack { id, args } => array_frame(&format!("3{id}"), None, args),
             Packet::ConnectError(message) => {
                 format!(
                     "4{}",
@@ -146,6 +139,24 @@ impl Packet {
             Packet::Binary => unreachable!("rtm never sends binary packets"),
         }
     }
+}
+
+/// `head` then the JSON array of `first` (a string) and `args`, written in place (as
+/// `json::to_string` writes that array, without copying the arguments into one).
+fn array_frame(head: &str, first: Option<&str>, args: &[Value]) -> String {
+    let mut frame = String::from(head);
+    frame.push('[');
+    if let Some(first) = first {
+        json::write_string(first, &mut frame);
+    }
+    for (i, arg) in args.iter().enumerate() {
+        if i > 0 || first.is_some() {
+            frame.push(',');
+        }
+        json::write(arg, &mut frame);
+    }
+    frame.push(']');
+    frame
 }
 
 #[cfg(test)]
@@ -246,6 +257,32 @@ mod tests {
             "34[1]"
         );
         assert_eq!(Packet::Disconnect.encode(), "1");
+    }
+
+    /// Written in place, the arrays are what `json::to_string` writes for them.
+    #[test]
+    fn encodes_arguments_as_their_json_array() {
+        let args = vec![
+            json!({"a": [1, "b\"\n"], "z": null}),
+            json!(-1.5),
+            json!("\u{1}é"),
+        ];
+        for (name, args, ack) in [
+            ("x", args.clone(), None),
+            ("quote \" and \\", args.clone(), Some(7)),
+            ("none", vec![], Some(0)),
+        ] {
+            let mut items = vec![Value::String(name.into())];
+            items.extend(args.iter().cloned());
+            let id = ack.map(|id| id.to_string()).unwrap_or_default();
+            let expected = format!("2{id}{}", json::to_string(&Value::Array(items)));
+            let name = name.into();
+            assert_eq!(Packet::Event { name, args, ack }.encode(), expected);
+        }
+        for args in [vec![], vec![json!(1)], args] {
+            let expected = format!("39{}", json::to_string(&Value::Array(args.clone())));
+            assert_eq!(Packet::Ack { id: 9, args }.encode(), expected);
+        }
     }
 
     #[test]
