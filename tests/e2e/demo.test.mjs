@@ -5,11 +5,11 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { dirname, join as joinPath, resolve } from "node:path";
 import { launchChromium, problemsOf } from "./lib/chromium.mjs";
 
 const URL = process.env.RTM_DEMO_URL;
-const SCREENSHOT = resolve(process.env.RTM_DEMO_SCREENSHOT ?? join(tmpdir(), "rtm-demo.png"));
+const SCREENSHOT = resolve(process.env.RTM_DEMO_SCREENSHOT ?? joinPath(tmpdir(), "rtm-demo.png"));
 const WAIT = 15_000;
 let browser;
 
