@@ -11,9 +11,18 @@ pub const PRESENCE_HEARTBEAT: &str = "presence:heartbeat";
 pub const PRESENCE_LEAVE: &str = "presence:leave";
 /// Server → room: a connection joined, changed its state or left.
 pub const PRESENCE_EVENT: &str = "presence:event";
-/// Server → the room's members on one node: the room's whole snapshot (`{roomId, snapshot}`),
+/// Server → the room's members on one node: the room's snapshot (`{roomId, snapshot, total,
+/// cursor}`, paged as a join's),
 /// after that node's subscription to the room was lost and restored; applied like a rejoin's.
 pub const PRESENCE_SYNC: &str = "presence:sync";
+/// Client → server: the next page of a room's snapshot (`{roomId, cursor, limit?}` →
+/// `{ok, snapshot, total, cursor}`).
+pub const PRESENCE_MEMBERS: &str = "presence:members";
+/// Server → a `batch: true` member: a window's presence events of a room, in order
+/// (`{roomId, events}`).
+pub const PRESENCE_EVENTS: &str = "presence:events";
+/// Server → a `"count"` member: the room's number of connections (`{roomId, count}`).
+pub const PRESENCE_COUNT: &str = "presence:count";
 /// Server → each of a node's connections: the node is shutting down; reconnect now (to another
 /// node) and resume (`{reason}`).
 pub const DRAIN: &str = "rtm:drain";
@@ -37,6 +46,9 @@ mod tests {
             super::PRESENCE_LEAVE,
             super::PRESENCE_EVENT,
             super::PRESENCE_SYNC,
+            super::PRESENCE_MEMBERS,
+            super::PRESENCE_EVENTS,
+            super::PRESENCE_COUNT,
             super::CHAT_SEND,
             super::CHAT_HISTORY,
             super::CHAT_MESSAGE,

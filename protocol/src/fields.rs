@@ -55,3 +55,16 @@ pub const RESUMED: &str = "resumed";
 pub const DIGEST: &str = "digest";
 /// Why the server sends `rtm:drain`.
 pub const REASON: &str = "reason";
+
+/// A join's presence level: `"events"` (the default) or `"count"`.
+pub const PRESENCE: &str = "presence";
+/// A join's wish for batched events (`presence:events`).
+pub const BATCH: &str = "batch";
+/// How many connections a room has (with a snapshot or a page).
+pub const TOTAL: &str = "total";
+/// Where the next snapshot page starts (`null` when the snapshot is complete).
+pub const CURSOR: &str = "cursor";
+/// A `presence:count`'s number of connections in the room.
+pub const COUNT: &str = "count";
+/// A `presence:events` batch's events, in order.
+pub const EVENTS: &str = "events";

@@ -44,6 +44,20 @@ pub struct Config {
     #[arg(long, env = "RTM_PRESENCE_GRACE_MS", default_value_t = 5_000)]
     pub presence_grace_ms: u64,
 
+    /// The most entries one page of a room's snapshot lists (a join's answer, a heartbeat's,
+    /// `presence:members`'); the rest is read page by page.
+    #[arg(long, env = "RTM_PRESENCE_SNAPSHOT_PAGE", default_value_t = 1_000)]
+    pub presence_snapshot_page: usize,
+
+    /// A `batch: true` member's window (ms): the room's presence events of a window go out as
+    /// one `presence:events` frame. 0 sends every event at once.
+    #[arg(long, env = "RTM_PRESENCE_BATCH_MS", default_value_t = 50)]
+    pub presence_batch_ms: u64,
+
+    /// The least time (ms) between two `presence:count`s to a room's `"count"` members.
+    #[arg(long, env = "RTM_PRESENCE_COUNT_INTERVAL_MS", default_value_t = 1_000)]
+    pub presence_count_interval_ms: u64,
+
     /// On SIGTERM/SIGINT, how long (ms) the node waits for its clients to move to other nodes
     /// before it closes the rest and exits.
     #[arg(long, env = "RTM_SHUTDOWN_TIMEOUT_MS", default_value_t = 10_000)]
@@ -169,6 +183,9 @@ impl Default for Config {
             presence_ttl_ms: 30_000,
             presence_reaper_interval_ms: 3_000,
             presence_grace_ms: 5_000,
+            presence_snapshot_page: 1_000,
+            presence_batch_ms: 50,
+            presence_count_interval_ms: 1_000,
             shutdown_timeout_ms: 10_000,
             cors_origin: "*".into(),
             static_dir: None,

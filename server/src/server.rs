@@ -76,6 +76,9 @@ impl RealtimeServer {
             ttl: config.presence_ttl(),
             reaper_interval: config.reaper_interval(),
             grace: Duration::from_millis(config.presence_grace_ms),
+            snapshot_page: config.presence_snapshot_page,
+            batch: Duration::from_millis(config.presence_batch_ms),
+            count_interval: Duration::from_millis(config.presence_count_interval_ms),
         });
         let chat = ChatModule::new(config.chat_max_history)
             .retention(Duration::from_secs(config.chat_history_ttl_s));

@@ -7,7 +7,10 @@
 use std::collections::HashSet;
 
 use rtm_protocol::wire::{self, PresenceEventType};
-use rtm_protocol::wire::{HeartbeatResponse, JoinResponse, PresenceEntry, PresenceEvent};
+use rtm_protocol::wire::{
+    HeartbeatResponse, JoinResponse, MembersResponse, PresenceCount, PresenceEntry, PresenceEvent,
+    PresenceEvents,
+};
 use rtm_protocol::{ErrorCode, events, fields};
 use rtm_sdk_core::codec::socketio::Packet;
 use rtm_tests::raw::RawSocket;
@@ -64,6 +67,45 @@ async fn every_answer_and_event(store: &Store, redis: Option<RedisServer>) -> Ve
     );
     assert_eq!(bob_joined.snapshot.len(), 2, "{bob_joined:?}");
 
+    // Large rooms: a count member's answer and count, a page, a batch.
+    let mut carol = Wire::connect(&url, &room).await;
+    let carol_joined = join_answer(
+        carol
+            .request(
+                events::PRESENCE_JOIN,
+                json!({"roomId": room, "userId": "carol", "presence": "count", "batch": true}),
+            )
+            .await,
+    );
+    assert_eq!(
+        (carol_joined.snapshot.len(), carol_joined.total),
+        (0, Some(3)),
+        "{carol_joined:?}"
+    );
+    carol
+        .wait_for(|name, data| {
+            name == events::PRESENCE_COUNT
+                && PresenceCount::from_json(data).is_some_and(|c| c.count == 3)
+        })
+        .await;
+    let page = alice
+        .request(
+            events::PRESENCE_MEMBERS,
+            json!({"roomId": room, "cursor": "0", "limit": 1}),
+        )
+        .await;
+    let page = MembersResponse::from_json(&ok(page)).expect("the SDK reads a page");
+    assert_eq!((page.snapshot.len(), page.total), (1, Some(3)), "{page:?}");
+    assert!(page.cursor.is_some(), "{page:?}");
+    let mut dave = Wire::connect(&url, &room).await;
+    join_answer(
+        dave.request(
+            events::PRESENCE_JOIN,
+            json!({"roomId": room, "userId": "dave", "batch": true}),
+        )
+        .await,
+    );
+
     let beat = alice
         .request(
             events::PRESENCE_HEARTBEAT,
@@ -72,6 +114,16 @@ async fn every_answer_and_event(store: &Store, redis: Option<RedisServer>) -> Ve
         .await;
     let beat = HeartbeatResponse::from_json(&ok(beat)).expect("the SDK reads a heartbeat answer");
     assert_eq!((beat.changed, beat.epoch), (true, epoch));
+    dave.wait_for(|name, data| {
+        name == events::PRESENCE_EVENTS
+            && PresenceEvents::from_json(data).is_some_and(|batch| {
+                batch
+                    .events
+                    .iter()
+                    .any(|e| e.kind == PresenceEventType::Update && e.user_id == "alice")
+            })
+    })
+    .await;
 
     let sent = ok(alice
         .request(events::CHAT_SEND, json!({"roomId": room, "message": "hi"}))
@@ -335,6 +387,18 @@ impl Wire {
             events::CHAT_MESSAGE => {
                 chat_message(data, &self.room);
                 events::CHAT_MESSAGE
+            }
+            events::PRESENCE_COUNT => {
+                PresenceCount::from_json(data)
+                    .unwrap_or_else(|| panic!("the SDK cannot read the count {data}"));
+                events::PRESENCE_COUNT
+            }
+            events::PRESENCE_EVENTS => {
+                let batch = PresenceEvents::from_json(data)
+                    .unwrap_or_else(|| panic!("the SDK cannot read the batch {data}"));
+                assert!(!batch.events.is_empty(), "an empty batch: {data}");
+                assert!(batch.events.iter().all(|e| e.rev.is_some()), "{data}");
+                events::PRESENCE_EVENTS
             }
             other => panic!("an event the SDK does not know: {other} {data}"),
         }

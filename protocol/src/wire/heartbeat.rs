@@ -51,6 +51,18 @@ pub struct HeartbeatResponse {
         serde(default, skip_serializing_if = "Option::is_none")
     )]
     pub snapshot: Option<Vec<PresenceEntry>>,
+    /// With a snapshot: how many connections the room has.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub total: Option<u64>,
+    /// With a snapshot that is a first page: where `presence:members` goes on.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub cursor: Option<String>,
 }
 
 impl HeartbeatPayload {
@@ -80,7 +92,9 @@ impl HeartbeatResponse {
             (fields::EPOCH, self.epoch.into()),
         ]);
         let snapshot = self.snapshot.as_deref().map(snapshot_json);
-        json::with_field(object, fields::SNAPSHOT, snapshot)
+        let object = json::with_field(object, fields::SNAPSHOT, snapshot);
+        let object = json::with_field(object, fields::TOTAL, self.total.map(Value::from));
+        json::with_field(object, fields::CURSOR, self.cursor.clone().map(Value::from))
     }
 
     /// Reads a heartbeat ack (a `snapshot` that is not a valid one makes it unreadable).
@@ -94,6 +108,8 @@ impl HeartbeatResponse {
             changed: json::flag(v, fields::CHANGED),
             epoch: json::uint(v, fields::EPOCH)?,
             snapshot,
+            total: json::uint(v, fields::TOTAL),
+            cursor: json::string(v, fields::CURSOR),
         })
     }
 }

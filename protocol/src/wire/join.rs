@@ -26,6 +26,46 @@ pub struct JoinPayload {
         serde(default, skip_serializing_if = "Option::is_none")
     )]
     pub resume: Option<Resume>,
+    /// What the joiner receives of the room's presence (`"events"` when absent).
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub presence: PresenceLevel,
+    /// Whether the joiner takes the room's events batched (`presence:events`).
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub batch: bool,
+}
+
+/// What a member receives of its room's presence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(rename_all = "lowercase")
+)]
+pub enum PresenceLevel {
+    /// The snapshot and every join, update and leave (the default).
+    #[default]
+    Events,
+    /// Only the room's count (`presence:count`): for audiences of thousands.
+    Count,
+}
+
+impl PresenceLevel {
+    /// The protocol's name for it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PresenceLevel::Events => "events",
+            PresenceLevel::Count => "count",
+        }
+    }
+
+    /// The level the protocol names `name`.
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "events" => Some(Self::Events),
+            "count" => Some(Self::Count),
+            _ => None,
+        }
+    }
 }
 
 /// A join's `resume`: the entry to take over and the secret its join was given.
@@ -72,8 +112,18 @@ pub struct SelfInfo {
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct JoinResponse {
-    /// Everyone in the room, the joiner included.
+    /// The room's connections in `connId` order, the joiner included: all of them, or the first
+    /// page when `cursor` is set (empty for a `"count"` member).
     pub snapshot: Vec<PresenceEntry>,
+    /// How many connections the room has (`None` from servers without paging).
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub total: Option<u64>,
+    /// Where `presence:members` goes on; `None` when the snapshot is complete.
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub cursor: Option<String>,
     /// The joiner.
     #[cfg_attr(feature = "serde", serde(rename = "self"))]
     pub self_info: SelfInfo,
@@ -95,6 +145,12 @@ impl JoinPayload {
         map.insert(fields::STATE.into(), Value::Object(self.state));
         if let Some(resume) = self.resume {
             map.insert(fields::RESUME.into(), resume.into_json());
+        }
+        if self.presence != PresenceLevel::Events {
+            map.insert(fields::PRESENCE.into(), self.presence.as_str().into());
+        }
+        if self.batch {
+            map.insert(fields::BATCH.into(), true.into());
         }
         Value::Object(map)
     }
@@ -153,10 +209,15 @@ impl SelfInfo {
 impl JoinResponse {
     /// As the protocol's JSON object.
     pub fn to_json(&self) -> Value {
-        json::object([
+        let object = json::object([
             (fields::SNAPSHOT, snapshot_json(&self.snapshot)),
             (fields::SELF, self.self_info.to_json()),
-        ])
+            (
+                fields::CURSOR,
+                self.cursor.clone().map_or(Value::Null, Value::from),
+            ),
+        ]);
+        json::with_field(object, fields::TOTAL, self.total.map(Value::from))
     }
 
     /// Reads a join ack.
@@ -164,6 +225,8 @@ impl JoinResponse {
     pub fn from_json(v: &Value) -> Option<Self> {
         Some(Self {
             snapshot: snapshot_from_json(v.get(fields::SNAPSHOT)?)?,
+            total: json::uint(v, fields::TOTAL),
+            cursor: json::string(v, fields::CURSOR),
             self_info: SelfInfo::from_json(v.get(fields::SELF)?)?,
         })
     }
@@ -203,6 +266,8 @@ mod tests {
             user_id: "u".into(),
             state: State::new(),
             resume: None,
+            presence: PresenceLevel::Events,
+            batch: false,
         };
         assert_eq!(
             join.to_json(),
@@ -216,5 +281,25 @@ mod tests {
             join.to_json()["resume"],
             json!({"connId": "c1", "resumeToken": "t1"})
         );
+        join.presence = PresenceLevel::Count;
+        join.batch = true;
+        let written = join.to_json();
+        assert_eq!(
+            (&written["presence"], &written["batch"]),
+            (&json!("count"), &json!(true))
+        );
+    }
+
+    #[test]
+    fn a_join_answer_reads_its_page() {
+        let entry = json!({"connId": "c1", "userId": "u", "state": {}, "lastSeenMs": 5, "epoch": 7, "rev": 0});
+        let me = json!({"connId": "c1", "epoch": 7, "resumed": false});
+        let paged = json!({"snapshot": [entry], "total": 3, "cursor": "c1", "self": me});
+        let read = JoinResponse::from_json(&paged).unwrap();
+        assert_eq!((read.total, read.cursor.as_deref()), (Some(3), Some("c1")));
+        assert_eq!(read.to_json(), paged);
+        // The TypeScript server's: no total, no cursor (complete).
+        let plain = JoinResponse::from_json(&json!({"snapshot": [], "self": me})).unwrap();
+        assert_eq!((plain.total, plain.cursor), (None, None));
     }
 }

@@ -8,15 +8,23 @@
 //! its arguments moved through memory (half a KiB of the browser SDK's WebAssembly in all).
 
 mod ack;
+mod batch;
+mod count;
 mod entry;
 mod event;
 mod heartbeat;
 mod join;
 mod leave;
+mod members;
+mod sync;
 
 pub use ack::{ErrorAck, ack_result};
+pub use batch::PresenceEvents;
+pub use count::PresenceCount;
 pub use entry::{PresenceEntry, State, snapshot_from_json, snapshot_json};
 pub use event::{PresenceEvent, PresenceEventType};
 pub use heartbeat::{HeartbeatPayload, HeartbeatResponse};
-pub use join::{JoinPayload, JoinResponse, Resume, SelfInfo};
+pub use join::{JoinPayload, JoinResponse, PresenceLevel, Resume, SelfInfo};
 pub use leave::LeavePayload;
+pub use members::{MembersPayload, MembersResponse};
+pub use sync::PresenceSync;

@@ -71,6 +71,18 @@ pub(crate) async fn run(io: SocketIo, bus: Bus, mut rx: mpsc::UnboundedReceiver<
 /// Emits `event` with `data` to the room's sockets on this node.
 fn deliver(io: &SocketIo, bus: &Bus, room: &str, event: &str, data: &RawValue) {
     bus.inner.metrics.bus_received();
+    let route = bus
+        .inner
+        .routes
+        .read()
+        .expect("routes lock")
+        .iter()
+        .find(|(name, _)| *name == event)
+        .map(|(_, route)| route.clone());
+    if let Some(route) = route {
+        route(io, room, data);
+        return;
+    }
     // `io.to` would panic once shutdown has closed the namespace; `of` says so instead.
     let Some(namespace) = io.of("/") else {
         return;

@@ -18,6 +18,7 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use serde_json::value::RawValue;
 use socketioxide::SocketIo;
 use socketioxide::extract::SocketRef;
 use tokio::sync::mpsc;
@@ -46,6 +47,10 @@ pub struct BusMessage {
 /// A callback run on each node for each bus message, after it was emitted to the local sockets.
 pub type Tap = Arc<dyn Fn(&SocketIo, &BusMessage) + Send + Sync>;
 
+/// What delivers one event name's messages to a room's local sockets instead of the bus
+/// (`room`, the message's data as JSON text): see [`Bus::route`].
+pub type Route = Arc<dyn Fn(&SocketIo, &str, &RawValue) + Send + Sync>;
+
 /// A handle to the bus; cheap to clone.
 #[derive(Clone)]
 pub struct Bus {
@@ -57,6 +62,7 @@ struct Inner {
     redis: Option<RedisConnection>,
     subscriptions: Option<Subscriptions>,
     taps: RwLock<Vec<Tap>>,
+    routes: RwLock<Vec<(&'static str, Route)>>,
     resync: RwLock<Option<Resync>>,
     metrics: Metrics,
 }
@@ -121,6 +127,7 @@ impl Bus {
                 redis,
                 subscriptions,
                 taps: RwLock::new(Vec::new()),
+                routes: RwLock::new(Vec::new()),
                 resync: RwLock::new(None),
                 metrics: metrics.clone(),
             }),
@@ -214,6 +221,17 @@ impl Bus {
     /// Adds a callback that sees every message this node delivers.
     pub fn tap(&self, tap: Tap) {
         self.inner.taps.write().expect("taps lock").push(tap);
+    }
+
+    /// Delivers `event`'s messages with `route` rather than to every socket of the room: the
+    /// presence module sends presence events to each member as it asked (single, batched, or
+    /// only as a count).
+    pub fn route(&self, event: &'static str, route: Route) {
+        self.inner
+            .routes
+            .write()
+            .expect("routes lock")
+            .push((event, route));
     }
 
     /// Sets what brings a room's local members up to date after this node's subscription to

@@ -3,7 +3,8 @@
 use std::sync::Arc;
 
 use rtm_protocol::wire::{
-    HeartbeatPayload, HeartbeatResponse, JoinPayload, JoinResponse, LeavePayload, SelfInfo,
+    HeartbeatPayload, HeartbeatResponse, JoinPayload, JoinResponse, LeavePayload, MembersPayload,
+    MembersResponse, PresenceLevel, SelfInfo,
 };
 use serde_json::Value;
 use socketioxide::extract::SocketRef;
@@ -15,8 +16,9 @@ use crate::error::{AckError, ErrorCode, store_error};
 use crate::module::ModuleContext;
 use crate::net::departure::Departure;
 
-/// `presence:join {roomId, userId, state?, resume?}` →
-/// `{ok, snapshot, self:{connId, epoch, resumeToken, resumed}}`.
+/// `presence:join {roomId, userId, state?, resume?, presence?, batch?}` →
+/// `{ok, snapshot, total, cursor, self:{connId, epoch, resumeToken, resumed}}`; a `"count"`
+/// member also gets the room's count (`presence:count`) just before the answer.
 pub(crate) async fn join(
     p: Arc<Presence>,
     ctx: ModuleContext,
@@ -28,6 +30,8 @@ pub(crate) async fn join(
         user_id: user,
         state,
         resume,
+        presence: level,
+        batch,
     } = request;
     if let Some(auth) = ctx.auth_user(&socket)
         && *auth != *user
@@ -64,6 +68,7 @@ pub(crate) async fn join(
         membership.remove(&room);
         return Err(store_error("presence join (subscribing to the room)", &err));
     }
+    p.fanout.add(&socket, &room, level, batch);
     let token = new_token();
     let request = JoinRequest {
         conn: &own,
@@ -73,6 +78,10 @@ pub(crate) async fn join(
         resume: resume
             .as_ref()
             .map(|r| (r.conn_id.as_str(), r.resume_token.as_str())),
+        page: match level {
+            PresenceLevel::Events => p.page,
+            PresenceLevel::Count => 0,
+        },
     };
     match p.store.join(&room, request).await {
         Ok(outcome) => {
@@ -81,6 +90,7 @@ pub(crate) async fn join(
                 user_id: user,
                 epoch: outcome.epoch,
                 conn_id: conn.clone(),
+                level,
             };
             // Without tokens, a connection belongs to each user it joined a room as.
             ctx.backend().claim_user(&socket, &joined.user_id);
@@ -92,7 +102,7 @@ pub(crate) async fn join(
                 // this room, so the join is released here as the disconnect would have (at once
                 // or after the grace), and the room's channel is released if the disconnect came
                 // before this join subscribed.
-                p.bus.leave(&socket, &room);
+                p.release_room(&socket, &room);
                 p.local.remove(&conn, socket.id);
                 release(&p, &room, &joined, departure_grace(&p, &socket)).await;
                 return Err(AckError::new(
@@ -100,8 +110,14 @@ pub(crate) async fn join(
                     "the connection closed during the join",
                 ));
             }
+            if level == PresenceLevel::Count {
+                p.fanout
+                    .send_count(&room, outcome.page.total, Some(socket.id));
+            }
             to_answer(&JoinResponse {
-                snapshot: outcome.snapshot,
+                snapshot: outcome.page.entries,
+                total: Some(outcome.page.total),
+                cursor: outcome.page.cursor,
                 self_info: SelfInfo {
                     conn_id: conn.to_string(),
                     epoch: outcome.epoch,
@@ -114,7 +130,7 @@ pub(crate) async fn join(
             // The outcome is unknown (a timeout can come after the write happened): undo it, so
             // a refused join is never left listed. A previous join of this room is gone too.
             membership.remove(&room);
-            p.bus.leave(&socket, &room);
+            p.release_room(&socket, &room);
             undo_join(&p, &membership, &room, &own).await;
             Err(store_error("presence join", &err))
         }
@@ -183,7 +199,9 @@ pub(crate) async fn heartbeat(
         conn: &joined.conn_id,
         epoch,
         patch: patch_state,
-        digest,
+        // A count member has no view to heal.
+        digest: digest.filter(|_| joined.level == PresenceLevel::Events),
+        page: p.page,
     };
     match p.store.heartbeat(&room, request).await {
         Ok(HeartbeatOutcome::Refreshed {
@@ -193,11 +211,13 @@ pub(crate) async fn heartbeat(
         }) => to_answer(&HeartbeatResponse {
             changed,
             epoch,
-            snapshot,
+            total: snapshot.as_ref().map(|page| page.total),
+            cursor: snapshot.as_ref().and_then(|page| page.cursor.clone()),
+            snapshot: snapshot.map(|page| page.entries),
         }),
         Ok(HeartbeatOutcome::NotJoined) => {
             membership.remove(&room);
-            p.bus.leave(&socket, &room);
+            p.release_room(&socket, &room);
             Err(not_joined())
         }
         Ok(HeartbeatOutcome::StaleEpoch) => Err(AckError::new(
@@ -227,9 +247,44 @@ pub(crate) async fn leave(
             .await
             .map_err(|e| store_error("presence leave", &e))?;
         membership.remove(&room);
-        p.bus.leave(&socket, &room);
+        p.release_room(&socket, &room);
     }
     Ok(Value::Null)
+}
+
+/// `presence:members {roomId, cursor, limit?}` → `{ok, snapshot, total, cursor}`: the page of
+/// the room's snapshot after `cursor`, for a member of the room.
+pub(crate) async fn members(
+    p: Arc<Presence>,
+    ctx: ModuleContext,
+    socket: SocketRef,
+    request: MembersPayload,
+) -> Result<Value, AckError> {
+    let MembersPayload {
+        room_id: room,
+        cursor,
+        limit,
+    } = request;
+    if !ctx.may_use_room(&socket, &room) {
+        return Err(AckError::new(
+            ErrorCode::Forbidden,
+            "the token's rooms claim does not allow this room",
+        ));
+    }
+    if Membership::of(&socket).get(&room).is_none() {
+        return Err(not_joined());
+    }
+    let limit = limit.map_or(p.page, |l| (l as usize).min(p.page));
+    let page = p
+        .store
+        .page(&room, Some(&cursor), limit)
+        .await
+        .map_err(|e| store_error("presence members", &e))?;
+    to_answer(&MembersResponse {
+        snapshot: page.entries,
+        total: Some(page.total),
+        cursor: page.cursor,
+    })
 }
 
 /// Leaves every room the socket is in, and closes its membership so that a join still in flight
@@ -242,6 +297,7 @@ pub(crate) async fn leave_all(p: &Arc<Presence>, socket: &SocketRef) {
     let grace = departure_grace(p, socket);
     for (room, joined) in membership.close() {
         p.local.remove(&joined.conn_id, socket.id);
+        p.fanout.remove(socket.id, &room);
         release(p, &room, &joined, grace).await;
     }
 }

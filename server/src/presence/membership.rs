@@ -5,6 +5,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
+use rtm_protocol::wire::PresenceLevel;
 use socketioxide::extract::SocketRef;
 
 /// A socket's presence in one room.
@@ -16,6 +17,8 @@ pub struct Joined {
     pub epoch: u64,
     /// The connection id of its entry in that room.
     pub conn_id: Arc<str>,
+    /// What it receives of the room's presence.
+    pub level: PresenceLevel,
 }
 
 /// The presence of one socket.

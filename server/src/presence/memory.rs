@@ -1,6 +1,7 @@
 //! The in-memory presence store: zero setup, one node.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::ops::Bound;
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -11,8 +12,8 @@ use serde_json::{Map, Value};
 
 use super::event::announcement;
 use super::store::{
-    HeartbeatOutcome, HeartbeatRequest, JoinOutcome, JoinRequest, PresenceEntry, PresenceStore,
-    StoreError,
+    HeartbeatOutcome, HeartbeatRequest, JoinOutcome, JoinRequest, Page, PresenceEntry,
+    PresenceStore, StoreError,
 };
 use crate::bus::Bus;
 
@@ -31,10 +32,11 @@ struct Rooms {
     deadlines: BTreeSet<(u64, String, String)>,
 }
 
-/// One room's entries, and its digest (kept as they change).
+/// One room's entries in `connId` order (the order of snapshot pages), and its digest (kept as
+/// they change).
 #[derive(Default)]
 struct Room {
-    conns: HashMap<String, Conn>,
+    conns: BTreeMap<String, Conn>,
     digest: u32,
 }
 
@@ -52,6 +54,29 @@ impl Room {
 
     fn snapshot(&self) -> Vec<PresenceEntry> {
         self.conns.iter().map(|(id, c)| c.entry(id)).collect()
+    }
+
+    /// Up to `limit` entries after `after`.
+    fn page(&self, after: Option<&str>, limit: usize) -> Page {
+        let start = after.map_or(Bound::Unbounded, Bound::Excluded);
+        let mut rest = self
+            .conns
+            .range::<str, _>((start, Bound::Unbounded))
+            .peekable();
+        let entries: Vec<PresenceEntry> = rest
+            .by_ref()
+            .take(limit)
+            .map(|(id, c)| c.entry(id))
+            .collect();
+        let more = rest.peek().is_some();
+        Page {
+            cursor: entries
+                .last()
+                .filter(|_| more)
+                .map(|last| last.conn_id.clone()),
+            entries,
+            total: self.conns.len() as u64,
+        }
     }
 }
 
@@ -195,7 +220,7 @@ impl PresenceStore for MemoryPresenceStore {
             conn,
             epoch,
             resumed: resumed.is_some(),
-            snapshot: r.snapshot(),
+            page: r.page(None, request.page),
         })
     }
 
@@ -209,6 +234,7 @@ impl PresenceStore for MemoryPresenceStore {
             epoch,
             patch,
             digest,
+            page,
         } = request;
         let mut inner = self.inner.lock().expect("presence lock");
         let Some(r) = inner.rooms.get_mut(room) else {
@@ -236,7 +262,7 @@ impl PresenceStore for MemoryPresenceStore {
             self.announce(PresenceEventType::Update, room, conn, &c, true, now);
         }
         r.insert(conn, c);
-        let snapshot = stale.then(|| r.snapshot());
+        let snapshot = stale.then(|| r.page(None, page));
         inner.reschedule(room, conn, now + self.ttl_ms);
         Ok(HeartbeatOutcome::Refreshed {
             changed,
@@ -266,10 +292,12 @@ impl PresenceStore for MemoryPresenceStore {
         grace: Duration,
     ) -> Result<bool, StoreError> {
         let mut inner = self.inner.lock().expect("presence lock");
-        if inner.get_mut(room, conn).map(|c| c.epoch) != Some(epoch) {
+        let Some(c) = inner.get_mut(room, conn).filter(|c| c.epoch == epoch) else {
             return Ok(false);
-        }
-        inner.reschedule(room, conn, now_ms() + grace.as_millis() as u64);
+        };
+        // The grace never keeps an entry past its TTL deadline.
+        let deadline = c.expires.min(now_ms() + grace.as_millis() as u64);
+        inner.reschedule(room, conn, deadline);
         Ok(true)
     }
 
@@ -280,6 +308,25 @@ impl PresenceStore for MemoryPresenceStore {
             .get(room)
             .map(Room::snapshot)
             .unwrap_or_default())
+    }
+
+    async fn page(
+        &self,
+        room: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Page, StoreError> {
+        let inner = self.inner.lock().expect("presence lock");
+        Ok(inner
+            .rooms
+            .get(room)
+            .map(|r| r.page(after, limit))
+            .unwrap_or_default())
+    }
+
+    async fn count(&self, room: &str) -> Result<u64, StoreError> {
+        let inner = self.inner.lock().expect("presence lock");
+        Ok(inner.rooms.get(room).map_or(0, |r| r.conns.len() as u64))
     }
 
     async fn due(&self, max: usize) -> Result<Vec<(String, String)>, StoreError> {
@@ -305,5 +352,77 @@ impl PresenceStore for MemoryPresenceStore {
         };
         self.announce(PresenceEventType::Leave, room, conn, &c, false, now);
         Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::Metrics;
+
+    async fn store(ttl: Duration) -> MemoryPresenceStore {
+        let (_layer, io) = socketioxide::SocketIo::new_layer();
+        let (bus, _tasks, _control) = Bus::start(io, None, Vec::new(), &Metrics::new())
+            .await
+            .expect("an in-memory bus starts");
+        MemoryPresenceStore::new(bus, ttl)
+    }
+
+    fn join<'a>(conn: &'a str, page: usize) -> JoinRequest<'a> {
+        JoinRequest {
+            conn,
+            user: "u",
+            state: Map::new(),
+            token: "t",
+            resume: None,
+            page,
+        }
+    }
+
+    #[tokio::test]
+    async fn pages_follow_conn_order_and_end_with_no_cursor() {
+        let store = store(Duration::from_secs(30)).await;
+        for conn in ["d", "b", "e", "a", "c"] {
+            store.join("r", join(conn, 2)).await.unwrap();
+        }
+        let first = store.join("r", join("f", 2)).await.unwrap().page;
+        let ids = |page: &Page| -> Vec<String> {
+            page.entries.iter().map(|e| e.conn_id.clone()).collect()
+        };
+        assert_eq!(
+            (ids(&first), first.total),
+            (vec!["a".into(), "b".into()], 6)
+        );
+        assert_eq!(first.cursor.as_deref(), Some("b"));
+        let second = store.page("r", Some("b"), 3).await.unwrap();
+        assert_eq!(ids(&second), ["c", "d", "e"]);
+        let last = store.page("r", Some("e"), 3).await.unwrap();
+        assert_eq!((ids(&last), last.cursor), (vec!["f".to_string()], None));
+        let count_member = store.join("r", join("g", 0)).await.unwrap().page;
+        assert_eq!((count_member.entries.len(), count_member.total), (0, 7));
+        assert_eq!(
+            count_member.cursor, None,
+            "an empty page of a count member is complete"
+        );
+        assert_eq!(store.count("r").await.unwrap(), 7);
+        assert_eq!(store.count("nowhere").await.unwrap(), 0);
+    }
+
+    #[tokio::test]
+    async fn the_grace_never_keeps_an_entry_past_its_ttl() {
+        let store = store(Duration::from_millis(200)).await;
+        let epoch = store.join("r", join("c", 10)).await.unwrap().epoch;
+        assert!(
+            store
+                .linger("r", "c", epoch, Duration::from_secs(60))
+                .await
+                .unwrap()
+        );
+        let expires = store.inner.lock().unwrap().deadlines.first().map(|d| d.0);
+        let joined_deadline = now_ms() + 200;
+        assert!(
+            expires.is_some_and(|at| at <= joined_deadline),
+            "deadline {expires:?} past the TTL's {joined_deadline}"
+        );
     }
 }

@@ -1,7 +1,9 @@
 //! The built-in presence module: who is in each room, with each connection's state, kept alive by
 //! heartbeats, fenced by epochs, expired by a reaper, announced as `presence:event`.
 
+mod counter;
 mod event;
+mod fanout;
 mod handlers;
 mod health;
 mod local_conns;
@@ -18,7 +20,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use rtm_protocol::wire::PresenceEventType;
+use rtm_protocol::wire::{PresenceEventType, PresenceSync};
 use rtm_protocol::{events, fields};
 use socketioxide::SocketIo;
 use socketioxide::extract::SocketRef;
@@ -45,6 +47,12 @@ pub struct PresenceOptions {
     /// How long a lost connection's entries are kept for it to resume (zero: announced at once;
     /// cut to the TTL).
     pub grace: Duration,
+    /// The most entries a snapshot page lists (a join's, a heartbeat's, `presence:members`').
+    pub snapshot_page: usize,
+    /// A `batch: true` member's window of events (zero: every event sent at once).
+    pub batch: Duration,
+    /// The least time between two `presence:count`s of a room.
+    pub count_interval: Duration,
 }
 
 impl Default for PresenceOptions {
@@ -53,6 +61,9 @@ impl Default for PresenceOptions {
             ttl: Duration::from_secs(30),
             reaper_interval: Duration::from_secs(3),
             grace: Duration::from_secs(5),
+            snapshot_page: 1000,
+            batch: Duration::from_millis(50),
+            count_interval: Duration::from_secs(1),
         }
     }
 }
@@ -61,7 +72,8 @@ impl Default for PresenceOptions {
 pub struct PresenceModule {
     options: PresenceOptions,
     state: OnceLock<Arc<Presence>>,
-    reaper: Mutex<Option<JoinHandle<()>>>,
+    /// The reaper and the counter.
+    tasks: Mutex<Vec<JoinHandle<()>>>,
 }
 
 /// What the handlers share.
@@ -77,6 +89,19 @@ pub(crate) struct Presence {
     pub(crate) grace: Duration,
     /// The bus: rooms are joined through it.
     pub(crate) bus: Bus,
+    /// This node's members of each room, by how they take presence.
+    pub(crate) fanout: Arc<fanout::Fanout>,
+    /// The most entries a snapshot page lists.
+    pub(crate) page: usize,
+}
+
+impl Presence {
+    /// `socket` is out of `room` on this node: its Socket.IO room, the room's channel (when it
+    /// was the last) and the room's presence fan-out.
+    pub(crate) fn release_room(&self, socket: &SocketRef, room: &str) {
+        self.bus.leave(socket, room);
+        self.fanout.remove(socket.id, room);
+    }
 }
 
 impl PresenceModule {
@@ -85,7 +110,7 @@ impl PresenceModule {
         Self {
             options,
             state: OnceLock::new(),
-            reaper: Mutex::new(None),
+            tasks: Mutex::new(Vec::new()),
         }
     }
 
@@ -139,7 +164,17 @@ impl Module for PresenceModule {
             self.options.reaper_interval,
             ctx.metrics(),
         );
-        *self.reaper.lock().expect("reaper lock") = Some(reaper);
+        let fanout = Arc::new(fanout::Fanout::new(self.options.batch));
+        let counter = counter::spawn(store.clone(), fanout.clone(), self.options.count_interval);
+        self.tasks
+            .lock()
+            .expect("tasks lock")
+            .extend([reaper, counter]);
+        let routed = fanout.clone();
+        ctx.bus().route(
+            events::PRESENCE_EVENT,
+            Arc::new(move |_io, room, event| routed.deliver(room, event)),
+        );
         let presence = Arc::new(Presence {
             store,
             local: LocalConns::default(),
@@ -147,12 +182,14 @@ impl Module for PresenceModule {
             ttl: self.options.ttl,
             grace: self.options.grace.min(self.options.ttl),
             bus: ctx.bus().clone(),
+            fanout,
+            page: self.options.snapshot_page.max(1),
         });
         ctx.backend().set_directory(Arc::new(MembershipDirectory));
         let resynced = presence.clone();
-        ctx.bus().on_resync(Arc::new(move |io, room| {
+        ctx.bus().on_resync(Arc::new(move |_io, room| {
             let p = resynced.clone();
-            Box::pin(async move { resync(&p, &io, &room).await })
+            Box::pin(async move { resync(&p, &room).await })
         }));
         let tapped = presence.clone();
         ctx.bus().tap(Arc::new(move |io, message| {
@@ -176,6 +213,12 @@ impl Module for PresenceModule {
             handlers::heartbeat,
         );
         ctx.on_request(socket, events::PRESENCE_LEAVE, p.clone(), handlers::leave);
+        ctx.on_request(
+            socket,
+            events::PRESENCE_MEMBERS,
+            p.clone(),
+            handlers::members,
+        );
     }
 
     async fn on_disconnect(&self, socket: &SocketRef, _ctx: &ModuleContext) {
@@ -187,8 +230,8 @@ impl Module for PresenceModule {
     }
 
     async fn on_shutdown(&self) {
-        if let Some(reaper) = self.reaper.lock().expect("reaper lock").take() {
-            reaper.abort();
+        for task in self.tasks.lock().expect("tasks lock").drain(..) {
+            task.abort();
         }
     }
 }
@@ -234,33 +277,30 @@ fn release_expired(p: &Presence, io: &SocketIo, message: &BusMessage) {
         return;
     };
     if Membership::of(&socket).remove_epoch(&message.room, epoch) {
-        p.bus.leave(&socket, &message.room);
+        p.release_room(&socket, &message.room);
     }
 }
 
 /// Brings `room`'s local members up to date after this node's subscription to the room's
-/// channel was lost and restored: each gets the room's snapshot (`presence:sync`), which the SDK
-/// applies like a rejoin's. When the store cannot be read, the members' next heartbeat tells
-/// them (`not_joined` or `unavailable`) and they rejoin.
-async fn resync(p: &Presence, io: &SocketIo, room: &str) {
-    let snapshot = match p.store.snapshot(room).await {
-        Ok(snapshot) => snapshot,
+/// channel was lost and restored: each `"events"` member gets the room's first page
+/// (`presence:sync`), which the SDK applies like a rejoin's answer and pages on from; `"count"`
+/// members get the count. When the store cannot be read, the members' next heartbeat tells them
+/// (`not_joined` or `unavailable`) and they rejoin.
+async fn resync(p: &Presence, room: &str) {
+    let page = match p.store.page(room, None, p.page).await {
+        Ok(page) => page,
         Err(err) => {
             tracing::warn!(%err, %room, "resync after a lost subscription failed");
             return;
         }
     };
-    let Some(namespace) = io.of("/") else {
-        return;
+    let sync = PresenceSync {
+        room_id: room.to_string(),
+        snapshot: page.entries,
+        total: Some(page.total),
+        cursor: page.cursor,
     };
-    let members: Vec<SocketRef> = namespace
-        .to(room.to_string())
-        .sockets()
-        .into_iter()
-        .filter(|socket| Membership::of(socket).get(room).is_some())
-        .collect();
-    let data = serde_json::json!({ fields::ROOM_ID: room, fields::SNAPSHOT: snapshot });
-    if let Ok(data) = serde_json::value::to_raw_value(&data) {
-        crate::bus::emit_each(&members, events::PRESENCE_SYNC, &data, room);
+    if let Ok(data) = serde_json::value::to_raw_value(&sync) {
+        p.fanout.sync(room, &data);
     }
 }

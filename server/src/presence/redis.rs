@@ -11,8 +11,8 @@ use redis::{Script, ScriptInvocation};
 use serde_json::{Map, Value};
 
 use super::store::{
-    HeartbeatOutcome, HeartbeatRequest, JoinOutcome, JoinRequest, PresenceEntry, PresenceStore,
-    StoreError,
+    HeartbeatOutcome, HeartbeatRequest, JoinOutcome, JoinRequest, Page, PresenceEntry,
+    PresenceStore, StoreError,
 };
 use crate::redis::keys;
 use crate::redis::{RedisConnection, StoreConn};
@@ -33,6 +33,7 @@ pub struct RedisPresenceStore {
     leave: Script,
     linger: Script,
     snapshot: Script,
+    page: Script,
     expire: Script,
 }
 
@@ -48,6 +49,7 @@ impl RedisPresenceStore {
             leave: script(include_str!("lua/leave.lua")),
             linger: script(include_str!("lua/linger.lua")),
             snapshot: script(include_str!("lua/snapshot.lua")),
+            page: script(include_str!("lua/page.lua")),
             expire: script(include_str!("lua/expire.lua")),
         }
     }
@@ -103,6 +105,7 @@ impl PresenceStore for RedisPresenceStore {
             .arg(request.token)
             .arg(resume_conn)
             .arg(resume_token)
+            .arg(request.page)
             .arg(state_args(&request.state))
             .invoke_async(&mut self.conn.clone())
             .await?;
@@ -119,12 +122,14 @@ impl PresenceStore for RedisPresenceStore {
             epoch,
             patch,
             digest,
+            page,
         } = request;
         let (status, changed, epoch, snapshot): (u8, u8, u64, String) = self
             .on_room(&self.heartbeat, room)
             .arg(conn)
             .arg(epoch)
             .arg(digest.map(|d| d.to_string()).unwrap_or_default())
+            .arg(page)
             .arg(patch.as_ref().map(state_args).unwrap_or_default())
             .invoke_async(&mut self.conn.clone())
             .await?;
@@ -176,6 +181,31 @@ impl PresenceStore for RedisPresenceStore {
             .invoke_async(&mut self.conn.clone())
             .await?;
         parse(&json)
+    }
+
+    async fn page(
+        &self,
+        room: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Page, StoreError> {
+        let json: String = self
+            .on_room(&self.page, room)
+            .arg(after.unwrap_or_default())
+            .arg(limit)
+            .invoke_async(&mut self.conn.clone())
+            .await?;
+        parse(&json)
+    }
+
+    /// The room's meta hash has one field per connection, and one for the digest.
+    async fn count(&self, room: &str) -> Result<u64, StoreError> {
+        let [meta, ..] = keys::presence(room);
+        let fields: u64 = redis::cmd("HLEN")
+            .arg(meta)
+            .query_async(&mut self.conn.clone())
+            .await?;
+        Ok(fields.saturating_sub(1))
     }
 
     /// Looks at every bucket's expiry index, at once on the multiplexed connection.

@@ -2,7 +2,9 @@
 //! client sent and checked against the server's limits, each refusal naming its field.
 
 use rtm_protocol::fields;
-use rtm_protocol::wire::{HeartbeatPayload, JoinPayload, LeavePayload, Resume};
+use rtm_protocol::wire::{
+    HeartbeatPayload, JoinPayload, LeavePayload, MembersPayload, PresenceLevel, Resume,
+};
 use serde_json::{Map, Value};
 
 use crate::error::AckError;
@@ -18,7 +20,49 @@ impl FromPayload for JoinPayload {
             user_id: limits.id(obj, fields::USER_ID)?,
             state: limits.state(Some(obj), fields::STATE)?.unwrap_or_default(),
             resume: resume(obj, limits)?,
+            presence: level(obj)?,
+            batch: batch(obj)?,
         })
+    }
+}
+
+/// `{roomId, cursor, limit?}`.
+impl FromPayload for MembersPayload {
+    fn from_payload(payload: Value, limits: &Limits) -> Result<Self, AckError> {
+        let obj = validate::object(&payload)?;
+        let limit = match obj.get(fields::LIMIT) {
+            None | Some(Value::Null) => None,
+            Some(_) => {
+                let limit = validate::limit(Some(obj), fields::LIMIT, 1, u32::MAX as usize)?;
+                Some(u32::try_from(limit).unwrap_or(u32::MAX))
+            }
+        };
+        Ok(Self {
+            room_id: limits.id(obj, fields::ROOM_ID)?,
+            cursor: limits.id(obj, fields::CURSOR)?,
+            limit,
+        })
+    }
+}
+
+/// The optional `presence` level of a join: `"events"` (the default) or `"count"`.
+fn level(obj: &Map<String, Value>) -> Result<PresenceLevel, AckError> {
+    match obj.get(fields::PRESENCE) {
+        None | Some(Value::Null) => Ok(PresenceLevel::Events),
+        Some(v) => v
+            .as_str()
+            .and_then(PresenceLevel::parse)
+            .ok_or_else(|| AckError::invalid("presence must be \"events\" or \"count\"")),
+    }
+}
+
+/// The optional `batch` flag of a join.
+fn batch(obj: &Map<String, Value>) -> Result<bool, AckError> {
+    match obj.get(fields::BATCH) {
+        None | Some(Value::Null) => Ok(false),
+        Some(v) => v
+            .as_bool()
+            .ok_or_else(|| AckError::invalid("batch must be a boolean")),
     }
 }
 

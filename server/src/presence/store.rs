@@ -21,6 +21,8 @@ pub struct JoinRequest<'a> {
     pub token: &'a str,
     /// The entry to take over, if its token and user match: `(connId, resumeToken)`.
     pub resume: Option<(&'a str, &'a str)>,
+    /// How many entries the outcome's first page lists (0 for a `"count"` member).
+    pub page: usize,
 }
 
 /// A heartbeat, as the store takes it.
@@ -32,9 +34,22 @@ pub struct HeartbeatRequest<'a> {
     pub epoch: u64,
     /// A shallow patch of the entry's state.
     pub patch: Option<Map<String, Value>>,
-    /// The client's view's digest: the outcome carries the snapshot when the room's (before the
-    /// patch) differs.
+    /// The client's view's digest: the outcome carries the snapshot's first page when the
+    /// room's (before the patch) differs.
     pub digest: Option<u32>,
+    /// How many entries that page lists.
+    pub page: usize,
+}
+
+/// A page of a room's snapshot: entries in `connId` order.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+pub struct Page {
+    /// The page's entries.
+    pub entries: Vec<PresenceEntry>,
+    /// How many connections the room has.
+    pub total: u64,
+    /// The last entry's `connId` when more follow (where the next page starts), else `None`.
+    pub cursor: Option<String>,
 }
 
 /// The answer to a join.
@@ -46,8 +61,8 @@ pub struct JoinOutcome {
     pub epoch: u64,
     /// Whether it took over the entry named in `resume`.
     pub resumed: bool,
-    /// Everyone in the room, the joiner included.
-    pub snapshot: Vec<PresenceEntry>,
+    /// The room's first page, the joiner included when it falls in it.
+    pub page: Page,
 }
 
 /// The answer to a heartbeat.
@@ -59,8 +74,9 @@ pub enum HeartbeatOutcome {
         changed: bool,
         /// The connection's epoch.
         epoch: u64,
-        /// The room after the heartbeat, when the client's digest differed from the room's.
-        snapshot: Option<Vec<PresenceEntry>>,
+        /// The room's first page after the heartbeat, when the client's digest differed from
+        /// the room's.
+        snapshot: Option<Page>,
     },
     /// The connection is not joined to the room (never joined, left, or expired).
     NotJoined,
@@ -102,8 +118,9 @@ pub trait PresenceStore: Send + Sync + 'static {
     /// `None`); false when it was not there.
     async fn leave(&self, room: &str, conn: &str, epoch: Option<u64>) -> Result<bool, StoreError>;
 
-    /// Keeps `conn`'s entry (if its epoch is `epoch`) for `grace` more, without heartbeats: the
-    /// reaper announces its leave then, unless a resume took it over. False when it was not there.
+    /// Keeps `conn`'s entry (if its epoch is `epoch`) for `grace` more without heartbeats, or
+    /// until its TTL deadline when that is earlier: the reaper announces its leave then, unless a
+    /// resume took it over. False when it was not there.
     async fn linger(
         &self,
         room: &str,
@@ -114,6 +131,14 @@ pub trait PresenceStore: Send + Sync + 'static {
 
     /// Everyone in the room.
     async fn snapshot(&self, room: &str) -> Result<Vec<PresenceEntry>, StoreError>;
+
+    /// Up to `limit` entries of the room whose `connId` sorts after `after` (from the first when
+    /// `None`).
+    async fn page(&self, room: &str, after: Option<&str>, limit: usize)
+    -> Result<Page, StoreError>;
+
+    /// How many connections the room has.
+    async fn count(&self, room: &str) -> Result<u64, StoreError>;
 
     /// Up to `max` connections whose deadline has passed, as `(room, conn)`.
     async fn due(&self, max: usize) -> Result<Vec<(String, String)>, StoreError>;

@@ -10,8 +10,8 @@ use tokio::time::Instant;
 
 use super::health::StoreHealth;
 use super::store::{
-    HeartbeatOutcome, HeartbeatRequest, JoinOutcome, JoinRequest, PresenceEntry, PresenceStore,
-    StoreError,
+    HeartbeatOutcome, HeartbeatRequest, JoinOutcome, JoinRequest, Page, PresenceEntry,
+    PresenceStore, StoreError,
 };
 
 /// `inner`, watched.
@@ -63,6 +63,19 @@ impl PresenceStore for Watched {
 
     async fn snapshot(&self, room: &str) -> Result<Vec<PresenceEntry>, StoreError> {
         self.watch(self.inner.snapshot(room)).await
+    }
+
+    async fn page(
+        &self,
+        room: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Page, StoreError> {
+        self.watch(self.inner.page(room, after, limit)).await
+    }
+
+    async fn count(&self, room: &str) -> Result<u64, StoreError> {
+        self.watch(self.inner.count(room)).await
     }
 
     async fn due(&self, max: usize) -> Result<Vec<(String, String)>, StoreError> {

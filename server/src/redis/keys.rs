@@ -38,9 +38,10 @@ pub fn room_of_channel(channel: &str) -> Option<&str> {
 }
 
 /// The keys of `room`'s presence: its connections (hash conn → meta), their state (hash
-/// `conn\nfield` → value), its bucket's expiry index (zset `room\nconn` → expiry ms) and its
-/// bucket's epoch counter.
-pub fn presence(room: &str) -> [String; 4] {
+/// `conn\nfield` → value), its bucket's expiry index (zset `room\nconn` → expiry ms), its
+/// bucket's epoch counter, its connections in byte order (zset, all scored 0: the order of
+/// snapshot pages) and their state as JSON (hash conn → state object).
+pub fn presence(room: &str) -> [String; 6] {
     let b = bucket(room);
     let t = tag(b);
     [
@@ -48,6 +49,8 @@ pub fn presence(room: &str) -> [String; 4] {
         format!("{KEY_PREFIX}p:{t}:s:{room}"),
         presence_due(b),
         format!("{KEY_PREFIX}p:{t}:epoch"),
+        format!("{KEY_PREFIX}p:{t}:i:{room}"),
+        format!("{KEY_PREFIX}p:{t}:j:{room}"),
     ]
 }
 

@@ -7,6 +7,9 @@
 --                               entry's resume token
 --   KEYS[3] <p>p:{bN}:due       zset: "<room>\n<conn>" scored by expiry ms (the bucket's index)
 --   KEYS[4] <p>p:{bN}:epoch     counter (join only)
+--   KEYS[5] <p>p:{bN}:i:<room>  zset: every conn scored 0, so in byte order: snapshot pages
+--   KEYS[6] <p>p:{bN}:j:<room>  hash: conn -> its state as one JSON object (kept as it changes,
+--                               so a page reads a connection's state in one field)
 -- ARGV[1] is the room, ARGV[2] the publish command (PUBLISH, or SPUBLISH in a cluster), ARGV[3]
 -- the room's channel, ARGV[4] the TTL (ms); each script's own arguments follow. A connection's
 -- last heartbeat is its expiry minus the TTL. One hash field per connection keeps a heartbeat to
@@ -14,6 +17,7 @@
 -- Numbers are kept as decimal strings; state values are JSON encoded by the server and never
 -- parsed here (Lua's cjson would lose number precision).
 local meta_key, state_key, due_key = KEYS[1], KEYS[2], KEYS[3]
+local index_key, json_key = KEYS[5], KEYS[6]
 local room, publish, channel, ttl = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
 
 local function now_ms()
@@ -67,6 +71,21 @@ local function state_json(conn, fields)
   return '{' .. table.concat(parts, ',') .. '}'
 end
 
+-- Writes the connection's state JSON where pages read it; returns it.
+local function put_state_json(conn, fields)
+  local state = state_json(conn, fields)
+  redis.call('HSET', json_key, conn, state)
+  return state
+end
+
+-- A snapshot entry; `state` is its JSON (nil: built from its fields, for entries written before
+-- the state JSON was kept).
+local function entry_json(conn, m, state, expiry)
+  return '{"connId":' .. cjson.encode(conn) .. ',"userId":' .. cjson.encode(m.u) ..
+    ',"state":' .. (state or state_json(conn, m.f)) .. ',"lastSeenMs":' ..
+    int(tonumber(expiry or 0) - ttl) .. ',"epoch":' .. m.e .. ',"rev":' .. m.r .. '}'
+end
+
 local function snapshot_json()
   local kv = redis.call('HGETALL', meta_key)
   local parts = {}
@@ -74,13 +93,55 @@ local function snapshot_json()
     local conn = kv[i]
     local m = conn ~= '' and parse_meta(kv[i + 1])
     if m then
-      local expiry = tonumber(redis.call('ZSCORE', due_key, member(conn)) or 0)
-      parts[#parts + 1] = '{"connId":' .. cjson.encode(conn) .. ',"userId":' .. cjson.encode(m.u) ..
-        ',"state":' .. state_json(conn, m.f) .. ',"lastSeenMs":' .. int(expiry - ttl) ..
-        ',"epoch":' .. m.e .. ',"rev":' .. m.r .. '}'
+      parts[#parts + 1] = entry_json(conn, m, redis.call('HGET', json_key, conn) or nil,
+        redis.call('ZSCORE', due_key, member(conn)))
     end
   end
   return '[' .. table.concat(parts, ',') .. ']'
+end
+
+-- The room's number of connections. Rooms written before the index existed get it here, once.
+local function indexed_total()
+  local n, len = redis.call('ZCARD', index_key), redis.call('HLEN', meta_key)
+  if len > 0 and n ~= len - 1 then
+    for _, conn in ipairs(redis.call('HKEYS', meta_key)) do
+      if conn ~= '' then redis.call('ZADD', index_key, 0, conn) end
+    end
+    n = redis.call('ZCARD', index_key)
+  end
+  return n
+end
+
+-- Up to `limit` entries whose conn sorts after `after` ('' for the first page), as
+-- {"entries":[…],"total":n,"cursor":<the last conn listed when more follow, else null>}. Three
+-- bulk reads for the page, whatever the room's size.
+local function page_json(after, limit)
+  local total = indexed_total()
+  local conns = {}
+  if limit > 0 then
+    local start = '-'
+    if after ~= '' then start = '(' .. after end
+    conns = redis.call('ZRANGEBYLEX', index_key, start, '+', 'LIMIT', 0, limit + 1)
+  end
+  local cursor = 'null'
+  if #conns > limit then
+    conns[#conns] = nil
+    cursor = cjson.encode(conns[#conns])
+  end
+  local parts = {}
+  if #conns > 0 then
+    local metas = redis.call('HMGET', meta_key, unpack(conns))
+    local states = redis.call('HMGET', json_key, unpack(conns))
+    local members = {}
+    for i, conn in ipairs(conns) do members[i] = member(conn) end
+    local expiries = redis.call('ZMSCORE', due_key, unpack(members))
+    for i, conn in ipairs(conns) do
+      local m = metas[i] and parse_meta(metas[i])
+      if m then parts[#parts + 1] = entry_json(conn, m, states[i] or nil, expiries[i] or nil) end
+    end
+  end
+  return '{"entries":[' .. table.concat(parts, ',') .. '],"total":' .. int(total) ..
+    ',"cursor":' .. cursor .. '}'
 end
 
 -- Publishes a presence:event on the room's channel; epoch and rev are decimal strings.
@@ -120,6 +181,8 @@ local function clear(conn, m)
   for i, name in ipairs(m.f) do names[i + 1] = sub(conn, name) end
   redis.call('HDEL', state_key, unpack(names))
   redis.call('HDEL', meta_key, conn)
+  redis.call('HDEL', json_key, conn)
+  redis.call('ZREM', index_key, conn)
   count(conn, m.r, -1)
   if redis.call('HLEN', meta_key) <= 1 then redis.call('DEL', meta_key, state_key) end
 end

@@ -1,8 +1,8 @@
--- ARGV: room, publish, channel, ttl_ms, conn, epoch, digest ('' for none), then the patch as
--- (field json, value json) pairs. Returns {status, changed, epoch, snapshot}: status 1 ok, 0 not
--- joined, 2 stale epoch; snapshot is the room after the patch when the client's digest differed
--- from the room's before it, else ''.
-local conn, epoch, seen = ARGV[5], ARGV[6], ARGV[7]
+-- ARGV: room, publish, channel, ttl_ms, conn, epoch, digest ('' for none), page size, then the
+-- patch as (field json, value json) pairs. Returns {status, changed, epoch, snapshot}: status 1
+-- ok, 0 not joined, 2 stale epoch; snapshot is the first page of the room after the patch when
+-- the client's digest differed from the room's before it, else ''.
+local conn, epoch, seen, page = ARGV[5], ARGV[6], ARGV[7], tonumber(ARGV[8])
 local raw = redis.call('HMGET', meta_key, conn, '')
 local m = raw[1] and parse_meta(raw[1])
 if not m then return {0, 0, 0, ''} end
@@ -11,7 +11,7 @@ local stale = seen ~= '' and tonumber(seen) ~= reduce(raw[2])
 local now = now_ms()
 redis.call('ZADD', due_key, now + ttl, member(conn))
 local changed = 0
-for i = 8, #ARGV, 2 do
+for i = 9, #ARGV, 2 do
   local key = sub(conn, ARGV[i])
   local old = redis.call('HGET', state_key, key)
   if old ~= ARGV[i + 1] then
@@ -24,8 +24,8 @@ if changed == 1 then
   m.r = int(tonumber(m.r) + 1)
   -- The entry's new rev and the digest's (one more) in one write.
   redis.call('HSET', meta_key, conn, meta_text(m), '', int(tonumber(raw[2] or '0') + 1))
-  announce('update', conn, m.u, state_json(conn, m.f), now, epoch, m.r)
+  announce('update', conn, m.u, put_state_json(conn, m.f), now, epoch, m.r)
 end
 local snapshot = ''
-if stale then snapshot = snapshot_json() end
+if stale then snapshot = page_json('', page) end
 return {1, changed, tonumber(epoch), snapshot}

@@ -1,12 +1,13 @@
 -- ARGV: room, publish, channel, ttl_ms, conn, user, token, resume conn, resume token ('' and ''
--- for none), then state as (field json, value json) pairs. Returns {"conn","epoch","resumed",
--- "snapshot"} with the joiner in the snapshot.
+-- for none), page size, then state as (field json, value json) pairs. Returns {"conn","epoch",
+-- "resumed","page"}: page is the room's first page (see page_json), the joiner included.
 -- A resume takes over the named entry when it is there with that token and user: same conn, new
 -- epoch, rev continuing, state replaced, and an update announced only if the state changed.
 -- Otherwise `conn` joins (a rejoin replaces its entry) and a join is announced. Epochs come from
 -- the bucket's counter, never below the time in ms × 1024: they never repeat in a room and never
 -- go backwards, even when Redis lost its data.
 local conn, user, token, resume_conn, resume_token = ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9]
+local page = tonumber(ARGV[10])
 local now = now_ms()
 local next_epoch, floor = redis.call('INCR', KEYS[4]), now * 1024
 if next_epoch < floor then
@@ -35,8 +36,8 @@ end
 local old = taken or get_meta(conn)
 if old then clear(conn, old) end
 local m = { e = epoch, r = '0', u = user, f = {} }
-local same = taken ~= nil and (#ARGV - 9) / 2 == #taken.f
-for i = 10, #ARGV, 2 do
+local same = taken ~= nil and (#ARGV - 10) / 2 == #taken.f
+for i = 11, #ARGV, 2 do
   m.f[#m.f + 1] = ARGV[i]
   redis.call('HSET', state_key, sub(conn, ARGV[i]), ARGV[i + 1])
   if before[ARGV[i]] ~= ARGV[i + 1] then same = false end
@@ -47,14 +48,16 @@ if taken then
 end
 put_meta(conn, m)
 redis.call('HSET', state_key, sub(conn, ''), token)
+redis.call('ZADD', index_key, 0, conn)
+local state = put_state_json(conn, m.f)
 count(conn, m.r, 1)
 redis.call('ZADD', due_key, now + ttl, member(conn))
 if not taken then
-  announce('join', conn, user, state_json(conn, m.f), now, epoch, '0')
+  announce('join', conn, user, state, now, epoch, '0')
 elseif not same then
-  announce('update', conn, user, state_json(conn, m.f), now, epoch, m.r)
+  announce('update', conn, user, state, now, epoch, m.r)
 end
 local resumed = 'false'
 if taken then resumed = 'true' end
 return '{"conn":' .. cjson.encode(conn) .. ',"epoch":' .. epoch .. ',"resumed":' .. resumed ..
-  ',"snapshot":' .. snapshot_json() .. '}'
+  ',"page":' .. page_json('', page) .. '}'

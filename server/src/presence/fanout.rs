@@ -1,0 +1,249 @@
+//! How this node hands a room's presence to its local members, each as it asked at its join
+//! (docs/protocol.md, "Large rooms"): one `presence:event` per change, the window's events in one
+//! `presence:events` frame (`batch: true`), or only the room's count (`presence:count`).
+//!
+//! The bus routes every `presence:event` here ([`crate::bus::Bus::route`]) instead of emitting it
+//! to the whole Socket.IO room. A window's batch is written once and the same frame goes to each
+//! batched member; a count member costs nothing per event, only one number per interval.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rtm_protocol::events;
+use rtm_protocol::wire::{PresenceCount, PresenceLevel};
+use serde_json::value::RawValue;
+use socketioxide::extract::SocketRef;
+use socketioxide::socket::Sid;
+
+use crate::bus::emit_each;
+
+/// This node's members of each room, by how they take presence.
+pub(crate) struct Fanout {
+    rooms: Mutex<HashMap<String, Arc<Mutex<LocalRoom>>>>,
+    /// A batched member's window (zero: events go out one by one to everyone).
+    batch: Duration,
+}
+
+#[derive(Default)]
+struct LocalRoom {
+    members: HashMap<Sid, Member>,
+    /// The current window's events, as JSON text, for the batched members.
+    pending: Vec<Box<RawValue>>,
+    /// A flush of `pending` is scheduled.
+    flushing: bool,
+    /// Something happened in the room since its count was last looked at.
+    count_dirty: bool,
+}
+
+struct Member {
+    socket: SocketRef,
+    level: PresenceLevel,
+    batch: bool,
+    /// The count this member was last told (`"count"` members).
+    count: Option<u64>,
+}
+
+impl Fanout {
+    /// A fan-out whose batched members get a frame per `batch` window.
+    pub(crate) fn new(batch: Duration) -> Self {
+        Self {
+            rooms: Mutex::default(),
+            batch,
+        }
+    }
+
+    fn room(&self, room: &str) -> Option<Arc<Mutex<LocalRoom>>> {
+        self.rooms.lock().expect("fanout lock").get(room).cloned()
+    }
+
+    /// `socket` takes `room`'s presence at `level` (a rejoin replaces how it did).
+    pub(crate) fn add(&self, socket: &SocketRef, room: &str, level: PresenceLevel, batch: bool) {
+        let local = self
+            .rooms
+            .lock()
+            .expect("fanout lock")
+            .entry(room.to_string())
+            .or_default()
+            .clone();
+        local.lock().expect("room lock").members.insert(
+            socket.id,
+            Member {
+                socket: socket.clone(),
+                level,
+                batch,
+                count: None,
+            },
+        );
+    }
+
+    /// `socket` no longer takes `room`'s presence.
+    pub(crate) fn remove(&self, socket: Sid, room: &str) {
+        let mut rooms = self.rooms.lock().expect("fanout lock");
+        let Some(local) = rooms.get(room) else {
+            return;
+        };
+        let mut local_room = local.lock().expect("room lock");
+        local_room.members.remove(&socket);
+        if local_room.members.is_empty() {
+            drop(local_room);
+            rooms.remove(room);
+        }
+    }
+
+    /// Hands a `presence:event` of `room` (JSON text) to its local members.
+    pub(crate) fn deliver(self: &Arc<Self>, room: &str, event: &RawValue) {
+        let Some(local) = self.room(room) else {
+            return;
+        };
+        let mut now = Vec::new();
+        {
+            let mut local_room = local.lock().expect("room lock");
+            let mut batched = false;
+            for member in local_room.members.values() {
+                match member.level {
+                    PresenceLevel::Count => {}
+                    PresenceLevel::Events if member.batch && !self.batch.is_zero() => {
+                        batched = true
+                    }
+                    PresenceLevel::Events => now.push(member.socket.clone()),
+                }
+            }
+            local_room.count_dirty = true;
+            if batched {
+                local_room.pending.push(event.to_owned());
+                if !local_room.flushing {
+                    local_room.flushing = true;
+                    let (fanout, room) = (self.clone(), room.to_string());
+                    tokio::spawn(async move {
+                        tokio::time::sleep(fanout.batch).await;
+                        fanout.flush(&room);
+                    });
+                }
+            }
+        }
+        emit_each(&now, events::PRESENCE_EVENT, event, room);
+    }
+
+    /// Sends the window's events of `room` to its batched members.
+    fn flush(&self, room: &str) {
+        if let Some(local) = self.room(room) {
+            flush_pending(room, &mut local.lock().expect("room lock"));
+        }
+    }
+
+    /// Sends `sync` (a `presence:sync` of `room`, JSON text) to the room's `"events"` members,
+    /// after the events of the window so far; count members get their count at the next tick.
+    pub(crate) fn sync(&self, room: &str, sync: &RawValue) {
+        let Some(local) = self.room(room) else {
+            return;
+        };
+        let mut local_room = local.lock().expect("room lock");
+        flush_pending(room, &mut local_room);
+        local_room.count_dirty = true;
+        let members: Vec<SocketRef> = local_room
+            .members
+            .values()
+            .filter(|m| m.level == PresenceLevel::Events)
+            .map(|m| m.socket.clone())
+            .collect();
+        emit_each(&members, events::PRESENCE_SYNC, sync, room);
+    }
+
+    /// Rooms with `"count"` members where something happened since the last look (the look
+    /// clears it).
+    pub(crate) fn counts_due(&self) -> Vec<String> {
+        let rooms: Vec<(String, Arc<Mutex<LocalRoom>>)> = self
+            .rooms
+            .lock()
+            .expect("fanout lock")
+            .iter()
+            .map(|(room, local)| (room.clone(), local.clone()))
+            .collect();
+        rooms
+            .into_iter()
+            .filter(|(_, local)| {
+                let mut local_room = local.lock().expect("room lock");
+                let due = local_room.count_dirty
+                    && local_room
+                        .members
+                        .values()
+                        .any(|m| m.level == PresenceLevel::Count);
+                local_room.count_dirty = false;
+                due
+            })
+            .map(|(room, _)| room)
+            .collect()
+    }
+
+    /// Marks `room` for another look at its count (its read failed).
+    pub(crate) fn recount(&self, room: &str) {
+        if let Some(local) = self.room(room) {
+            local.lock().expect("room lock").count_dirty = true;
+        }
+    }
+
+    /// Tells `room`'s `"count"` members (only `socket` when given) the room's `count`, each
+    /// only when it is not what they were told last.
+    pub(crate) fn send_count(&self, room: &str, count: u64, socket: Option<Sid>) {
+        let Some(local) = self.room(room) else {
+            return;
+        };
+        let mut local_room = local.lock().expect("room lock");
+        let mut told = Vec::new();
+        for (sid, member) in local_room.members.iter_mut() {
+            if member.level == PresenceLevel::Count
+                && member.count != Some(count)
+                && socket.is_none_or(|s| s == *sid)
+            {
+                member.count = Some(count);
+                told.push(member.socket.clone());
+            }
+        }
+        drop(local_room);
+        let data = PresenceCount {
+            room_id: room.to_string(),
+            count,
+        }
+        .to_json();
+        if let Ok(data) = serde_json::value::to_raw_value(&data) {
+            emit_each(&told, events::PRESENCE_COUNT, &data, room);
+        }
+    }
+}
+
+/// Emits the room's pending events to its batched members as one `presence:events` frame.
+fn flush_pending(room: &str, local_room: &mut LocalRoom) {
+    local_room.flushing = false;
+    let pending = std::mem::take(&mut local_room.pending);
+    if pending.is_empty() {
+        return;
+    }
+    let batched: Vec<SocketRef> = local_room
+        .members
+        .values()
+        .filter(|m| m.level == PresenceLevel::Events && m.batch)
+        .map(|m| m.socket.clone())
+        .collect();
+    if batched.is_empty() {
+        return;
+    }
+    // The frame is written once from the events' JSON text, not parsed and written again.
+    let mut frame = String::with_capacity(
+        32 + room.len() + pending.iter().map(|e| e.get().len() + 1).sum::<usize>(),
+    );
+    frame.push_str("{\"roomId\":");
+    frame.push_str(&serde_json::to_string(room).expect("a string serializes"));
+    frame.push_str(",\"events\":[");
+    for (i, event) in pending.iter().enumerate() {
+        if i > 0 {
+            frame.push(',');
+        }
+        frame.push_str(event.get());
+    }
+    frame.push_str("]}");
+    match RawValue::from_string(frame) {
+        Ok(frame) => emit_each(&batched, events::PRESENCE_EVENTS, &frame, room),
+        Err(err) => tracing::error!(%err, %room, "a presence batch could not be written"),
+    }
+}
