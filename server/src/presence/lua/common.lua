@@ -8,8 +8,9 @@
 --   KEYS[3] <p>p:{bN}:due       zset: "<room>\n<conn>" scored by expiry ms (the bucket's index)
 --   KEYS[4] <p>p:{bN}:epoch     counter (join only)
 --   KEYS[5] <p>p:{bN}:i:<room>  zset: every conn scored 0, so in byte order: snapshot pages
---   KEYS[6] <p>p:{bN}:j:<room>  hash: conn -> its state as one JSON object (kept as it changes,
---                               so a page reads a connection's state in one field)
+--   KEYS[6] <p>p:{bN}:j:<room>  hash: conn -> its snapshot entry as JSON, all but lastSeenMs and
+--                               the closing brace (kept as it changes: a page reads one field
+--                               per connection and parses nothing)
 -- ARGV[1] is the room, ARGV[2] the publish command (PUBLISH, or SPUBLISH in a cluster), ARGV[3]
 -- the room's channel, ARGV[4] the TTL (ms); each script's own arguments follow. A connection's
 -- last heartbeat is its expiry minus the TTL. One hash field per connection keeps a heartbeat to
@@ -71,19 +72,29 @@ local function state_json(conn, fields)
   return '{' .. table.concat(parts, ',') .. '}'
 end
 
--- Writes the connection's state JSON where pages read it; returns it.
-local function put_state_json(conn, fields)
-  local state = state_json(conn, fields)
-  redis.call('HSET', json_key, conn, state)
+-- A snapshot entry's JSON but for lastSeenMs and the closing brace.
+local function entry_head(conn, user, state, epoch, rev)
+  return '{"connId":' .. cjson.encode(conn) .. ',"userId":' .. cjson.encode(user) ..
+    ',"state":' .. state .. ',"epoch":' .. epoch .. ',"rev":' .. rev
+end
+
+-- Keeps the connection's entry JSON where pages read it (after every change of its state, epoch
+-- or rev); returns its state JSON.
+local function put_entry(conn, m)
+  local state = state_json(conn, m.f)
+  redis.call('HSET', json_key, conn, entry_head(conn, m.u, state, m.e, m.r))
   return state
 end
 
--- A snapshot entry; `state` is its JSON (nil: built from its fields, for entries written before
--- the state JSON was kept).
-local function entry_json(conn, m, state, expiry)
-  return '{"connId":' .. cjson.encode(conn) .. ',"userId":' .. cjson.encode(m.u) ..
-    ',"state":' .. (state or state_json(conn, m.f)) .. ',"lastSeenMs":' ..
-    int(tonumber(expiry or 0) - ttl) .. ',"epoch":' .. m.e .. ',"rev":' .. m.r .. '}'
+-- A whole snapshot entry from its kept head (or, for an entry written before heads were kept,
+-- from its meta) and its expiry.
+local function entry_json(conn, head, expiry)
+  if not head then
+    local m = get_meta(conn)
+    if not m then return nil end
+    head = entry_head(conn, m.u, state_json(conn, m.f), m.e, m.r)
+  end
+  return head .. ',"lastSeenMs":' .. int(tonumber(expiry or 0) - ttl) .. '}'
 end
 
 local function snapshot_json()
@@ -91,9 +102,8 @@ local function snapshot_json()
   local parts = {}
   for i = 1, #kv, 2 do
     local conn = kv[i]
-    local m = conn ~= '' and parse_meta(kv[i + 1])
-    if m then
-      parts[#parts + 1] = entry_json(conn, m, redis.call('HGET', json_key, conn) or nil,
+    if conn ~= '' then
+      parts[#parts + 1] = entry_json(conn, redis.call('HGET', json_key, conn) or nil,
         redis.call('ZSCORE', due_key, member(conn)))
     end
   end
@@ -114,7 +124,8 @@ end
 
 -- Up to `limit` entries whose conn sorts after `after` ('' for the first page), as
 -- {"entries":[…],"total":n,"cursor":<the last conn listed when more follow, else null>}. Three
--- bulk reads for the page, whatever the room's size.
+-- bulk reads for the page (its conns, their entry heads, their expiries), whatever the room's
+-- size.
 local function page_json(after, limit)
   local total = indexed_total()
   local conns = {}
@@ -130,14 +141,13 @@ local function page_json(after, limit)
   end
   local parts = {}
   if #conns > 0 then
-    local metas = redis.call('HMGET', meta_key, unpack(conns))
-    local states = redis.call('HMGET', json_key, unpack(conns))
+    local heads = redis.call('HMGET', json_key, unpack(conns))
     local members = {}
     for i, conn in ipairs(conns) do members[i] = member(conn) end
     local expiries = redis.call('ZMSCORE', due_key, unpack(members))
     for i, conn in ipairs(conns) do
-      local m = metas[i] and parse_meta(metas[i])
-      if m then parts[#parts + 1] = entry_json(conn, m, states[i] or nil, expiries[i] or nil) end
+      local entry = entry_json(conn, heads[i] or nil, expiries[i] or nil)
+      if entry then parts[#parts + 1] = entry end
     end
   end
   return '{"entries":[' .. table.concat(parts, ',') .. '],"total":' .. int(total) ..

@@ -24,7 +24,7 @@ if changed == 1 then
   m.r = int(tonumber(m.r) + 1)
   -- The entry's new rev and the digest's (one more) in one write.
   redis.call('HSET', meta_key, conn, meta_text(m), '', int(tonumber(raw[2] or '0') + 1))
-  announce('update', conn, m.u, put_state_json(conn, m.f), now, epoch, m.r)
+  announce('update', conn, m.u, put_entry(conn, m), now, epoch, m.r)
 end
 local snapshot = ''
 if stale then snapshot = page_json('', page) end
