@@ -6,7 +6,7 @@
 # Bun (their npm-packaged binaries, with their own WebSocket; runtimes.test.mjs); and its React
 # bindings rtm-sdk/react in a Vite + React 18 app under StrictMode in headless Chromium, in server
 # rendering, and under tsc --strict. All against real servers on free 127.0.0.1 ports: an
-# rtm-test-server (rtm-server's defaults, plus the event `test:silent` that is never answered, for
+# rtm-test-server (rtm-server's defaults but snapshot pages of 3, plus the event `test:silent` that is never answered, for
 # request timeouts), and an rtm-server with a 400 ms presence TTL. Cargo builds in
 # $CARGO_TARGET_DIR when it is set.
 # RTM_SDK_TARBALL=path/to/rtm-sdk-X.Y.Z.tgz tests that tarball instead (no `make package`).
@@ -36,7 +36,9 @@ cargo build -q -p rtm-server -p rtm-tests --bin rtm-server --bin rtm-test-server
 bin=${CARGO_TARGET_DIR:-target}/debug
 port=$(python3 scripts/free-port.py)
 # With a backend API key, so that the page can reach its user through the backend API.
+# Snapshot pages of 3 entries and counts every 200 ms, so that the large-room scenario pages.
 RTM_API_KEY=e2e-backend-key "$bin/rtm-test-server" --host 127.0.0.1 --port "$port" \
+  --presence-snapshot-page 3 --presence-count-interval-ms 200 \
   >/tmp/rtm-package-test-server.log 2>&1 &
 servers=$!
 short_port=$(python3 scripts/free-port.py)

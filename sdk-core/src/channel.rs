@@ -3,9 +3,12 @@
 
 use crate::backoff::Backoff;
 use crate::event::RequestId;
+use crate::paging::Paging;
 use crate::time::Instant;
 use crate::view::PresenceView;
-use crate::wire::{PresenceEntry, PresenceEvent, Resume, SelfInfo, State};
+use crate::wire::{
+    JoinResponse, PresenceEntry, PresenceEvent, PresenceLevel, Resume, SelfInfo, State,
+};
 
 /// Where a channel is in joining its room.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,6 +41,8 @@ pub(crate) enum Due {
 #[derive(Debug)]
 pub(crate) struct Channel {
     user_id: String,
+    /// What the joins ask for of the room's presence.
+    level: PresenceLevel,
     /// The state as the app last set it: sent again on every rejoin.
     state: State,
     phase: Phase,
@@ -46,6 +51,11 @@ pub(crate) struct Channel {
     /// `resumeToken`.
     me: Option<SelfInfo>,
     view: PresenceView,
+    /// Where the view is in reading its last snapshot's pages.
+    paging: Paging,
+    /// The room's number of connections as the server last said (a snapshot's or page's
+    /// `total`, a `presence:count`).
+    total: Option<u64>,
     /// When the view was last checked against the room: replaced by a snapshot, or its digest
     /// sent with a heartbeat. The next digest goes a heartbeat interval later.
     checked_at: Instant,
@@ -79,14 +89,17 @@ struct Throttled {
 }
 
 impl Channel {
-    /// A channel about to join as `user_id` with `state`.
-    pub(crate) fn new(user_id: String, state: State) -> Self {
+    /// A channel about to join as `user_id` with `state`, at presence `level`.
+    pub(crate) fn new(user_id: String, state: State, level: PresenceLevel) -> Self {
         Self {
             user_id,
+            level,
             state,
             phase: Phase::Joining,
             me: None,
             view: PresenceView::default(),
+            paging: Paging::Complete,
+            total: None,
             checked_at: Instant::from_millis(0),
             buffered: Vec::new(),
             next_heartbeat: Instant::from_millis(0),
@@ -111,9 +124,31 @@ impl Channel {
         &self.state
     }
 
+    /// What its joins ask for of the room's presence.
+    pub(crate) fn level(&self) -> PresenceLevel {
+        self.level
+    }
+
     /// The room as this client knows it.
     pub(crate) fn view(&self) -> &PresenceView {
         &self.view
+    }
+
+    /// Whether the view holds the room's whole snapshot: joined, and its last snapshot's pages
+    /// all read.
+    pub(crate) fn is_complete(&self) -> bool {
+        self.phase == Phase::Joined && self.paging.is_complete()
+    }
+
+    /// How many connections the room has, as far as the channel knows: a `"count"` member's is
+    /// the server's latest count (`None` before the first); an `"events"` member's is its
+    /// view's (`None` before its first join's answer; short of the room's while a paged
+    /// snapshot is still being read).
+    pub(crate) fn count(&self) -> Option<u64> {
+        match self.level {
+            PresenceLevel::Count => self.total,
+            PresenceLevel::Events => self.ever_joined.then_some(self.view.len() as u64),
+        }
     }
 
     /// The epoch while joined.
@@ -172,23 +207,25 @@ impl Channel {
     pub(crate) fn join_sent(&mut self) -> Vec<RequestId> {
         self.phase = Phase::Joining;
         self.buffered.clear();
+        self.paging.stop();
         self.take_throttled()
     }
 
-    /// The join succeeded at `now`: `me` is this client's entry, `snapshot` the room (the
-    /// events buffered meanwhile are replayed onto it), and the first heartbeat is due
-    /// `heartbeat_interval_ms` later. Returns the view's connections, for the app.
+    /// The join succeeded at `now`: the answer's `self` is this client's entry, its snapshot
+    /// the room or its first page (the events buffered meanwhile are replayed onto it), and the
+    /// first heartbeat is due `heartbeat_interval_ms` later. Returns the view's connections, for
+    /// the app.
     pub(crate) fn joined(
         &mut self,
         now: Instant,
-        me: SelfInfo,
-        snapshot: &[PresenceEntry],
+        answer: &JoinResponse,
         heartbeat_interval_ms: u64,
     ) -> Vec<PresenceEntry> {
         self.phase = Phase::Joined;
         // The credentials of the next rejoin too.
-        self.me = Some(me);
-        let connections = self.reset_view(now, snapshot);
+        self.me = Some(answer.self_info.clone());
+        let more = answer.cursor.is_some();
+        let connections = self.reset_view(now, &answer.snapshot, more);
         self.next_heartbeat = now.add_ms(heartbeat_interval_ms);
         self.heartbeat_in_flight = false;
         self.missed = 0;
@@ -219,6 +256,7 @@ impl Channel {
         self.heartbeat_in_flight = false;
         self.missed = 0;
         self.buffered.clear();
+        self.paging.stop();
         self.take_throttled()
     }
 
@@ -245,17 +283,54 @@ impl Channel {
     }
 
     /// A snapshot of the room the server sent while joined (`presence:sync`, or a heartbeat ack
-    /// that found the digests differ) replaces the view at `now`. Returns its connections, for
-    /// the app; `None` (and nothing changes) when not joined.
+    /// that found the digests differ), or its first page when `more` follow, replaces the view
+    /// at `now` (a paging run in flight is superseded). Returns its connections, for the app;
+    /// `None` (and nothing changes) when not joined.
     pub(crate) fn resync(
         &mut self,
         now: Instant,
         snapshot: &[PresenceEntry],
+        more: bool,
     ) -> Option<Vec<PresenceEntry>> {
         if self.phase != Phase::Joined {
             return None;
         }
-        Some(self.reset_view(now, snapshot))
+        Some(self.reset_view(now, snapshot, more))
+    }
+
+    /// The next page of the snapshot is asked for as request `ack`.
+    pub(crate) fn page_requested(&mut self, ack: u64) {
+        self.paging.requested(ack);
+    }
+
+    /// The answer to page request `ack`, with `more` pages after it: merged into the view when
+    /// it is the current run's (entries the view knows newer, or saw leave, are not taken).
+    /// Returns the entries taken, `None` for an outdated answer.
+    pub(crate) fn page(
+        &mut self,
+        ack: u64,
+        page: Vec<PresenceEntry>,
+        more: bool,
+    ) -> Option<Vec<PresenceEntry>> {
+        if self.phase != Phase::Joined || !self.paging.answered(ack, more) {
+            return None;
+        }
+        Some(self.view.merge(page))
+    }
+
+    /// Page request `ack` failed: the run stops (the view stays partial until the next
+    /// snapshot). True when it was the current run's.
+    pub(crate) fn page_failed(&mut self, ack: u64) -> bool {
+        self.paging.failed(ack)
+    }
+
+    /// The server's number of connections in the room (a `total` or a `presence:count`), if it
+    /// said one. Returns the new count when it changed a `"count"` member's (the app hears of
+    /// it; an `"events"` member follows its events).
+    pub(crate) fn server_count(&mut self, count: Option<u64>) -> Option<u64> {
+        let count = count?;
+        let changed = self.total.replace(count) != Some(count);
+        (changed && self.level == PresenceLevel::Count).then_some(count)
     }
 
     // ===== state updates =====
@@ -310,10 +385,15 @@ impl Channel {
     /// the view's digest to send with it, when the view was last checked at least `interval_ms`
     /// ago: a burst of updates sends one, not one each (their own events may still be on the way
     /// back).
+    /// A `"count"` member sends none (the server keeps its view empty), nor does a view whose
+    /// pages are still being read (it is knowingly partial).
     pub(crate) fn heartbeat_sent(&mut self, now: Instant, interval_ms: u64) -> Option<u32> {
         self.heartbeat_in_flight = true;
         self.next_heartbeat = now.add_ms(interval_ms);
-        if now < self.checked_at.add_ms(interval_ms) {
+        if self.level == PresenceLevel::Count
+            || self.paging.is_reading()
+            || now < self.checked_at.add_ms(interval_ms)
+        {
             return None;
         }
         self.checked_at = now;
@@ -343,10 +423,17 @@ impl Channel {
 
     // ===== internals =====
 
-    /// Replaces the view with the room's `snapshot` and replays onto it the events buffered
-    /// while joining; the view counts as checked at `now`. Returns its connections.
-    fn reset_view(&mut self, now: Instant, snapshot: &[PresenceEntry]) -> Vec<PresenceEntry> {
+    /// Replaces the view with the room's `snapshot` (its first page when `more` follow) and
+    /// replays onto it the events buffered while joining; the view counts as checked at `now`.
+    /// Returns its connections.
+    fn reset_view(
+        &mut self,
+        now: Instant,
+        snapshot: &[PresenceEntry],
+        more: bool,
+    ) -> Vec<PresenceEntry> {
         self.view.reset(snapshot);
+        self.paging = Paging::after_first_page(more);
         for event in std::mem::take(&mut self.buffered) {
             self.view.apply(&event);
         }

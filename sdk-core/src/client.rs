@@ -20,13 +20,14 @@ use crate::event::{
     ChannelEvent, ClientEvent, Completion, ConnectionState, RequestId, ServerEvent, StateChange,
     Transmit,
 };
+use crate::json;
 use crate::protocol::{ErrorCode, events, fields};
 use crate::small_map::SmallMap;
 use crate::time::{Instant, millis};
 use crate::view::PresenceView;
 use crate::wire::{
-    HeartbeatPayload, HeartbeatResponse, JoinPayload, JoinResponse, LeavePayload, PresenceEntry,
-    PresenceEvent, SelfInfo, State, ack_result, snapshot_from_json,
+    HeartbeatPayload, HeartbeatResponse, JoinPayload, JoinResponse, LeavePayload, MembersResponse,
+    PresenceEntry, PresenceEvent, PresenceLevel, SelfInfo, State, ack_result, snapshot_from_json,
 };
 
 /// Where the connection is.
@@ -74,6 +75,11 @@ enum PendingKind {
     },
     Leave {
         request: RequestId,
+    },
+    /// A page of `room`'s snapshot (`presence:members`), asked for as ack `ack`.
+    Members {
+        room: String,
+        ack: u64,
     },
     Custom {
         request: RequestId,
@@ -178,6 +184,21 @@ impl Client {
         self.channels.get(room)?.identity().cloned()
     }
 
+    /// Whether the view of `room` holds the room's whole snapshot: joined, and every page of its
+    /// last snapshot read (a large room's snapshot comes in pages; see [`ChannelEvent::Page`]).
+    pub fn is_complete(&self, room: &str) -> bool {
+        self.channels.get(room).is_some_and(Channel::is_complete)
+    }
+
+    /// How many connections `room` has, as far as its channel knows: for a
+    /// [`PresenceLevel::Count`] member the server's latest count (its join's `total`, then each
+    /// `presence:count`; `None` before the first); for an [`PresenceLevel::Events`] member the
+    /// view's number of connections (`None` before the first join's answer; short of the room's
+    /// while a paged snapshot is still being read: see [`Client::is_complete`]).
+    pub fn count(&self, room: &str) -> Option<u64> {
+        self.channels.get(room)?.count()
+    }
+
     /// The state this client holds for itself in `room` (what a rejoin sends).
     pub fn own_state(&self, room: &str) -> Option<&State> {
         self.channels.get(room).map(Channel::state)
@@ -216,13 +237,16 @@ impl Client {
         id
     }
 
-    /// Joins `room` as `user_id` with `state`; completes with the join response.
+    /// Joins `room` as `user_id` with `state`, receiving `presence` of the room (every event, or
+    /// only its count: [`ChannelEvent::Count`]); completes with the join response (whose snapshot
+    /// may be the first page of the room's: the others follow as [`ChannelEvent::Page`]s).
     pub fn join_room(
         &mut self,
         now: Instant,
         room: &str,
         user_id: &str,
         state: State,
+        presence: PresenceLevel,
     ) -> RequestId {
         let id = self.request_id();
         if self.channels.contains_key(room) {
@@ -236,8 +260,8 @@ impl Client {
             self.complete(id, Err(Error::Disconnected));
             return id;
         }
-        self.channels
-            .insert(room.to_string(), Channel::new(user_id.to_string(), state));
+        let channel = Channel::new(user_id.to_string(), state, presence);
+        self.channels.insert(room.to_string(), channel);
         self.send_join(now, room, Some(id));
         id
     }
@@ -323,6 +347,7 @@ impl Client {
                 waiting.extend(*request);
                 false
             }
+            PendingKind::Members { room: r, .. } => r != room,
             _ => true,
         });
         for request in waiting {
@@ -616,6 +641,9 @@ impl Client {
             // A rejoin takes the last join's entry over, unseen by the others, while the server
             // still keeps it (`docs/protocol.md`, "Resume").
             resume: channel.resume(),
+            presence: channel.level(),
+            // rtm's SDKs always take a room's events batched (`presence:events`).
+            batch: true,
         }
         .into_json();
         let timeout_ms = self.timing.request_timeout_ms;
@@ -684,7 +712,8 @@ impl Client {
                 }
                 PendingKind::Custom { request: r } => self.complete(r, Err(Error::Disconnected)),
                 PendingKind::Leave { request } => self.complete(request, Ok(Completion::Left)),
-                PendingKind::Join { request: None, .. } => {}
+                // The lost connection stops the channel's paging run.
+                PendingKind::Join { request: None, .. } | PendingKind::Members { .. } => {}
             }
         }
     }
@@ -857,16 +886,26 @@ impl Client {
             self.on_sync(now, &payload);
             return;
         }
-        if name == events::PRESENCE_EVENT {
-            let Some(event) = PresenceEvent::from_json(&payload) else {
-                return;
+        let batch = name == events::PRESENCE_EVENTS;
+        if batch || name == events::PRESENCE_EVENT {
+            // A batch's events, in order, each exactly as if it came alone (one reader of
+            // events for both: its WebAssembly once); an unreadable one changes nothing.
+            let events = match payload.get(fields::EVENTS) {
+                Some(Value::Array(events)) if batch => events.as_slice(),
+                _ if batch => &[],
+                _ => core::slice::from_ref(&payload),
             };
-            let room = event.room_id.clone();
-            let Some(channel) = self.channels.get_mut(&room) else {
-                return;
-            };
-            if let Some(event) = channel.presence_event(event) {
-                self.channel_event(&room, ChannelEvent::Presence(event));
+            for event in events {
+                if let Some(event) = PresenceEvent::from_json(event) {
+                    self.on_presence_event(event);
+                }
+            }
+            return;
+        }
+        if name == events::PRESENCE_COUNT {
+            // `PresenceCount`'s fields, read in place.
+            if let Some(Value::String(room)) = payload.get(fields::ROOM_ID) {
+                self.on_count(room, json::uint(&payload, fields::COUNT));
             }
             return;
         }
@@ -919,30 +958,139 @@ impl Client {
                     .and_then(|v| HeartbeatResponse::from_json(&v).ok_or_else(invalid_response));
                 self.on_heartbeat_answer(now, pending.sent_at, &room, epoch, requests, parsed);
             }
+            PendingKind::Members { room, ack } => {
+                let parsed = result
+                    .and_then(|v| MembersResponse::from_json(&v).ok_or_else(invalid_response));
+                self.on_page(now, &room, ack, parsed);
+            }
         }
     }
 
-    /// `presence:sync {roomId, snapshot}`: the server's node lost events of the room (its
-    /// subscription dropped); the snapshot replaces the view, as a rejoin's does.
+    /// A `presence:event`, alone or in a `presence:events` batch: buffered, applied or dropped
+    /// as the channel of its room says; the app hears of it when it changed the view.
+    #[inline]
+    fn on_presence_event(&mut self, event: PresenceEvent) {
+        let room = event.room_id.clone();
+        let Some(channel) = self.channels.get_mut(&room) else {
+            return;
+        };
+        if let Some(event) = channel.presence_event(event) {
+            self.channel_event(&room, ChannelEvent::Presence(event));
+        }
+    }
+
+    /// The server's number of connections in `room` (a `total`, a `presence:count`), if it said
+    /// one: a `"count"` member's app hears when it changed.
+    fn on_count(&mut self, room: &str, count: Option<u64>) {
+        let Some(channel) = self.channels.get_mut(room) else {
+            return;
+        };
+        if let Some(count) = channel.server_count(count) {
+            self.channel_event(room, ChannelEvent::Count(count));
+        }
+    }
+
+    /// `presence:sync {roomId, snapshot, total, cursor}`: the server's node lost events of the
+    /// room (its subscription dropped); the snapshot replaces the view, as a rejoin's does.
     fn on_sync(&mut self, now: Instant, payload: &Value) {
-        let Some(room) = payload.get(fields::ROOM_ID).and_then(Value::as_str) else {
+        // `PresenceSync`'s fields, read in place.
+        let Some(Value::String(room)) = payload.get(fields::ROOM_ID) else {
             return;
         };
         let Some(snapshot) = payload.get(fields::SNAPSHOT).and_then(snapshot_from_json) else {
             return;
         };
-        self.replace_view(now, room, &snapshot);
+        let total = json::uint(payload, fields::TOTAL);
+        let cursor = json::string(payload, fields::CURSOR);
+        self.replace_view(now, room, &snapshot, total, cursor);
     }
 
     /// Replaces the view of `room`, while joined, with a snapshot of the room the server sent
-    /// (`presence:sync`, or a heartbeat ack that found the digests differ), and tells the app.
-    /// Events that arrive later apply on top of it.
-    fn replace_view(&mut self, now: Instant, room: &str, snapshot: &[PresenceEntry]) {
+    /// (`presence:sync`, or a heartbeat ack that found the digests differ), and tells the app;
+    /// with a `cursor` it is the first page, and the others are asked for. Events that arrive
+    /// later apply on top of it.
+    fn replace_view(
+        &mut self,
+        now: Instant,
+        room: &str,
+        snapshot: &[PresenceEntry],
+        total: Option<u64>,
+        cursor: Option<String>,
+    ) {
         let Some(channel) = self.channels.get_mut(room) else {
             return;
         };
-        if let Some(connections) = channel.resync(now, snapshot) {
-            self.channel_event(room, ChannelEvent::Snapshot(connections));
+        let Some(connections) = channel.resync(now, snapshot, cursor.is_some()) else {
+            return;
+        };
+        let read = ChannelEvent::Snapshot(connections);
+        self.snapshot_read(now, room, read, total, cursor);
+    }
+
+    /// A snapshot's page (`read`: the first one's `Snapshot`, a later one's `Page`) went into
+    /// the view of `room`: the app hears of it and of the room's `total`, and with a `cursor` the
+    /// next page is asked for.
+    fn snapshot_read(
+        &mut self,
+        now: Instant,
+        room: &str,
+        read: ChannelEvent,
+        total: Option<u64>,
+        cursor: Option<String>,
+    ) {
+        self.channel_event(room, read);
+        self.on_count(room, total);
+        if let Some(cursor) = cursor {
+            self.request_page(now, room, cursor);
+        }
+    }
+
+    /// Asks for the page of `room`'s snapshot after `cursor`.
+    fn request_page(&mut self, now: Instant, room: &str, cursor: String) {
+        let Some(channel) = self.channels.get_mut(room) else {
+            return;
+        };
+        let ack = self.next_ack;
+        channel.page_requested(ack);
+        // `MembersPayload` without its `limit` (the server's page size), written in place.
+        let payload = json::object([
+            (fields::ROOM_ID, room.into()),
+            (fields::CURSOR, cursor.into()),
+        ]);
+        let timeout_ms = self.timing.request_timeout_ms;
+        let kind = PendingKind::Members {
+            room: room.to_string(),
+            ack,
+        };
+        self.send_request(now, events::PRESENCE_MEMBERS, payload, timeout_ms, kind);
+    }
+
+    /// The answer to page request `ack` of `room`: merged into the view and the next asked for,
+    /// when it is the current run's; a failure stops the run (the next snapshot starts over).
+    fn on_page(
+        &mut self,
+        now: Instant,
+        room: &str,
+        ack: u64,
+        answer: Result<MembersResponse, Error>,
+    ) {
+        let Some(channel) = self.channels.get_mut(room) else {
+            return;
+        };
+        match answer {
+            Ok(page) => {
+                let complete = page.cursor.is_none();
+                let Some(entries) = channel.page(ack, page.snapshot, !complete) else {
+                    return;
+                };
+                let read = ChannelEvent::Page { entries, complete };
+                self.snapshot_read(now, room, read, page.total, page.cursor);
+            }
+            Err(error) => {
+                if channel.page_failed(ack) {
+                    self.channel_event(room, ChannelEvent::Error(error));
+                }
+            }
         }
     }
 
@@ -960,9 +1108,10 @@ impl Client {
         match answer {
             Ok(response) => {
                 let first = !channel.ever_joined();
-                let me = response.self_info.clone();
-                let snapshot = channel.joined(now, me, &response.snapshot, interval_ms);
-                self.channel_event(room, ChannelEvent::Snapshot(snapshot.clone()));
+                let snapshot = channel.joined(now, &response, interval_ms);
+                let read = ChannelEvent::Snapshot(snapshot.clone());
+                let (total, cursor) = (response.total, response.cursor.clone());
+                self.snapshot_read(now, room, read, total, cursor);
                 if first {
                     self.channel_event(room, ChannelEvent::Connected);
                 } else {
@@ -1040,7 +1189,8 @@ impl Client {
             Ok(response) => {
                 channel.heartbeat_acked(response.epoch);
                 if let Some(snapshot) = response.snapshot.take() {
-                    self.replace_view(now, room, &snapshot);
+                    let cursor = response.cursor.take();
+                    self.replace_view(now, room, &snapshot, response.total, cursor);
                 }
                 self.channel_event(
                     room,
@@ -1068,6 +1218,9 @@ impl Client {
             PendingKind::Leave { request } => self.complete(request, Ok(Completion::Left)),
             PendingKind::Join { room, request } => {
                 self.on_join_answer(now, &room, request, Err(Error::Timeout))
+            }
+            PendingKind::Members { room, ack } => {
+                self.on_page(now, &room, ack, Err(Error::Timeout))
             }
             PendingKind::Heartbeat { room, requests, .. } => {
                 for request in requests {

@@ -68,8 +68,19 @@ pub enum ChannelEvent {
     /// A presence event that changed the view (duplicates and stale events are not reported).
     Presence(PresenceEvent),
     /// A full snapshot replaced the view: after a join or rejoin, a `presence:sync`, or a
-    /// heartbeat whose digest showed the view differed from the room.
+    /// heartbeat whose digest showed the view differed from the room. In a large room it is the
+    /// snapshot's first page: [`ChannelEvent::Page`]s follow until the view is complete.
     Snapshot(Vec<PresenceEntry>),
+    /// A later page of the room's snapshot (`presence:members`) merged into the view.
+    Page {
+        /// The page's connections the view took (not those it knew newer, or saw leave).
+        entries: Vec<PresenceEntry>,
+        /// It was the last page: the view now holds the whole room.
+        complete: bool,
+    },
+    /// The room's number of connections changed, as the server counts it (a `"count"` member's:
+    /// its join's `total`, then each `presence:count`).
+    Count(u64),
     /// The first join succeeded.
     Connected,
     /// The connection was lost; the channel rejoins when it is back.

@@ -8,7 +8,9 @@
 //! `docs/protocol.md`: joins with snapshots, heartbeats with epoch fencing and the view's digest
 //! (a differing view gets the room's snapshot), idempotent views, missed-heartbeat detection,
 //! reconnect with backoff and full jitter (at once when the server drains), rejoins that resume
-//! the last join's entry, acks with timeouts.
+//! the last join's entry, acks with timeouts; and for large rooms, snapshots read page by page
+//! (`presence:members`), batched events (`presence:events`, always asked for) and members that
+//! follow only the room's count ([`PresenceLevel::Count`], `presence:count`).
 //! What it must agree on with the server (event names, error codes, field names) is
 //! [`protocol`], which the server imports too.
 //!
@@ -21,7 +23,9 @@
 //! ```no_run
 //! use std::time::Duration;
 //!
-//! use rtm_sdk_core::{Client, ClientConfig, ClientEvent, Completion, Instant, Transmit};
+//! use rtm_sdk_core::{
+//!     Client, ClientConfig, ClientEvent, Completion, Instant, PresenceLevel, Transmit,
+//! };
 //! # struct Socket;
 //! # impl Socket {
 //! #     fn connect(_url: &str) -> Result<Socket, String> { Ok(Socket) }
@@ -66,7 +70,8 @@
 //!                 ClientEvent::Completed { id, result: Ok(Completion::Connected) }
 //!                     if id == connecting =>
 //!                 {
-//!                     client.join_room(now(), "lobby", "alice", Default::default());
+//!                     let level = PresenceLevel::Events;
+//!                     client.join_room(now(), "lobby", "alice", Default::default(), level);
 //!                 }
 //!                 other => println!("{other:?}"),
 //!             }
@@ -96,6 +101,7 @@ pub mod codec;
 pub mod config;
 pub mod error;
 pub mod event;
+mod paging;
 mod small_map;
 mod time;
 pub mod view;
@@ -117,6 +123,6 @@ pub use event::{
 pub use time::Instant;
 pub use view::{Member, PresenceView};
 pub use wire::{
-    HeartbeatResponse, JoinResponse, PresenceEntry, PresenceEvent, PresenceEventType, SelfInfo,
-    State,
+    HeartbeatResponse, JoinResponse, PresenceEntry, PresenceEvent, PresenceEventType,
+    PresenceLevel, SelfInfo, State,
 };

@@ -49,13 +49,34 @@ pub struct PresenceView {
 }
 
 impl PresenceView {
-    /// Replaces the view with a snapshot.
+    /// Replaces the view with a snapshot (or the first page of one).
     pub fn reset(&mut self, snapshot: &[PresenceEntry]) {
         self.connections.clear();
         for entry in snapshot {
             self.upsert(entry.clone());
         }
         self.gone.clear();
+    }
+
+    /// Merges a later page of a snapshot (`presence:members`) the way events apply: an entry is
+    /// taken unless the view has its connection at a newer or equal `(epoch, rev)`, or saw that
+    /// join leave (what the view learnt since the first page stays); as an update event with the
+    /// entry's fields would be. Returns the entries taken.
+    pub fn merge(&mut self, mut page: Vec<PresenceEntry>) -> Vec<PresenceEntry> {
+        // Each entry as the update that would set it (one set of rules: `apply`'s).
+        page.retain(|entry| {
+            self.apply(&PresenceEvent {
+                kind: PresenceEventType::Update,
+                room_id: String::new(),
+                user_id: entry.user_id.clone(),
+                conn_id: entry.conn_id.clone(),
+                state: Some(entry.state.clone()),
+                ts: entry.last_seen_ms,
+                epoch: entry.epoch,
+                rev: entry.rev,
+            })
+        });
+        page
     }
 
     fn find(&self, conn_id: &str) -> Result<usize, usize> {
@@ -144,6 +165,16 @@ impl PresenceView {
                 .iter()
                 .map(|e| (e.conn_id.as_str(), e.rev.unwrap_or(0))),
         )
+    }
+
+    /// How many connections the view holds.
+    pub fn len(&self) -> usize {
+        self.connections.len()
+    }
+
+    /// Whether the view holds no connection.
+    pub fn is_empty(&self) -> bool {
+        self.connections.is_empty()
     }
 
     /// Every connection, sorted by connection id.
@@ -278,6 +309,47 @@ mod tests {
         );
         assert!(v.apply(&ev(Update, "c1", "u", 5, 4, json!({"s": 4}))));
         assert_eq!(v.connections()[0].state["s"], 4);
+    }
+
+    #[test]
+    fn a_page_merges_like_events_and_keeps_what_the_view_learnt() {
+        let entry = |conn: &str, epoch: u64, rev: u64, s: u64| PresenceEntry {
+            conn_id: conn.into(),
+            user_id: "u".into(),
+            state: json!({"s": s}).as_object().unwrap().clone(),
+            last_seen_ms: 1,
+            epoch,
+            rev: Some(rev),
+        };
+        let mut v = PresenceView::default();
+        v.reset(&[entry("a", 1, 0, 0)]);
+        // Between pages: c left, d joined, e changed.
+        assert!(!v.apply(&ev(Leave, "c", "u", 3, 0, json!(null))));
+        assert!(v.apply(&ev(Join, "d", "u", 4, 0, json!({"s": 0}))));
+        assert!(v.apply(&ev(Join, "e", "u", 5, 2, json!({"s": 2}))));
+        let page = [
+            entry("b", 2, 0, 0),
+            entry("c", 3, 0, 0),
+            entry("d", 4, 0, 0),
+            entry("e", 5, 1, 1),
+            entry("f", 6, 0, 0),
+        ];
+        let taken: Vec<_> = v
+            .merge(page.to_vec())
+            .into_iter()
+            .map(|e| e.conn_id)
+            .collect();
+        assert_eq!(
+            taken,
+            ["b", "f"],
+            "c left, d and e are known at least as new"
+        );
+        let conns: Vec<_> = v.connections().into_iter().map(|e| e.conn_id).collect();
+        assert_eq!(conns, ["a", "b", "d", "e", "f"]);
+        assert_eq!(v.connections()[3].state["s"], 2);
+        assert_eq!((v.len(), v.is_empty()), (5, false));
+        // A newer join of a connection that left is taken.
+        assert_eq!(v.merge(vec![entry("c", 7, 0, 0)]).len(), 1);
     }
 
     #[test]

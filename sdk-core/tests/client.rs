@@ -7,7 +7,7 @@ use rtm_sdk_core::codec::socketio::Packet;
 use rtm_sdk_core::protocol::digest;
 use rtm_sdk_core::{
     ChannelEvent, ClientConfig, ClientEvent, Completion, ConnectionState, Error, PresenceConfig,
-    ReconnectConfig,
+    PresenceLevel, ReconnectConfig,
 };
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -217,7 +217,7 @@ fn a_reconnect_rejoins_every_channel_with_its_last_state() {
     assert_eq!(joins.len(), 2);
     assert_eq!(
         joins[0].1,
-        json!({"roomId": "r1", "userId": "alice", "state": {"s": 1, "typing": true}})
+        json!({"roomId": "r1", "userId": "alice", "state": {"s": 1, "typing": true}, "batch": true})
     );
     let other = entry("c9", "bob", json!({}), 8, 0);
     h.ack(
@@ -255,11 +255,17 @@ fn not_joined() -> Value {
 
 /// Joins `room` as `user` at `epoch`, answered as an rtm server does, with a resume `token`.
 fn join_resumable(h: &mut Harness, room: &str, user: &str, state: Value, epoch: u64, token: &str) {
-    let id = h.client.join_room(h.now, room, user, patch(state.clone()));
+    let id = h.client.join_room(
+        h.now,
+        room,
+        user,
+        patch(state.clone()),
+        PresenceLevel::Events,
+    );
     let (_, payload, ack) = h.sent_event();
     assert_eq!(
         payload,
-        json!({"roomId": room, "userId": user, "state": state}),
+        json!({"roomId": room, "userId": user, "state": state, "batch": true}),
         "a channel's first join has nothing to resume"
     );
     h.ack(
@@ -287,7 +293,7 @@ fn rejoins_resume_the_entry_of_the_last_join() {
     assert_eq!(name, "presence:join");
     assert_eq!(
         payload,
-        json!({"roomId": "r", "userId": "alice", "state": {"s": 1}, "resume": resume("me", "t1")})
+        json!({"roomId": "r", "userId": "alice", "state": {"s": 1}, "resume": resume("me", "t1"), "batch": true})
     );
     h.ack(
         ack,
@@ -821,7 +827,13 @@ fn a_rejoin_refused_as_unavailable_is_retried_and_forbidden_is_final() {
 #[test]
 fn events_update_the_view_once_and_those_during_join_are_replayed() {
     let mut h = Harness::connected(Harness::config());
-    let id = h.client.join_room(h.now, "r", "alice", Default::default());
+    let id = h.client.join_room(
+        h.now,
+        "r",
+        "alice",
+        Default::default(),
+        PresenceLevel::Events,
+    );
     let (_, _, ack) = h.sent_event();
     // Before the ack: bob updated after the snapshot was taken, carol's join is in the snapshot.
     h.server_event(
@@ -1069,7 +1081,9 @@ fn emit_with_ack_resolves_or_times_out_exactly_once() {
 fn every_pending_request_fails_at_once_when_the_transport_closes() {
     let mut h = Harness::connected(Harness::config());
     h.join("r", "u", json!({}), 1, vec![]);
-    let join = h.client.join_room(h.now, "r2", "u", Default::default());
+    let join = h
+        .client
+        .join_room(h.now, "r2", "u", Default::default(), PresenceLevel::Events);
     let update = h.client.update_state(h.now, "r", Default::default());
     let custom = h
         .client
@@ -1104,7 +1118,9 @@ fn every_pending_request_fails_at_once_when_the_transport_closes() {
 #[test]
 fn calls_while_disconnected_fail_fast_and_leave_always_resolves() {
     let mut h = Harness::new(Harness::config());
-    let id = h.client.join_room(h.now, "r", "u", Default::default());
+    let id = h
+        .client
+        .join_room(h.now, "r", "u", Default::default(), PresenceLevel::Events);
     assert_eq!(h.completion(id), Err(Error::Disconnected));
     let id = h.client.emit_with_ack(h.now, "x", json!(1), None);
     assert_eq!(h.completion(id), Err(Error::Disconnected));
@@ -1206,7 +1222,13 @@ fn the_connection_state_changes_before_channels_hear_of_a_loss() {
 fn events_without_rev_from_the_typescript_server_apply_in_arrival_order() {
     // The TypeScript server's frames: no `rev` (nor `lastSeenMs`) anywhere.
     let mut h = Harness::connected(Harness::config());
-    let id = h.client.join_room(h.now, "r", "alice", Default::default());
+    let id = h.client.join_room(
+        h.now,
+        "r",
+        "alice",
+        Default::default(),
+        PresenceLevel::Events,
+    );
     let (_, _, ack) = h.sent_event();
     h.ack(
         ack,
@@ -1252,4 +1274,393 @@ fn events_without_rev_from_the_typescript_server_apply_in_arrival_order() {
             .iter()
             .any(|e| matches!(e, ChannelEvent::HeartbeatAck { epoch: 9, .. }))
     );
+}
+
+// ===== large rooms =====
+
+/// Joins `room` as `user` at `level`, answered with `snapshot` (a first page when `cursor` is
+/// set) and `total`; returns the join's completion.
+fn join_paged(
+    h: &mut Harness,
+    level: PresenceLevel,
+    snapshot: Vec<Value>,
+    total: u64,
+    cursor: Option<&str>,
+) -> Completion {
+    let id = h.client.join_room(h.now, "r", "u", patch(json!({})), level);
+    let (name, payload, ack) = h.sent_event();
+    assert_eq!(name, "presence:join");
+    assert_eq!(payload["batch"], json!(true), "rtm always asks for batches");
+    h.ack(
+        ack,
+        json!({"ok": true, "snapshot": snapshot, "total": total, "cursor": cursor,
+               "self": {"connId": "me", "epoch": 7}}),
+    );
+    h.completion(id).expect("joined")
+}
+
+/// The page request the client sent: its cursor and ack id.
+fn page_request(h: &mut Harness) -> (String, u64) {
+    let (name, payload, ack) = h.sent_event();
+    assert_eq!(name, "presence:members");
+    assert_eq!(payload["roomId"], "r");
+    assert!(payload.get("limit").is_none(), "the server's page size");
+    (payload["cursor"].as_str().unwrap().to_string(), ack)
+}
+
+fn conn_ids(h: &Harness) -> Vec<String> {
+    let view = h.client.view("r").unwrap();
+    view.connections().into_iter().map(|e| e.conn_id).collect()
+}
+
+fn page(snapshot: Vec<Value>, total: u64, cursor: Option<&str>) -> Value {
+    json!({"ok": true, "snapshot": snapshot, "total": total, "cursor": cursor})
+}
+
+#[test]
+fn joins_ask_for_batches_and_send_the_presence_level() {
+    let mut h = Harness::connected(Harness::config());
+    let id = h
+        .client
+        .join_room(h.now, "r", "u", patch(json!({})), PresenceLevel::Count);
+    let (_, payload, ack) = h.sent_event();
+    assert_eq!(
+        payload,
+        json!({"roomId": "r", "userId": "u", "state": {}, "presence": "count", "batch": true})
+    );
+    h.ack(ack, join_ack("r", "u", &json!({}), 7, vec![]));
+    assert!(h.completion(id).is_ok());
+    // A rejoin asks for the same.
+    h.client.transport_closed(h.now, h.transport, "down");
+    h.advance(10_000);
+    h.accept_transport(None);
+    let (name, payload, _) = h.sent_event();
+    assert_eq!(name, "presence:join");
+    assert_eq!(
+        (&payload["presence"], &payload["batch"]),
+        (&json!("count"), &json!(true))
+    );
+}
+
+#[test]
+fn a_count_member_counts_from_its_join_then_from_presence_count() {
+    let mut h = Harness::connected(Harness::config());
+    assert_eq!(h.client.count("r"), None);
+    let id = h
+        .client
+        .join_room(h.now, "r", "u", patch(json!({})), PresenceLevel::Count);
+    let (_, _, ack) = h.sent_event();
+    // The server's first count comes just before the join's answer.
+    h.server_event("presence:count", json!({"roomId": "r", "count": 5000}));
+    assert_eq!(h.client.count("r"), Some(5000));
+    h.ack(
+        ack,
+        json!({"ok": true, "snapshot": [], "total": 5001, "cursor": null, "self": {"connId": "me", "epoch": 7}}),
+    );
+    assert!(h.completion(id).is_ok());
+    let events = channel_events(&mut h, "r");
+    assert_eq!(
+        events,
+        [
+            ChannelEvent::Count(5000),
+            ChannelEvent::Snapshot(vec![]),
+            ChannelEvent::Count(5001),
+            ChannelEvent::Connected
+        ]
+    );
+    assert_eq!(h.client.count("r"), Some(5001));
+    assert!(h.client.is_complete("r"));
+    h.server_event("presence:count", json!({"roomId": "r", "count": 5003}));
+    h.server_event("presence:count", json!({"roomId": "r", "count": 5003}));
+    h.server_event("presence:count", json!({"roomId": "other", "count": 1}));
+    h.server_event("presence:count", json!({"roomId": "r", "count": "many"}));
+    assert_eq!(channel_events(&mut h, "r"), [ChannelEvent::Count(5003)]);
+    assert_eq!(h.client.count("r"), Some(5003));
+    // Its heartbeats carry no digest: the server keeps no view for it.
+    for _ in 0..2 {
+        h.advance(10_000);
+        let (name, payload, ack) = h.sent_event();
+        assert_eq!(name, "presence:heartbeat");
+        assert!(payload.get("digest").is_none(), "{payload}");
+        h.ack(ack, json!({"ok": true, "changed": false, "epoch": 7}));
+    }
+}
+
+#[test]
+fn a_paged_snapshot_is_read_until_complete_with_events_between_pages() {
+    let mut h = Harness::connected(ClientConfig {
+        request_timeout: Duration::from_secs(30),
+        ..Harness::config()
+    });
+    let first = vec![
+        entry("c1", "a", json!({}), 1, 0),
+        entry("c2", "b", json!({}), 2, 0),
+    ];
+    join_paged(&mut h, PresenceLevel::Events, first, 7, Some("c2"));
+    let events = channel_events(&mut h, "r");
+    assert!(
+        matches!(&events[..], [ChannelEvent::Snapshot(s), ChannelEvent::Connected] if s.len() == 2),
+        "{events:?}"
+    );
+    assert!(!h.client.is_complete("r"));
+    assert_eq!(h.client.count("r"), Some(2), "the view's, while paging too");
+    let (cursor, ack) = page_request(&mut h);
+    assert_eq!(cursor, "c2");
+
+    // Between pages: c3 leaves, c4 joins, c5 changes; all of them are on the next page, older.
+    let room = |kind, conn, user, epoch, rev| {
+        presence(kind, "r", conn, user, json!({"v": rev}), epoch, rev)
+    };
+    h.server_event("presence:event", room("leave", "c3", "c", 3, 0));
+    h.server_event("presence:event", room("join", "c4", "d", 4, 0));
+    h.server_event("presence:event", room("update", "c5", "e", 5, 2));
+    assert_eq!(conn_ids(&h), ["c1", "c2", "c4", "c5"]);
+    h.events.clear();
+    let second = vec![
+        entry("c3", "c", json!({}), 3, 0),
+        entry("c4", "d", json!({}), 4, 0),
+        entry("c5", "e", json!({"v": 1}), 5, 1),
+        entry("c6", "f", json!({}), 6, 0),
+    ];
+    h.ack(ack, page(second, 7, Some("c6")));
+    let events = channel_events(&mut h, "r");
+    let [
+        ChannelEvent::Page {
+            entries,
+            complete: false,
+        },
+    ] = &events[..]
+    else {
+        panic!("{events:?}")
+    };
+    let taken: Vec<&str> = entries.iter().map(|e| e.conn_id.as_str()).collect();
+    assert_eq!(taken, ["c6"], "c3 left, c4 and c5 are known newer or equal");
+    assert_eq!(
+        conn_ids(&h),
+        ["c1", "c2", "c4", "c5", "c6"],
+        "c3 not resurrected, c4 once"
+    );
+    assert_eq!(h.client.view("r").unwrap().connections()[3].state["v"], 2);
+    assert!(!h.client.is_complete("r"));
+
+    let (cursor, ack) = page_request(&mut h);
+    assert_eq!(cursor, "c6");
+    // While paging, heartbeats carry no digest (the view is knowingly partial).
+    h.advance(10_000);
+    let (name, payload, beat) = h.sent_event();
+    assert_eq!(name, "presence:heartbeat");
+    assert!(payload.get("digest").is_none(), "{payload}");
+    h.ack(beat, json!({"ok": true, "changed": false, "epoch": 7}));
+    h.events.clear();
+    h.ack(ack, page(vec![entry("me", "u", json!({}), 7, 0)], 6, None));
+    let events = channel_events(&mut h, "r");
+    assert!(
+        matches!(&events[..], [ChannelEvent::Page { entries, complete: true }] if entries.len() == 1),
+        "{events:?}"
+    );
+    assert!(h.client.is_complete("r"));
+    assert_eq!(h.client.count("r"), Some(6), "the view's, once complete");
+    assert!(h.take_sent().is_empty(), "no page after the last");
+    // Complete, the view's digest goes again.
+    h.advance(10_000);
+    let (_, payload, _) = h.sent_event();
+    assert_eq!(
+        payload["digest"],
+        json!(h.client.view("r").unwrap().digest())
+    );
+}
+
+#[test]
+fn an_outdated_paging_run_is_ignored_and_a_failed_page_stops_the_run() {
+    let mut h = Harness::connected(Harness::config());
+    join_paged(
+        &mut h,
+        PresenceLevel::Events,
+        vec![entry("c1", "a", json!({}), 1, 0)],
+        9,
+        Some("c1"),
+    );
+    let (_, outdated) = page_request(&mut h);
+    // A sync supersedes the run: its first page replaces the view, its pages are read instead.
+    let me = entry("me", "u", json!({}), 7, 0);
+    h.server_event(
+        "presence:sync",
+        json!({"roomId": "r", "snapshot": [entry("c0", "z", json!({}), 1, 0)], "total": 3, "cursor": "c0"}),
+    );
+    let (cursor, current) = page_request(&mut h);
+    assert_eq!(cursor, "c0");
+    assert_eq!(conn_ids(&h), ["c0"]);
+    h.events.clear();
+    h.ack(
+        outdated,
+        page(vec![entry("c2", "b", json!({}), 2, 0)], 9, Some("c2")),
+    );
+    assert!(
+        channel_events(&mut h, "r").is_empty(),
+        "the outdated run's answer is ignored"
+    );
+    assert!(h.take_sent().is_empty(), "and asks for nothing");
+    assert_eq!(conn_ids(&h), ["c0"]);
+    h.ack(current, page(vec![me.clone()], 3, Some("me")));
+    assert_eq!(conn_ids(&h), ["c0", "me"]);
+
+    // A page refused: the run stops with an error, the view stays partial.
+    let (_, refused) = page_request(&mut h);
+    h.events.clear();
+    h.ack(refused, not_joined());
+    let events = channel_events(&mut h, "r");
+    assert!(
+        matches!(&events[..], [ChannelEvent::Error(e)] if e.code() == "not_joined"),
+        "{events:?}"
+    );
+    assert!(!h.client.is_complete("r"));
+    assert!(h.take_sent().is_empty());
+    // Stopped, the heartbeat sends the digest again: a snapshot in its answer starts over.
+    h.advance(10_000);
+    let (_, payload, beat) = h.sent_event();
+    assert!(payload.get("digest").is_some(), "{payload}");
+    h.ack(
+        beat,
+        json!({"ok": true, "changed": false, "epoch": 7, "snapshot": [me], "total": 2, "cursor": "me"}),
+    );
+    let (cursor, timed_out) = page_request(&mut h);
+    assert_eq!(cursor, "me");
+    // A page that times out stops the run too; its late answer is ignored.
+    h.events.clear();
+    h.advance(10_000);
+    let events = channel_events(&mut h, "r");
+    assert!(
+        events.contains(&ChannelEvent::Error(Error::Timeout)),
+        "{events:?}"
+    );
+    h.take_sent();
+    h.ack(
+        timed_out,
+        page(vec![entry("c9", "y", json!({}), 9, 0)], 2, None),
+    );
+    assert_eq!(conn_ids(&h), ["me"]);
+    assert!(!h.client.is_complete("r"));
+}
+
+#[test]
+fn a_heartbeat_snapshot_with_a_cursor_pages() {
+    let mut h = Harness::connected(Harness::config());
+    h.join(
+        "r",
+        "u",
+        json!({}),
+        7,
+        vec![entry("c-ghost", "g", json!({}), 3, 0)],
+    );
+    assert!(
+        h.client.is_complete("r"),
+        "no cursor: complete (the TypeScript server's answer)"
+    );
+    h.advance(10_000);
+    let (_, payload, beat) = h.sent_event();
+    assert!(payload.get("digest").is_some());
+    let me = entry("me", "u", json!({}), 7, 0);
+    h.ack(
+        beat,
+        json!({"ok": true, "changed": false, "epoch": 7, "snapshot": [entry("c-a", "a", json!({}), 8, 0)], "total": 3, "cursor": "c-a"}),
+    );
+    assert_eq!(conn_ids(&h), ["c-a"]);
+    assert!(!h.client.is_complete("r"));
+    let (cursor, ack) = page_request(&mut h);
+    assert_eq!(cursor, "c-a");
+    h.ack(
+        ack,
+        page(vec![entry("c-b", "b", json!({}), 9, 0)], 3, Some("c-b")),
+    );
+    let (cursor, ack) = page_request(&mut h);
+    assert_eq!(cursor, "c-b");
+    h.ack(ack, page(vec![me], 3, None));
+    assert_eq!(conn_ids(&h), ["c-a", "c-b", "me"]);
+    assert!(h.client.is_complete("r"));
+}
+
+#[test]
+fn presence_events_batches_apply_in_order_like_single_events() {
+    let mut h = Harness::connected(Harness::config());
+    h.join(
+        "r",
+        "u",
+        json!({}),
+        7,
+        vec![entry("b1", "bob", json!({}), 5, 0)],
+    );
+    h.events.clear();
+    let batch = json!({"roomId": "r", "events": [
+        presence("join", "r", "c1", "carol", json!({"v": 0}), 8, 0),
+        presence("update", "r", "c1", "carol", json!({"v": 1}), 8, 1),
+        presence("update", "r", "c1", "carol", json!({"v": 1}), 8, 1),
+        presence("leave", "r", "b1", "bob", json!(null), 5, 0),
+        presence("leave", "r", "c1", "carol", json!(null), 8, 1),
+        presence("join", "r", "d1", "dave", json!({}), 9, 0),
+    ]});
+    h.server_event("presence:events", batch);
+    let seen: Vec<(String, String)> = channel_events(&mut h, "r")
+        .into_iter()
+        .map(|e| match e {
+            ChannelEvent::Presence(e) => (e.kind.as_str().to_string(), e.conn_id),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    let expected = [
+        ("join", "c1"),
+        ("update", "c1"),
+        ("leave", "b1"),
+        ("leave", "c1"),
+        ("join", "d1"),
+    ];
+    let expected: Vec<(String, String)> = expected
+        .iter()
+        .map(|(k, c)| (k.to_string(), c.to_string()))
+        .collect();
+    assert_eq!(seen, expected, "in order, the duplicate not reported");
+    assert_eq!(conn_ids(&h), ["d1", "me"]);
+    // An unreadable event of a batch changes nothing; the others apply.
+    h.server_event(
+        "presence:events",
+        json!({"roomId": "r", "events": [{"type": "nope"}, presence("join", "r", "e1", "eve", json!({}), 10, 0)]}),
+    );
+    assert_eq!(channel_events(&mut h, "r").len(), 1);
+    assert_eq!(conn_ids(&h), ["d1", "e1", "me"]);
+    h.server_event("presence:events", json!({"roomId": "r", "events": 3}));
+    assert!(channel_events(&mut h, "r").is_empty());
+}
+
+#[test]
+fn a_leave_that_came_while_joining_is_not_resurrected_by_a_later_page() {
+    let mut h = Harness::connected(Harness::config());
+    let id = h
+        .client
+        .join_room(h.now, "r", "u", patch(json!({})), PresenceLevel::Events);
+    let (_, _, ack) = h.sent_event();
+    // Batched with the join's answer in flight: c3 leaves (it is on the second page).
+    h.server_event(
+        "presence:events",
+        json!({"roomId": "r", "events": [presence("leave", "r", "c3", "c", json!(null), 3, 0)]}),
+    );
+    h.ack(
+        ack,
+        json!({"ok": true, "snapshot": [entry("c1", "a", json!({}), 1, 0)], "total": 3, "cursor": "c1",
+               "self": {"connId": "me", "epoch": 7}}),
+    );
+    assert!(h.completion(id).is_ok());
+    let (_, page_ack) = page_request(&mut h);
+    h.ack(
+        page_ack,
+        page(
+            vec![
+                entry("c3", "c", json!({}), 3, 0),
+                entry("me", "u", json!({}), 7, 0),
+            ],
+            2,
+            None,
+        ),
+    );
+    assert_eq!(conn_ids(&h), ["c1", "me"]);
+    assert!(h.client.is_complete("r"));
+    assert_eq!(h.client.count("r"), Some(2));
 }

@@ -2,12 +2,13 @@
 //!
 //! With the demo server running (`make demo`):
 //! `cargo run -p rtm-sdk --example presence -- --room lobby --user rustacean`
+//! (`--count`: follow only how many are in the room, as a large audience's member would).
 
 use std::time::Duration;
 
 use clap::Parser;
 use futures_util::StreamExt;
-use rtm_sdk::{ChannelEvent, ClientOptions, JoinOptions, RealtimeClient};
+use rtm_sdk::{ChannelEvent, ClientOptions, JoinOptions, PresenceLevel, RealtimeClient};
 use serde_json::json;
 
 #[derive(Parser)]
@@ -21,6 +22,9 @@ struct Args {
     /// Who to join as.
     #[arg(long, default_value = "rustacean")]
     user: String,
+    /// Receive only the room's count, not its members.
+    #[arg(long)]
+    count: bool,
     /// Stop after this many seconds (0: run until Ctrl-C).
     #[arg(long, default_value_t = 0)]
     seconds: u64,
@@ -31,9 +35,13 @@ async fn main() -> Result<(), rtm_sdk::Error> {
     let args = Args::parse();
     let client = RealtimeClient::connect(ClientOptions::new(&args.url)).await?;
     let state = json!({"status": "online", "name": args.user, "color": "#c2410c"});
-    let (channel, joined) = client
-        .join_room(JoinOptions::new(&args.room, &args.user).state(state))
-        .await?;
+    let level = if args.count {
+        PresenceLevel::Count
+    } else {
+        PresenceLevel::Events
+    };
+    let join = JoinOptions::new(&args.room, &args.user).state(state);
+    let (channel, joined) = client.join_room(join.presence(level)).await?;
     println!(
         "joined {} as {} (epoch {})",
         args.room, args.user, joined.self_info.epoch
@@ -63,6 +71,7 @@ async fn main() -> Result<(), rtm_sdk::Error> {
             Some(event) = events.next() => match event {
                 ChannelEvent::Presence(e) => println!("{:?}: {} {} {:?}", e.kind, e.user_id, e.conn_id, e.state),
                 ChannelEvent::HeartbeatAck { rtt_ms, .. } => println!("heartbeat ok ({rtt_ms} ms)"),
+                ChannelEvent::Count(count) => println!("{count} in the room"),
                 other => println!("{other:?}"),
             },
             _ = ticker.tick() => {

@@ -86,6 +86,39 @@ impl PresenceChannel {
         self.shared.view.read().expect("view lock").connections()
     }
 
+    /// How many connections the room has: joined with [`PresenceLevel::Count`], the server's
+    /// latest count (the join's `total`, then each `presence:count`; also a
+    /// [`ChannelEvent::Count`]); joined for events, the view's number of connections (short of
+    /// the room's while a large room's snapshot is still being read: see
+    /// [`PresenceChannel::is_complete`]). `None` before the first count.
+    ///
+    /// [`PresenceLevel::Count`]: crate::PresenceLevel::Count
+    pub fn count(&self) -> Option<u64> {
+        self.shared.status.borrow().count
+    }
+
+    /// Whether the view holds the whole room: joined, and every page of its last snapshot read
+    /// (a large room's snapshot comes in pages: [`ChannelEvent::Page`]).
+    pub fn is_complete(&self) -> bool {
+        self.shared.status.borrow().complete
+    }
+
+    /// Waits until the view holds the whole room ([`PresenceChannel::is_complete`]); at once when
+    /// it does. Wrap it in a timeout: a view whose paging failed is complete only after the next
+    /// snapshot (a rejoin, or a heartbeat that finds the view differs).
+    pub async fn wait_complete(&self) {
+        let mut status = self.shared.status.subscribe();
+        // The sender lives as long as this handle.
+        let _ = status.wait_for(|s| s.complete).await;
+    }
+
+    /// Waits until the room's [`PresenceChannel::count`] satisfies `until`; returns that count.
+    pub async fn wait_count(&self, mut until: impl FnMut(u64) -> bool) -> u64 {
+        let mut status = self.shared.status.subscribe();
+        let reached = status.wait_for(|s| s.count.is_some_and(&mut until)).await;
+        reached.map_or(0, |s| s.count.unwrap_or(0))
+    }
+
     /// Merges `patch` (a JSON object) into this connection's state and sends it at once.
     pub async fn update_state(&self, patch: Value) -> Result<HeartbeatResponse, Error> {
         let Value::Object(patch) = patch else {

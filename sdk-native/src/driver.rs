@@ -42,6 +42,17 @@ pub(crate) enum Command {
 pub(crate) struct ChannelShared {
     pub(crate) events: broadcast::Sender<ChannelEvent>,
     pub(crate) view: Arc<RwLock<PresenceView>>,
+    /// The room's count and whether the view is complete, as the core last said.
+    pub(crate) status: watch::Sender<RoomStatus>,
+}
+
+/// What a channel handle reads of its room besides the view.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct RoomStatus {
+    /// [`rtm_sdk_core::Client::count`].
+    pub(crate) count: Option<u64>,
+    /// [`rtm_sdk_core::Client::is_complete`].
+    pub(crate) complete: bool,
 }
 
 /// What the transport opener reports.
@@ -144,12 +155,14 @@ impl Driver {
                 let shared = ChannelShared {
                     events: broadcast::channel(EVENT_BUFFER).0,
                     view: Arc::default(),
+                    status: watch::Sender::default(),
                 };
                 self.channels
                     .insert(options.room_id.clone(), shared.clone());
                 let _ = shared_tx.send(shared);
                 let (room, user) = (&options.room_id, &options.user_id);
-                let id = self.core.join_room(now, room, user, options.state);
+                let level = options.presence;
+                let id = self.core.join_room(now, room, user, options.state, level);
                 self.joins.insert(id, options.room_id);
                 (id, reply)
             }
@@ -321,11 +334,22 @@ impl Driver {
                     event,
                     ChannelEvent::Presence(_)
                         | ChannelEvent::Snapshot(_)
+                        | ChannelEvent::Page { .. }
                         | ChannelEvent::Reconnected { .. }
                 );
                 if changes_view && let Some(view) = self.core.view(&room) {
                     shared.view.write().expect("view lock").clone_from(view);
                 }
+                // Before the event goes out: its listeners read the status it brought.
+                let status = RoomStatus {
+                    count: self.core.count(&room),
+                    complete: self.core.is_complete(&room),
+                };
+                shared.status.send_if_modified(|old| {
+                    let changed = *old != status;
+                    *old = status;
+                    changed
+                });
                 let _ = shared.events.send(event);
             }
         }

@@ -3,6 +3,11 @@
 //!
 //! The protocol logic is `rtm-sdk-core`, shared with the browser SDK; this crate drives it over
 //! `tokio-tungstenite`. Start with [`RealtimeClient`].
+//!
+//! Large rooms: a join's snapshot may be the first page of the room's; the channel reads the
+//! others by itself ([`ChannelEvent::Page`], [`PresenceChannel::wait_complete`]). A member that
+//! needs only how many are there joins with [`JoinOptions::presence`]`(`[`PresenceLevel::Count`]`)`
+//! and reads [`PresenceChannel::count`].
 
 mod channel;
 mod client;
@@ -15,6 +20,6 @@ pub use options::{AuthFuture, AuthProvider, ClientOptions, JoinOptions};
 pub use rtm_sdk_core::protocol::ErrorCode;
 pub use rtm_sdk_core::{
     ChannelEvent, ClientConfig, ConnectionState, Error, HeartbeatResponse, JoinResponse, Member,
-    PresenceConfig, PresenceEntry, PresenceEvent, PresenceEventType, ReconnectConfig, SelfInfo,
-    ServerEvent, State, StateChange,
+    PresenceConfig, PresenceEntry, PresenceEvent, PresenceEventType, PresenceLevel,
+    ReconnectConfig, SelfInfo, ServerEvent, State, StateChange,
 };

@@ -4,7 +4,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use rtm_sdk_core::{ClientConfig, State};
+use rtm_sdk_core::{ClientConfig, PresenceLevel, State};
 use serde_json::Value;
 
 /// The result of an auth provider: the Socket.IO handshake `auth` payload, or why there is none.
@@ -70,6 +70,11 @@ pub struct JoinOptions {
     pub user_id: String,
     /// The initial state.
     pub state: State,
+    /// What the channel receives of the room's presence: every join, update and leave
+    /// ([`PresenceLevel::Events`], the default), or only the room's count
+    /// ([`PresenceLevel::Count`]: [`PresenceChannel::count`](crate::PresenceChannel::count),
+    /// [`ChannelEvent::Count`](crate::ChannelEvent::Count)), for audiences of thousands.
+    pub presence: PresenceLevel,
 }
 
 impl JoinOptions {
@@ -79,7 +84,14 @@ impl JoinOptions {
             room_id: room_id.into(),
             user_id: user_id.into(),
             state: State::new(),
+            presence: PresenceLevel::Events,
         }
+    }
+
+    /// Sets what the channel receives of the room's presence (see [`JoinOptions::presence`]).
+    pub fn presence(mut self, level: PresenceLevel) -> Self {
+        self.presence = level;
+        self
     }
 
     /// Sets the initial state (a JSON object; anything else is an empty state).

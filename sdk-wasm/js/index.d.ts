@@ -86,11 +86,20 @@ export interface ClientOptions {
 /** A connection's shared state: any JSON object. */
 export type PresenceState = Record<string, unknown>;
 
+/**
+ * What a channel receives of its room's presence: `"events"` (the default: a snapshot and every
+ * join, update and leave) or `"count"` (only how many connections the room has: `count()` and the
+ * `count` event; the members and connections stay empty), for audiences of thousands.
+ */
+export type PresenceLevel = "events" | "count";
+
 /** Options of `client.joinRoom(...)`. */
 export interface JoinOptions {
   roomId: string;
   userId: string;
   state?: PresenceState;
+  /** What the channel receives of the room's presence (default `"events"`; anything but `"count"` is `"events"`). */
+  presence?: PresenceLevel;
 }
 
 /** One connection in a room. */
@@ -124,7 +133,15 @@ export interface SelfInfo {
 
 /** The server's answer to a join. */
 export interface JoinResponse {
+  /**
+   * The room's connections: all of them, or in a large room the first page (the channel reads
+   * the others by itself: `page` events, then `complete`); empty for a `"count"` member.
+   */
   snapshot: PresenceEntry[];
+  /** How many connections the room has (absent from servers without paging). */
+  total?: number;
+  /** Where the next page starts; `null` or absent when the snapshot is whole. */
+  cursor?: string | null;
   self: SelfInfo;
 }
 
@@ -188,6 +205,13 @@ export interface ChannelEventMap {
   connected: undefined;
   disconnected: { reason: string };
   reconnected: { snapshot: PresenceEntry[] };
+  /**
+   * A later page of a large room's snapshot merged into the view: the `entries` it took (not
+   * those the view knew newer, or saw leave); `complete` on the last page.
+   */
+  page: { entries: PresenceEntry[]; complete: boolean };
+  /** The room's number of connections changed (a `"count"` member's: see `count()`). */
+  count: number;
   heartbeatAck: { changed: boolean; epoch: number; rttMs: number };
   error: RtmError;
 }
@@ -244,6 +268,18 @@ export class PresenceChannel {
   members(): Member[];
   /** The room's connections. */
   connections(): PresenceEntry[];
+  /**
+   * How many connections the room has: for a `"count"` member the server's latest count (the
+   * join's `total`, then each `count` event); for an `"events"` member the view's number of
+   * connections (short of the room's while a large room's snapshot is still being read: see
+   * `complete`). `null` before the first count.
+   */
+  count(): number | null;
+  /**
+   * Whether the view holds the whole room: joined, and every page of its last snapshot read
+   * (a large room's snapshot comes in pages: `page` events, the last with `complete: true`).
+   */
+  readonly complete: boolean;
   /**
    * Merges `patch` into this connection's state and sends it: at once, or merged with others at
    * the end of the `presence.throttleMs` window.

@@ -5,6 +5,7 @@ import type {
   ConnectionStateChange,
   Member,
   PresenceEntry,
+  PresenceLevel,
   RealtimeClient,
   RtmError,
   SelfInfo,
@@ -55,6 +56,12 @@ export interface UseRoomOptions<S extends object = Record<string, unknown>> {
   userId: string;
   /** This connection's state when it joins (read when the join starts). */
   initialState?: S;
+  /**
+   * `"count"`: the room's number of connections only (`count`; `members` and `connections` stay
+   * empty), for audiences of thousands. Read when the join starts; the room is joined for events
+   * (the default) when any of its mounted `useRoom`s asks for them.
+   */
+  presence?: PresenceLevel;
 }
 
 /** What `useRoom` returns: the room as it is now, and what the component can do in it. */
@@ -64,6 +71,13 @@ export interface UseRoomResult<S extends object = Record<string, unknown>> {
   members: readonly RoomMember<S>[];
   /** The room's connections; the same array until it changes. */
   connections: readonly RoomConnection<S>[];
+  /**
+   * How many connections the room has (see `PresenceChannel.count()`): the server's count with
+   * `presence: "count"`, else the view's; `null` before the first.
+   */
+  count: number | null;
+  /** Whether `members` holds the whole room (a large room's snapshot arrives in pages). */
+  complete: boolean;
   /** This connection's identity while joined, else `null`. */
   self: SelfInfo | null;
   /** The last error of the room (a refused join, missed heartbeats, ...), until it is joined again. */

@@ -56,6 +56,18 @@ impl PresenceChannel {
         to_js(&snapshot_json(&connections.unwrap_or_default()))
     }
 
+    /// How many connections the room has (see `index.d.ts`), or `null` before the first count.
+    pub fn count(&self) -> JsValue {
+        let count = self.shared.borrow().core.count(&self.room);
+        count.map_or(JsValue::NULL, |n| JsValue::from_f64(n as f64))
+    }
+
+    /// Whether the view holds the whole room (every page of a large room's snapshot read).
+    #[wasm_bindgen(getter)]
+    pub fn complete(&self) -> bool {
+        self.shared.borrow().core.is_complete(&self.room)
+    }
+
     /// Adds a listener: a channel event (`presenceEvent`, `snapshot`, ...) or the app's own.
     pub fn on(&self, event: &str, handler: JsValue) -> Result<(), JsValue> {
         self.shared.borrow_mut().room(&self.room).on(event, handler)

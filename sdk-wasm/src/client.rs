@@ -6,7 +6,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use js_sys::{Function, Object, Promise, Reflect};
-use rtm_sdk_core::{Client, ClientConfig};
+use rtm_sdk_core::{Client, ClientConfig, PresenceLevel};
 use wasm_bindgen::prelude::*;
 
 use crate::convert::{client_error, error, field, from_js, object_from_js};
@@ -64,10 +64,15 @@ impl RealtimeClient {
                 Err(e) => return Promise::reject(&e),
             },
         };
+        // `presence: "count"`; anything else is the default, `"events"`.
+        let level = match text("presence").as_deref() {
+            Some("count") => PresenceLevel::Count,
+            _ => PresenceLevel::Events,
+        };
         self.shared.borrow_mut().room(&room);
         let joining = Some(room.clone());
         request(&self.shared, joining, move |core, now| {
-            core.join_room(now, &room, &user, state)
+            core.join_room(now, &room, &user, state, level)
         })
     }
 

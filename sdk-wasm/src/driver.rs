@@ -334,6 +334,14 @@ fn channel_event(event: ChannelEvent) -> (String, JsValue) {
     let (name, value) = match event {
         ChannelEvent::Presence(e) => ("presenceEvent", e.to_json()),
         ChannelEvent::Snapshot(s) => ("snapshot", snapshot_json(&s)),
+        ChannelEvent::Page { entries, complete } => (
+            "page",
+            json::object([
+                ("entries", snapshot_json(&entries)),
+                ("complete", complete.into()),
+            ]),
+        ),
+        ChannelEvent::Count(count) => return ("count".into(), JsValue::from_f64(count as f64)),
         ChannelEvent::Connected => return ("connected".into(), JsValue::UNDEFINED),
         ChannelEvent::Disconnected { reason } => {
             ("disconnected", json::object([("reason", reason.into())]))

@@ -115,6 +115,41 @@ test("two clients see each other's join, update and leave", async () => {
   assert.deepEqual(problems, []);
 });
 
+test("a large room: the channel reads every page by itself, and a count member follows the count", async () => {
+  // RTM_SERVER_URL's snapshot pages hold 3 entries (scripts/test-package.sh).
+  const { problems } = await inPage(async (h, { url }) => {
+    const room = h.unique("large");
+    const others = [];
+    for (let i = 0; i < 5; i++) {
+      const c = await h.client(url);
+      await c.joinRoom({ roomId: room, userId: `m${i}` });
+      others.push(c);
+    }
+    const reader = await h.client(url);
+    const { channel, response } = await reader.joinRoom({ roomId: room, userId: "reader" });
+    h.eq(response.snapshot.length, 3, "the first page");
+    h.eq(response.total, 6, "the room's total");
+    const pages = h.listen(channel, "page");
+    if (!channel.complete) await pages.next("the last page", (p) => p.complete);
+    h.eq(channel.connections().length, 6, "every page read");
+
+    const fan = await h.client(url);
+    const { channel: audience, response: joined } = await fan.joinRoom({ roomId: room, userId: "fan", presence: "count" });
+    h.eq(joined.snapshot.length, 0, "no entries for a count member");
+    h.eq(audience.count(), 7, "the join's total");
+    const counts = h.listen(audience, "count");
+    const events = h.listen(channel, "presenceEvent");
+    await events.next("the fan's join", h.presenceOf("join", "fan"));
+    await others[0].disconnect();
+    await counts.next("the count after a leave", (n) => n === 6);
+    await events.next("m0's leave", h.presenceOf("leave", "m0"));
+    h.eq(channel.connections().length, 6, "the reader's view");
+    h.eq(audience.connections().length, 0, "a count member holds no entries");
+    for (const c of [...others.slice(1), reader, fan]) await c.disconnect();
+  });
+  assert.deepEqual(problems, []);
+});
+
 test("throttled updates reach the others merged, the latest value winning", async () => {
   await inPage(async (h, { url }) => {
     const room = h.unique("web");

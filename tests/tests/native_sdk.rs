@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use rtm_sdk::{
     ChannelEvent, ClientOptions, ConnectionState, Error, ErrorCode, JoinOptions, PresenceChannel,
-    PresenceEvent, PresenceEventType, RealtimeClient,
+    PresenceEvent, PresenceEventType, PresenceLevel, RealtimeClient,
 };
 use rtm_tests::{Proxy, SILENT_EVENT, Silent, Store, TestServer, expect_event, unique};
 use serde_json::json;
@@ -16,6 +16,7 @@ rtm_tests::on_both_stores!(
     custom_events_with_ack_timeout_and_unknown_event,
     an_expired_presence_is_rejoined,
     many_clients_in_many_rooms_get_correct_snapshots,
+    a_large_room_is_read_in_pages_and_counted,
 );
 
 fn options(url: &str) -> ClientOptions {
@@ -509,5 +510,74 @@ async fn connect_errors_are_typed() {
         .await
         .unwrap_err();
     assert_eq!(nobody.code(), "transport");
+    server.stop().await;
+}
+
+/// A room larger than a snapshot page: the SDK reads every page by itself while members come
+/// and go, applies batched events, and a `"count"` member follows the room's size.
+async fn a_large_room_is_read_in_pages_and_counted(store: Store) {
+    let server = TestServer::start(&store, |c| {
+        c.presence_snapshot_page = 3;
+        c.presence_count_interval_ms = 100;
+        c.presence_batch_ms = 50;
+    })
+    .await;
+    let room = unique("large");
+    let mut others = Vec::new();
+    for i in 0..10 {
+        let (client, channel) = connect_and_join(
+            options(&server.url()),
+            JoinOptions::new(&room, format!("m{i}")),
+        )
+        .await;
+        others.push((client, channel));
+    }
+    let (_reader, view) =
+        connect_and_join(options(&server.url()), JoinOptions::new(&room, "reader")).await;
+    tokio::time::timeout(rtm_tests::WAIT, view.wait_complete())
+        .await
+        .expect("the view completes");
+    assert_eq!(view.connections().len(), 11, "every page read");
+
+    let (_fan, audience) = connect_and_join(
+        options(&server.url()),
+        JoinOptions::new(&room, "fan").presence(PresenceLevel::Count),
+    )
+    .await;
+    assert_eq!(audience.count(), Some(12), "the join's total");
+    assert!(
+        audience.connections().is_empty(),
+        "a count member holds no entries"
+    );
+
+    // One leaves, one changes its state: the reader's view and the audience's count follow.
+    let mut events = view.events();
+    let (gone, _) = others.pop().unwrap();
+    gone.disconnect().await;
+    others[0]
+        .1
+        .update_state(json!({"hand": "up"}))
+        .await
+        .unwrap();
+    let counted = tokio::time::timeout(rtm_tests::WAIT, audience.wait_count(|n| n == 11))
+        .await
+        .expect("the count follows the room");
+    assert_eq!(counted, 11);
+    tokio::time::timeout(rtm_tests::WAIT, async {
+        loop {
+            let connections = view.connections();
+            if connections.len() == 11
+                && connections
+                    .iter()
+                    .any(|c| c.state.get("hand") == Some(&json!("up")))
+            {
+                break;
+            }
+            futures_util::StreamExt::next(&mut events).await;
+        }
+    })
+    .await
+    .expect("the reader's view follows the leave and the update");
+    assert!(audience.connections().is_empty());
     server.stop().await;
 }

@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use rtm_sdk_core::codec::socketio::Packet;
 use rtm_sdk_core::{
-    Client, ClientConfig, ClientEvent, Completion, Error, Instant, RequestId, Transmit,
+    Client, ClientConfig, ClientEvent, Completion, Error, Instant, PresenceLevel, RequestId,
+    Transmit,
 };
 use serde_json::{Value, json};
 
@@ -202,14 +203,18 @@ impl Harness {
         epoch: u64,
         others: Vec<Value>,
     ) -> Completion {
-        let id = self
-            .client
-            .join_room(self.now, room, user, state.as_object().unwrap().clone());
+        let id = self.client.join_room(
+            self.now,
+            room,
+            user,
+            state.as_object().unwrap().clone(),
+            PresenceLevel::Events,
+        );
         let (name, payload, ack) = self.sent_event();
         assert_eq!(name, "presence:join");
         assert_eq!(
             payload,
-            json!({"roomId": room, "userId": user, "state": state})
+            json!({"roomId": room, "userId": user, "state": state, "batch": true})
         );
         self.ack(ack, join_ack(room, user, &state, epoch, others));
         self.completion(id).expect("joined")

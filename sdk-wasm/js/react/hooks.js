@@ -12,13 +12,17 @@ const serverConnection = () => CONNECTING;
 /**
  * Joins `roomId` as `userId` while the component is mounted (once, however many components of the
  * provider use the room); leaves on unmount or when `roomId` or `userId` change. `initialState`
- * goes with the join (merged with that of the room's other hooks). Re-renders only when what it
- * returns changed.
+ * goes with the join (merged with that of the room's other hooks); `presence: "count"` asks for
+ * the room's count only (unless another hook of the room asks for events). Re-renders only when
+ * what it returns changed.
  */
-export function useRoom(roomId, { userId, initialState } = {}) {
+export function useRoom(roomId, { userId, initialState, presence } = {}) {
   const { client, rooms } = useRealtime("useRoom");
   // `initialState` is read by the subscription that joins; a new one is no reason to join again.
-  const subscribe = useCallback((onChange) => rooms.use(roomId).subscribe(userId, initialState, onChange), [rooms, roomId, userId]);
+  const subscribe = useCallback(
+    (onChange) => rooms.use(roomId).subscribe(userId, initialState, onChange, presence),
+    [rooms, roomId, userId, presence],
+  );
   const getSnapshot = () => {
     const store = rooms.peek(roomId);
     return store?.userId === userId ? store.snapshot : EMPTY_ROOM;

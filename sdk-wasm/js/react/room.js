@@ -7,6 +7,8 @@ export const EMPTY_ROOM = Object.freeze({
   status: "connecting",
   members: Object.freeze([]),
   connections: Object.freeze([]),
+  count: null,
+  complete: false,
   self: null,
   error: null,
 });
@@ -54,6 +56,7 @@ class RoomStore {
   #unsent = null; // patches made while a join was in flight (it carries the older state)
   #settling = false; // a settle is due (see #changed)
   #joins = 0; // mounted `useRoom` hooks
+  #counting = 0; // those of them that ask for `presence: "count"` only
   #teardown = null; // the timer of a deferred teardown (StrictMode mounts, unmounts, remounts)
   #joining = false;
   // A leave is answered before the next join goes: rtm-server handles one connection's events in
@@ -70,6 +73,9 @@ class RoomStore {
   /** The store's own listeners on its channel. */
   #own = [
     ["presenceEvent", () => this.#changed()],
+    ["snapshot", () => this.#changed()],
+    ["page", () => this.#changed()],
+    ["count", () => this.#changed()],
     ["heartbeatAck", () => this.#changed()], // the epoch may change
     ["reconnected", () => this.#setError(null)],
     ["error", (error) => this.#setError(error)],
@@ -101,10 +107,11 @@ class RoomStore {
   /**
    * A `useRoom` of `userId` mounts: the room is joined (once for all of its hooks) as soon as the
    * client is connected, with the `initialState`s of the hooks mounted by then merged (what is set
-   * already wins); `onChange` is called after each change. Returns the function that lets go; the
-   * last hook to let go leaves the room after a macrotask, unless one mounts again.
+   * already wins), for every presence event unless all of them ask for `presence: "count"`;
+   * `onChange` is called after each change. Returns the function that lets go; the last hook to
+   * let go leaves the room after a macrotask, unless one mounts again.
    */
-  subscribe(userId, initialState, onChange) {
+  subscribe(userId, initialState, onChange, presence) {
     if (this.#joins > 0 && userId !== this.#userId) {
       throw new Error(
         `room "${this.#roomId}" is already used as "${this.#userId}" under this RealtimeProvider ` +
@@ -116,10 +123,13 @@ class RoomStore {
     if (this.#joins === 0 && userId !== this.#userId) this.#reset(userId);
     this.#state = { ...initialState, ...this.#state };
     this.#joins++;
+    const counting = presence === "count";
+    if (counting) this.#counting++;
     this.#watchers.add(onChange);
     this.#changed();
     return () => {
       this.#watchers.delete(onChange);
+      if (counting) this.#counting--;
       if (--this.#joins > 0) return;
       this.#teardown = setTimeout(() => {
         this.#teardown = null;
@@ -220,8 +230,9 @@ class RoomStore {
   #join(userId) {
     this.#joining = true;
     this.#unsent = null;
+    const presence = this.#joins > this.#counting ? "events" : "count";
     this.#client
-      .joinRoom({ roomId: this.#roomId, userId, state: this.#state })
+      .joinRoom({ roomId: this.#roomId, userId, state: this.#state, presence })
       .then(
         ({ channel }) => {
           this.#channel = channel;
@@ -300,6 +311,8 @@ class RoomStore {
             : "connecting",
       members: same(old.members, channel ? channel.members() : []),
       connections: same(old.connections, channel ? channel.connections() : []),
+      count: channel ? channel.count() : null,
+      complete: channel ? channel.complete : false,
       self: same(old.self, self),
       error: this.#error,
     };
