@@ -151,6 +151,22 @@ test("a new userId leaves and joins as the new user on the same connection; leav
   await app.close();
 });
 
+test("useRoom(room, { presence: \"count\" }) gives the room's count and no members", { timeout: 60_000 }, async () => {
+  const app = await open(room("count"));
+  const { page } = app;
+  await app.mount({ key: "a", userId: "alice" }, { key: "f", userId: "fan", audience: true });
+  await waitFor(page, "fan", "status", "joined");
+  await waitFor(page, "fan", "count", "2");
+  await waitFor(page, "alice", "members", "alice:online,fan:undefined");
+  await app.mount({ key: "a", userId: "alice" }, { key: "b", userId: "bob" }, { key: "f", userId: "fan", audience: true });
+  await waitFor(page, "fan", "count", "3");
+  await app.mount({ key: "f", userId: "fan", audience: true });
+  await waitFor(page, "fan", "count", "1");
+  await waitFor(page, "fan", "members", "0");
+  assert.deepEqual(app.problems, []);
+  await app.close();
+});
+
 test("a lost connection: useConnectionState goes reconnecting (attempt, retry) and back; useRoom rejoins", { timeout: 60_000 }, async () => {
   const app = await open(room("reconnect"));
   const { page } = app;

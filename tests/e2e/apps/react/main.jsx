@@ -89,6 +89,14 @@ function SameRoom({ userId, members }) {
   return <output data-count={room.members.length} data-shared={String(room.members === members)} />;
 }
 
+/** A `"count"` member of the room: how many are there, no members. */
+function Audience({ userId }) {
+  const { status, members, count, complete } = useRoom(ROOM, { userId, presence: "count" });
+  return (
+    <section id={userId} data-status={status} data-count={String(count)} data-members={String(members.length)} data-complete={String(complete)} />
+  );
+}
+
 /** The user in the second room. */
 function Second({ userId }) {
   const { status, members } = useRoom(SECOND, { userId });
@@ -103,9 +111,9 @@ function App() {
     rtm.effects++;
     rtm.mount = setEntries;
   }, []);
-  return entries.map(({ key, userId, second }) => (
+  return entries.map(({ key, userId, second, audience }) => (
     <RealtimeProvider key={key} options={OPTIONS}>
-      <User userId={userId} />
+      {audience ? <Audience userId={userId} /> : <User userId={userId} />}
       {second && <Second userId={userId} />}
     </RealtimeProvider>
   ));
