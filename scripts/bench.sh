@@ -1,30 +1,45 @@
 #!/usr/bin/env bash
 # Runs the standard load scenarios end to end on this machine: a private redis-server, the server
-# in release mode on Redis, rtm-bench for each scenario, then everything stopped. Writes the
-# figures and the targets met or missed to docs/benchmarks.md (docs/performance.md explains
-# them). Takes about 6 minutes; DURATION_MS shortens each scenario.
+# in release mode on Redis, rtm-bench for each scenario, then everything stopped; then the large
+# rooms (rtm-large-room: a meeting and an audience, each on a fresh memory-store server and a fresh
+# Redis-store one). Writes the figures and the targets met or missed to docs/benchmarks.md
+# (docs/performance.md explains them). Takes about 9 minutes; DURATION_MS shortens each standard
+# scenario. `scripts/bench.sh large` (or ONLY=large) runs only the large rooms and rewrites only
+# their section; MEETING_MEMBERS and AUDIENCE_MEMBERS (1000, 10000) size them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 duration=${DURATION_MS:-20000}
+only=${1:-${ONLY:-all}}
+case $only in
+  all | large) ;;
+  *) echo "usage: scripts/bench.sh [large]" >&2; exit 2 ;;
+esac
+# 10,000 sockets in the generator and as many in the server: as many open files as allowed.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
 scripts/install-deps.sh >/dev/null
-cargo build -q --release -p rtm-server -p rtm-tests --bin rtm-server --bin rtm-bench
+cargo build -q --release -p rtm-server -p rtm-tests --bin rtm-server --bin rtm-bench --bin rtm-large-room
 redis_port=$(python3 scripts/free-port.py)
-port=$(python3 scripts/free-port.py)
 redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no >/tmp/rtm-bench-redis.log 2>&1 &
 redis_pid=$!
+server_pid=
+large_pid=
+trap 'kill $server_pid $large_pid $redis_pid 2>/dev/null || true' EXIT # $server_pid grows to three nodes
 sleep 0.3
-target/release/rtm-server --host 127.0.0.1 --port "$port" --redis-url "redis://127.0.0.1:$redis_port" \
-  --rate-limit-per-sec 1000 --rate-limit-burst 1000 >/tmp/rtm-bench-server.log 2>&1 &
-server_pid=$!
-trap 'kill $server_pid $redis_pid 2>/dev/null || true' EXIT # $server_pid grows to three nodes
-for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.1; done
 
 out=docs/benchmarks.md
 # Comparisons measured by hand ("## Before and after …" sections) survive a re-run.
 previous=$(mktemp)
 cp "$out" "$previous" 2>/dev/null || true
 results=$(mktemp -d)
+
+# The standard scenarios and the multi-node one (not with `bench.sh large`).
+if [ "$only" = all ]; then
+port=$(python3 scripts/free-port.py)
+target/release/rtm-server --host 127.0.0.1 --port "$port" --redis-url "redis://127.0.0.1:$redis_port" \
+  --rate-limit-per-sec 1000 --rate-limit-burst 1000 >/tmp/rtm-bench-server.log 2>&1 &
+server_pid=$!
+for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.1; done
 # run NAME TITLE ARGS...: one scenario; its report (JSON, plus Redis script calls) in $results/NAME.
 run() {
   local name=$1 title=$2; shift 2
@@ -78,6 +93,40 @@ done
 wait "${pids[@]}"
 sleep 1 # the last leaves
 for i in 0 1 2; do received "${ports[$i]}" >"$results/node-$i.after"; done
+kill $server_pid 2>/dev/null || true # the large rooms run on servers of their own
+wait $server_pid 2>/dev/null || true
+server_pid=
+fi
+
+# Large rooms: each scenario on a fresh server (so its RSS is the run's own), memory store and
+# Redis store; rtm-large-room reads the server's RSS through its pid.
+# large_room SCENARIO STORE ARGS...: its report (JSON) in $results/large-SCENARIO-STORE.json.
+large_room() {
+  local scenario=$1 store=$2 p store_args=()
+  shift 2
+  p=$(python3 scripts/free-port.py)
+  if [ "$store" = redis ]; then
+    redis-cli -p "$redis_port" FLUSHALL >/dev/null
+    store_args=(--redis-url "redis://127.0.0.1:$redis_port")
+  fi
+  target/release/rtm-server --host 127.0.0.1 --port "$p" "${store_args[@]}" \
+    --rate-limit-per-sec 1000 --rate-limit-burst 1000 >>/tmp/rtm-bench-large.log 2>&1 &
+  large_pid=$!
+  for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$p/health" >/dev/null && break; sleep 0.1; done
+  echo "== large room: $scenario, $store store" >&2
+  target/release/rtm-large-room --json --scenario "$scenario" --target-url "http://127.0.0.1:$p" \
+    --server-pid "$large_pid" "$@" >"$results/large-$scenario-$store.json"
+  kill "$large_pid" 2>/dev/null || true
+  wait "$large_pid" 2>/dev/null || true
+  large_pid=
+}
+: >/tmp/rtm-bench-large.log
+for store in memory redis; do
+  large_room meeting "$store" --members "${MEETING_MEMBERS:-1000}"
+  large_room audience "$store" --members "${AUDIENCE_MEMBERS:-10000}"
+done
+
+if [ "$only" = all ]; then
 
 python3 - "$results" "$duration" >"$out" <<'PY'
 import glob, json, os, platform, subprocess, sys
@@ -153,6 +202,75 @@ for i in range(3):
     print(f"| {i + 1} | {r['achieved_heartbeats_per_sec']:,.0f} | {r['heartbeat']['p99_ms']:.2f} ms | {relevant:,} | {got:,.0f} | {got / max(relevant, 1):.2f} |")
 print()
 PY
+fi
+
+python3 - "$results" >"$results/large.md" <<'PY'
+import json, os, sys
+results = sys.argv[1]
+print("## Large rooms\n")
+print("One room of thousands (docs/protocol.md, \"Large rooms\"), measured by `rtm-large-room` (one thread,")
+print("each member a WebSocket of its own) against a fresh server per run (release build, rate limit")
+print("1,000/s), on the memory store and on Redis. In both scenarios a *heartbeater* heartbeats every")
+print("200 ms throughout; everyone else every 10 s. *Meeting*: members join with `presence: \"events\"`,")
+print("`batch: true`; each keeps a view (paged snapshot, `presence:members`, events, tombstones) that")
+print("must equal the truth (the join answers' connIds); then 20 members patch their state once a")
+print("second for 10 s (each update to every other member exactly once), then half the room (at most")
+print("500) leaves with `presence:leave`. *Audience*: 10 observers (events, batched), then members")
+print("with `presence: \"count\"`; their last `presence:count` must reach the room's total, no")
+print("per-member presence may reach them, and the server's RSS growth per audience connection is")
+print("measured; then the audience disconnects and the observers' views must empty. Times are from")
+print("the last join ack (or from the leaves/disconnects), checked every 50 ms.\n")
+def fmt(c):
+    m = c["measured"]
+    if m is None:
+        return "never"
+    return f"{m:,.0f}" if not c["unit"] else f"{m:,.1f} {c['unit']}"
+verdicts = {True: "met", False: "**missed**", None: ""}
+for scenario in ("meeting", "audience"):
+    for store in ("memory", "redis"):
+        path = f"{results}/large-{scenario}-{store}.json"
+        if not os.path.exists(path):
+            continue
+        r = json.load(open(path))
+        if scenario == "meeting":
+            title = f"Meeting: {r['members']:,} members join one room at {r['join_rate']:,.0f}/s"
+        else:
+            title = f"Audience: {r['observers']} observers and {r['members']:,} count members join one room at {r['join_rate']:,.0f}/s"
+        print(f"### {title}, {store} store\n")
+        print("| | measured | target | |\n|---|---|---|---|")
+        for c in r["checks"]:
+            print(f"| {c['what']} | {fmt(c)} | {c['target']} | {verdicts[c['met']]} |")
+        print()
+        print(f"- connections joined: {r['joined']:,}; join ack p50 {r['join']['p50_ms']:.2f} ms, p99 {r['join']['p99_ms']:.2f} ms, max {r['join']['max_ms']:.2f} ms")
+        print(f"- heartbeater: {r['heartbeater']['count']:,} acks, p99 {r['heartbeater']['p99_ms']:.2f} ms, max {r['heartbeater']['max_ms']:.2f} ms; its errors: {r['heartbeater_errors'] or 'none'}")
+        d = r.get("deliveries")
+        if d:
+            f = r["fanout"]
+            print(f"- updates: {d['received']:,} deliveries of {d['expected']:,} due, {d['missing']} missing, {d['duplicate']} duplicate; fan-out p50 {f['p50_ms']:.2f} ms, p99 {f['p99_ms']:.2f} ms")
+        if r.get("leave"):
+            print(f"- leave ack p99 {r['leave']['p99_ms']:.2f} ms ({r['leave']['count']} leaves)")
+        if r.get("rss_before_mb") is not None:
+            print(f"- server RSS: {r['rss_before_mb']:.1f} MB before the audience, {r['rss_after_mb']:.1f} MB once it joined")
+        print(f"- errors: {r['errors'] or 'none'}; timeouts: {r['timeouts']}\n")
+PY
+
+if [ "$only" = all ]; then
+  cat "$results/large.md" >>"$out"
+  awk '/^## /{keep = /^## Before and after/} keep' "$previous" >>"$out"
+else
+  # Only the large rooms: their section replaced (or added before the hand-measured comparisons).
+  python3 - "$previous" "$results/large.md" >"$out" <<'PY'
+import sys
+previous, section = open(sys.argv[1]).read(), open(sys.argv[2]).read()
+lines = previous.splitlines(keepends=True) or ["# Benchmarks\n", "\n"]
+heads = [i for i, l in enumerate(lines) if l.startswith("## ")]
+start = next((i for i in heads if lines[i].startswith("## Large rooms")), None)
+if start is not None:
+    end = next((i for i in heads if i > start), len(lines))
+else:
+    start = end = next((i for i in heads if lines[i].startswith("## Before and after")), len(lines))
+sys.stdout.write("".join(lines[:start]) + section + "".join(lines[end:]))
+PY
+fi
 rm -rf "$results"
-awk '/^## /{keep = /^## Before and after/} keep' "$previous" >>"$out"
 echo "wrote $out"

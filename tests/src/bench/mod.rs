@@ -2,8 +2,10 @@
 //! a set rate, measuring ack latency and join fan-out, counting the presence events that reach
 //! the room, and reporting errors by code. Each user speaks the protocol on its own WebSocket
 //! ([`user`]), so the generator is cheap next to the server it measures. `rtm-bench` is its
-//! command line; a short smoke run is in `make test`.
+//! command line; a short smoke run is in `make test`. One room of thousands is [`large_room`]'s
+//! (`rtm-large-room`).
 
+pub mod large_room;
 pub mod stats;
 mod user;
 
