@@ -25,9 +25,16 @@ pub(crate) struct Fanout {
     batch: Duration,
 }
 
+/// A room's local members, kept apart by how they take presence: an event costs one step per
+/// member that gets it, not per member of the room.
 #[derive(Default)]
 struct LocalRoom {
-    members: HashMap<Sid, Member>,
+    /// `"events"` members that get each event at once.
+    single: HashMap<Sid, SocketRef>,
+    /// `"events"` members that get the window's events in one frame.
+    batched: HashMap<Sid, SocketRef>,
+    /// `"count"` members, with the count each was told last.
+    counted: HashMap<Sid, (SocketRef, Option<u64>)>,
     /// The current window's events, as JSON text, for the batched members.
     pending: Vec<Box<RawValue>>,
     /// A flush of `pending` is scheduled.
@@ -36,12 +43,16 @@ struct LocalRoom {
     count_dirty: bool,
 }
 
-struct Member {
-    socket: SocketRef,
-    level: PresenceLevel,
-    batch: bool,
-    /// The count this member was last told (`"count"` members).
-    count: Option<u64>,
+impl LocalRoom {
+    fn remove(&mut self, socket: Sid) {
+        self.single.remove(&socket);
+        self.batched.remove(&socket);
+        self.counted.remove(&socket);
+    }
+
+    fn is_empty(&self) -> bool {
+        self.single.is_empty() && self.batched.is_empty() && self.counted.is_empty()
+    }
 }
 
 impl Fanout {
@@ -66,15 +77,20 @@ impl Fanout {
             .entry(room.to_string())
             .or_default()
             .clone();
-        local.lock().expect("room lock").members.insert(
-            socket.id,
-            Member {
-                socket: socket.clone(),
-                level,
-                batch,
-                count: None,
-            },
-        );
+        let mut local_room = local.lock().expect("room lock");
+        local_room.remove(socket.id);
+        let socket = socket.clone();
+        match level {
+            PresenceLevel::Count => {
+                local_room.counted.insert(socket.id, (socket, None));
+            }
+            PresenceLevel::Events if batch && !self.batch.is_zero() => {
+                local_room.batched.insert(socket.id, socket);
+            }
+            PresenceLevel::Events => {
+                local_room.single.insert(socket.id, socket);
+            }
+        }
     }
 
     /// `socket` no longer takes `room`'s presence.
@@ -84,8 +100,8 @@ impl Fanout {
             return;
         };
         let mut local_room = local.lock().expect("room lock");
-        local_room.members.remove(&socket);
-        if local_room.members.is_empty() {
+        local_room.remove(socket);
+        if local_room.is_empty() {
             drop(local_room);
             rooms.remove(room);
         }
@@ -96,21 +112,10 @@ impl Fanout {
         let Some(local) = self.room(room) else {
             return;
         };
-        let mut now = Vec::new();
-        {
+        let now: Vec<SocketRef> = {
             let mut local_room = local.lock().expect("room lock");
-            let mut batched = false;
-            for member in local_room.members.values() {
-                match member.level {
-                    PresenceLevel::Count => {}
-                    PresenceLevel::Events if member.batch && !self.batch.is_zero() => {
-                        batched = true
-                    }
-                    PresenceLevel::Events => now.push(member.socket.clone()),
-                }
-            }
             local_room.count_dirty = true;
-            if batched {
+            if !local_room.batched.is_empty() {
                 local_room.pending.push(event.to_owned());
                 if !local_room.flushing {
                     local_room.flushing = true;
@@ -121,7 +126,8 @@ impl Fanout {
                     });
                 }
             }
-        }
+            local_room.single.values().cloned().collect()
+        };
         emit_each(&now, events::PRESENCE_EVENT, event, room);
     }
 
@@ -142,10 +148,10 @@ impl Fanout {
         flush_pending(room, &mut local_room);
         local_room.count_dirty = true;
         let members: Vec<SocketRef> = local_room
-            .members
+            .single
             .values()
-            .filter(|m| m.level == PresenceLevel::Events)
-            .map(|m| m.socket.clone())
+            .chain(local_room.batched.values())
+            .cloned()
             .collect();
         emit_each(&members, events::PRESENCE_SYNC, sync, room);
     }
@@ -164,11 +170,7 @@ impl Fanout {
             .into_iter()
             .filter(|(_, local)| {
                 let mut local_room = local.lock().expect("room lock");
-                let due = local_room.count_dirty
-                    && local_room
-                        .members
-                        .values()
-                        .any(|m| m.level == PresenceLevel::Count);
+                let due = local_room.count_dirty && !local_room.counted.is_empty();
                 local_room.count_dirty = false;
                 due
             })
@@ -191,14 +193,15 @@ impl Fanout {
         };
         let mut local_room = local.lock().expect("room lock");
         let mut told = Vec::new();
-        for (sid, member) in local_room.members.iter_mut() {
-            if member.level == PresenceLevel::Count
-                && member.count != Some(count)
-                && socket.is_none_or(|s| s == *sid)
-            {
-                member.count = Some(count);
-                told.push(member.socket.clone());
+        let tell = |(member, told_last): &mut (SocketRef, Option<u64>)| {
+            if *told_last != Some(count) {
+                *told_last = Some(count);
+                told.push(member.clone());
             }
+        };
+        match socket {
+            Some(sid) => local_room.counted.get_mut(&sid).into_iter().for_each(tell),
+            None => local_room.counted.values_mut().for_each(tell),
         }
         drop(local_room);
         let data = PresenceCount {
@@ -219,12 +222,7 @@ fn flush_pending(room: &str, local_room: &mut LocalRoom) {
     if pending.is_empty() {
         return;
     }
-    let batched: Vec<SocketRef> = local_room
-        .members
-        .values()
-        .filter(|m| m.level == PresenceLevel::Events && m.batch)
-        .map(|m| m.socket.clone())
-        .collect();
+    let batched: Vec<SocketRef> = local_room.batched.values().cloned().collect();
     if batched.is_empty() {
         return;
     }

@@ -11,7 +11,8 @@ use socketioxide::extract::SocketRef;
 
 use super::Presence;
 use super::membership::{Joined, Membership};
-use super::store::{HeartbeatOutcome, HeartbeatRequest, JoinRequest};
+use super::retry;
+use super::store::{HeartbeatOutcome, HeartbeatRequest, JoinRequest, StoreError};
 use crate::error::{AckError, ErrorCode, store_error};
 use crate::module::ModuleContext;
 use crate::net::departure::Departure;
@@ -157,23 +158,18 @@ async fn undo_join(p: &Arc<Presence>, membership: &Membership, room: &str, conn:
         room.to_string(),
         conn.clone(),
     );
-    tokio::spawn(async move {
-        let deadline = tokio::time::Instant::now() + p.ttl;
-        while tokio::time::Instant::now() < deadline {
-            tokio::time::sleep(UNDO_RETRY).await;
+    let ttl = p.ttl;
+    retry::in_background("undoing a join", ttl, move || {
+        let (p, membership, room, conn) =
+            (p.clone(), membership.clone(), room.clone(), conn.clone());
+        async move {
             if membership.get(&room).is_some() {
-                return;
+                return Ok(());
             }
-            if p.store.leave(&room, &conn, None).await.is_ok() {
-                tracing::info!(%room, %conn, "a join whose outcome was unknown is undone");
-                return;
-            }
+            p.store.leave(&room, &conn, None).await.map(drop)
         }
     });
 }
-
-/// How often a failed undo is retried.
-const UNDO_RETRY: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// `presence:heartbeat {epoch, patchState?, roomId?, digest?}` → `{ok, changed, epoch, snapshot?}`.
 pub(crate) async fn heartbeat(
@@ -311,17 +307,43 @@ fn departure_grace(p: &Presence, socket: &SocketRef) -> Option<std::time::Durati
 }
 
 /// A gone socket's entry in `room`: left at once, or kept for `grace`. Only the socket's own
-/// epoch is touched: an entry resumed elsewhere meanwhile stays.
-async fn release(p: &Presence, room: &str, joined: &Joined, grace: Option<std::time::Duration>) {
+/// epoch is touched: an entry resumed elsewhere meanwhile stays. A store failure (many
+/// connections going at once can time it out) is retried in the background, so the entry does
+/// not wait for its expiry.
+async fn release(
+    p: &Arc<Presence>,
+    room: &str,
+    joined: &Joined,
+    grace: Option<std::time::Duration>,
+) {
+    let Err(err) = release_once(p, room, joined, grace).await else {
+        return;
+    };
+    // Logged like a request's failure: at most once a second while the store is out.
+    let _ = store_error("presence leave on disconnect", &err);
+    let (p, room, joined) = (p.clone(), room.to_string(), joined.clone());
+    let ttl = p.ttl;
+    retry::in_background("a departure", ttl, move || {
+        let (p, room, joined) = (p.clone(), room.clone(), joined.clone());
+        async move { release_once(&p, &room, &joined, grace).await }
+    });
+}
+
+async fn release_once(
+    p: &Presence,
+    room: &str,
+    joined: &Joined,
+    grace: Option<std::time::Duration>,
+) -> Result<(), StoreError> {
+    // Bounded: thousands of connections going at once must not queue so many writes in the
+    // store that the others' requests time out behind them.
+    let _turn = p.departures.acquire().await;
     let conn = &joined.conn_id;
-    let result = match grace {
+    match grace {
         Some(grace) => p.store.linger(room, conn, joined.epoch, grace).await,
         None => p.store.leave(room, conn, Some(joined.epoch)).await,
-    };
-    if let Err(err) = result {
-        // Logged like a request's failure: at most once a second while the store is out.
-        let _ = store_error("presence leave on disconnect", &err);
     }
+    .map(drop)
 }
 
 /// The room a heartbeat or leave is for: the one named, or the socket's only room.

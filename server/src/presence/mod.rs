@@ -13,6 +13,7 @@ mod reaper;
 pub mod redis;
 mod requests;
 mod rest;
+mod retry;
 pub mod store;
 mod watched;
 
@@ -93,7 +94,12 @@ pub(crate) struct Presence {
     pub(crate) fanout: Arc<fanout::Fanout>,
     /// The most entries a snapshot page lists.
     pub(crate) page: usize,
+    /// Turns for the store writes of departing connections (see [`DEPARTURES_AT_ONCE`]).
+    pub(crate) departures: tokio::sync::Semaphore,
 }
+
+/// How many departing connections' store writes run at once on a node.
+const DEPARTURES_AT_ONCE: usize = 32;
 
 impl Presence {
     /// `socket` is out of `room` on this node: its Socket.IO room, the room's channel (when it
@@ -184,6 +190,7 @@ impl Module for PresenceModule {
             bus: ctx.bus().clone(),
             fanout,
             page: self.options.snapshot_page.max(1),
+            departures: tokio::sync::Semaphore::new(DEPARTURES_AT_ONCE),
         });
         ctx.backend().set_directory(Arc::new(MembershipDirectory));
         let resynced = presence.clone();

@@ -94,11 +94,36 @@ fn parse<T: serde::de::DeserializeOwned>(json: &str) -> Result<T, StoreError> {
     serde_json::from_str(json).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
+/// A page as the scripts answer it: the room's count, the cursor (`""` when none), and each
+/// entry's JSON head (all but `lastSeenMs` and the closing brace) and expiry (ms).
+type RawPage = (u64, String, Vec<String>, Vec<String>);
+
+impl RedisPresenceStore {
+    /// The page the scripts answered, its entries completed with their `lastSeenMs` (expiry
+    /// less the TTL).
+    fn page_of(&self, (total, cursor, heads, expiries): RawPage) -> Result<Page, StoreError> {
+        let entries = heads
+            .iter()
+            .zip(&expiries)
+            .map(|(head, expiry)| {
+                let expiry = expiry.parse::<f64>().unwrap_or(0.0) as u64;
+                let seen = expiry.saturating_sub(self.ttl_ms);
+                parse(&format!("{head},\"lastSeenMs\":{seen}}}"))
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Page {
+            entries,
+            total,
+            cursor: (!cursor.is_empty()).then_some(cursor),
+        })
+    }
+}
+
 #[async_trait]
 impl PresenceStore for RedisPresenceStore {
     async fn join(&self, room: &str, request: JoinRequest<'_>) -> Result<JoinOutcome, StoreError> {
         let (resume_conn, resume_token) = request.resume.unwrap_or_default();
-        let json: String = self
+        let (conn, epoch, resumed, page): (String, u64, u8, RawPage) = self
             .on_room(&self.join, room)
             .arg(request.conn)
             .arg(request.user)
@@ -109,7 +134,12 @@ impl PresenceStore for RedisPresenceStore {
             .arg(state_args(&request.state))
             .invoke_async(&mut self.conn.clone())
             .await?;
-        parse(&json)
+        Ok(JoinOutcome {
+            conn,
+            epoch,
+            resumed: resumed == 1,
+            page: self.page_of(page)?,
+        })
     }
 
     async fn heartbeat(
@@ -124,7 +154,7 @@ impl PresenceStore for RedisPresenceStore {
             digest,
             page,
         } = request;
-        let (status, changed, epoch, snapshot): (u8, u8, u64, String) = self
+        let (status, changed, epoch, snapshot): (u8, u8, u64, Option<RawPage>) = self
             .on_room(&self.heartbeat, room)
             .arg(conn)
             .arg(epoch)
@@ -138,10 +168,7 @@ impl PresenceStore for RedisPresenceStore {
             1 => Ok(HeartbeatOutcome::Refreshed {
                 changed: changed == 1,
                 epoch,
-                snapshot: match snapshot.as_str() {
-                    "" => None,
-                    json => Some(parse(json)?),
-                },
+                snapshot: snapshot.map(|page| self.page_of(page)).transpose()?,
             }),
             2 => Ok(HeartbeatOutcome::StaleEpoch),
             other => Err(StoreError::Corrupt(format!("heartbeat status {other}"))),
@@ -189,13 +216,13 @@ impl PresenceStore for RedisPresenceStore {
         after: Option<&str>,
         limit: usize,
     ) -> Result<Page, StoreError> {
-        let json: String = self
+        let page: RawPage = self
             .on_room(&self.page, room)
             .arg(after.unwrap_or_default())
             .arg(limit)
             .invoke_async(&mut self.conn.clone())
             .await?;
-        parse(&json)
+        self.page_of(page)
     }
 
     /// The room's meta hash has one field per connection, and one for the digest.

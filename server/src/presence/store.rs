@@ -2,7 +2,6 @@
 //! its own `presence:event` on the bus, so the write and the announcement cannot be split.
 
 use async_trait::async_trait;
-use serde::Deserialize;
 use serde_json::{Map, Value};
 
 /// One connection in a room, as snapshots list it (the store always sets its `rev`).
@@ -42,7 +41,7 @@ pub struct HeartbeatRequest<'a> {
 }
 
 /// A page of a room's snapshot: entries in `connId` order.
-#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Page {
     /// The page's entries.
     pub entries: Vec<PresenceEntry>,
@@ -53,7 +52,7 @@ pub struct Page {
 }
 
 /// The answer to a join.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct JoinOutcome {
     /// The entry's connection id: the joiner's own, or the resumed entry's.
     pub conn: String,

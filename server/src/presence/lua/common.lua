@@ -86,15 +86,12 @@ local function put_entry(conn, m)
   return state
 end
 
--- A whole snapshot entry from its kept head (or, for an entry written before heads were kept,
--- from its meta) and its expiry.
-local function entry_json(conn, head, expiry)
-  if not head then
-    local m = get_meta(conn)
-    if not m then return nil end
-    head = entry_head(conn, m.u, state_json(conn, m.f), m.e, m.r)
-  end
-  return head .. ',"lastSeenMs":' .. int(tonumber(expiry or 0) - ttl) .. '}'
+-- A connection's entry head, kept (or, for an entry written before heads were kept, built from
+-- its meta).
+local function head_of(conn, head)
+  if head then return head end
+  local m = get_meta(conn)
+  return entry_head(conn, m.u, state_json(conn, m.f), m.e, m.r)
 end
 
 local function snapshot_json()
@@ -103,8 +100,9 @@ local function snapshot_json()
   for i = 1, #kv, 2 do
     local conn = kv[i]
     if conn ~= '' then
-      parts[#parts + 1] = entry_json(conn, redis.call('HGET', json_key, conn) or nil,
-        redis.call('ZSCORE', due_key, member(conn)))
+      local expiry = tonumber(redis.call('ZSCORE', due_key, member(conn)) or 0)
+      parts[#parts + 1] = head_of(conn, redis.call('HGET', json_key, conn) or nil) ..
+        ',"lastSeenMs":' .. int(expiry - ttl) .. '}'
     end
   end
   return '[' .. table.concat(parts, ',') .. ']'
@@ -123,10 +121,10 @@ local function indexed_total()
 end
 
 -- Up to `limit` entries whose conn sorts after `after` ('' for the first page), as
--- {"entries":[…],"total":n,"cursor":<the last conn listed when more follow, else null>}. Three
--- bulk reads for the page (its conns, their entry heads, their expiries), whatever the room's
--- size.
-local function page_json(after, limit)
+-- {total, cursor, heads, expiries}: the room's number of connections, the last conn listed when
+-- more follow (else ''), and each listed entry's head (entry_head) and expiry (ms). Three bulk
+-- reads, whatever the room's size, and no string built per entry: the server writes the JSON.
+local function page(after, limit)
   local total = indexed_total()
   local conns = {}
   if limit > 0 then
@@ -134,24 +132,23 @@ local function page_json(after, limit)
     if after ~= '' then start = '(' .. after end
     conns = redis.call('ZRANGEBYLEX', index_key, start, '+', 'LIMIT', 0, limit + 1)
   end
-  local cursor = 'null'
+  local cursor = ''
   if #conns > limit then
     conns[#conns] = nil
-    cursor = cjson.encode(conns[#conns])
+    cursor = conns[#conns]
   end
-  local parts = {}
+  local heads, expiries = {}, {}
   if #conns > 0 then
-    local heads = redis.call('HMGET', json_key, unpack(conns))
+    heads = redis.call('HMGET', json_key, unpack(conns))
     local members = {}
     for i, conn in ipairs(conns) do members[i] = member(conn) end
-    local expiries = redis.call('ZMSCORE', due_key, unpack(members))
+    expiries = redis.call('ZMSCORE', due_key, unpack(members))
     for i, conn in ipairs(conns) do
-      local entry = entry_json(conn, heads[i] or nil, expiries[i] or nil)
-      if entry then parts[#parts + 1] = entry end
+      if not heads[i] then heads[i] = head_of(conn, nil) end
+      if not expiries[i] then expiries[i] = '0' end
     end
   end
-  return '{"entries":[' .. table.concat(parts, ',') .. '],"total":' .. int(total) ..
-    ',"cursor":' .. cursor .. '}'
+  return {total, cursor, heads, expiries}
 end
 
 -- Publishes a presence:event on the room's channel; epoch and rev are decimal strings.

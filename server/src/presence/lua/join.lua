@@ -1,13 +1,13 @@
 -- ARGV: room, publish, channel, ttl_ms, conn, user, token, resume conn, resume token ('' and ''
--- for none), page size, then state as (field json, value json) pairs. Returns {"conn","epoch",
--- "resumed","page"}: page is the room's first page (see page_json), the joiner included.
+-- for none), page size, then state as (field json, value json) pairs. Returns {conn, epoch,
+-- resumed (1 or 0), the room's first page (see page), the joiner included when it falls in it}.
 -- A resume takes over the named entry when it is there with that token and user: same conn, new
 -- epoch, rev continuing, state replaced, and an update announced only if the state changed.
 -- Otherwise `conn` joins (a rejoin replaces its entry) and a join is announced. Epochs come from
 -- the bucket's counter, never below the time in ms × 1024: they never repeat in a room and never
 -- go backwards, even when Redis lost its data.
 local conn, user, token, resume_conn, resume_token = ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9]
-local page = tonumber(ARGV[10])
+local page_size = tonumber(ARGV[10])
 local now = now_ms()
 local next_epoch, floor = redis.call('INCR', KEYS[4]), now * 1024
 if next_epoch < floor then
@@ -57,7 +57,6 @@ if not taken then
 elseif not same then
   announce('update', conn, user, state, now, epoch, m.r)
 end
-local resumed = 'false'
-if taken then resumed = 'true' end
-return '{"conn":' .. cjson.encode(conn) .. ',"epoch":' .. epoch .. ',"resumed":' .. resumed ..
-  ',"page":' .. page_json('', page) .. '}'
+local resumed = 0
+if taken then resumed = 1 end
+return {conn, epoch, resumed, page('', page_size)}
