@@ -22,7 +22,7 @@ pub(crate) fn spawn(
             ticks.tick().await;
             for room in fanout.counts_due() {
                 match store.count(&room).await {
-                    Ok(count) => fanout.send_count(&room, count, None),
+                    Ok(count) => fanout.broadcast_count(&room, count).await,
                     Err(err) => {
                         tracing::debug!(%err, %room, "a room's count could not be read");
                         fanout.recount(&room);

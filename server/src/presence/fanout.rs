@@ -185,11 +185,33 @@ impl Fanout {
         }
     }
 
-    /// Tells `room`'s `"count"` members (only `socket` when given) the room's `count`, each
-    /// only when it is not what they were told last.
-    pub(crate) fn send_count(&self, room: &str, count: u64, socket: Option<Sid>) {
-        let Some(local) = self.room(room) else {
+    /// Tells `room`'s `"count"` member `socket` the room's `count` (right after its join).
+    pub(crate) fn send_count(&self, room: &str, count: u64, socket: Sid) {
+        let told = self.to_tell(room, count, Some(socket));
+        if let Some(data) = count_frame(room, count) {
+            emit_each(&told, events::PRESENCE_COUNT, &data, room);
+        }
+    }
+
+    /// Tells `room`'s `"count"` members the room's `count`, each only when it is not what it
+    /// was told last, a chunk of sockets at a time: an audience of thousands does not hold a
+    /// worker thread for the whole of it.
+    pub(crate) async fn broadcast_count(&self, room: &str, count: u64) {
+        let told = self.to_tell(room, count, None);
+        let Some(data) = count_frame(room, count) else {
             return;
+        };
+        for chunk in told.chunks(EMIT_CHUNK) {
+            emit_each(chunk, events::PRESENCE_COUNT, &data, room);
+            tokio::task::yield_now().await;
+        }
+    }
+
+    /// The `"count"` members of `room` (only `socket` when given) not told `count` yet, marked
+    /// as told.
+    fn to_tell(&self, room: &str, count: u64, socket: Option<Sid>) -> Vec<SocketRef> {
+        let Some(local) = self.room(room) else {
+            return Vec::new();
         };
         let mut local_room = local.lock().expect("room lock");
         let mut told = Vec::new();
@@ -203,16 +225,21 @@ impl Fanout {
             Some(sid) => local_room.counted.get_mut(&sid).into_iter().for_each(tell),
             None => local_room.counted.values_mut().for_each(tell),
         }
-        drop(local_room);
-        let data = PresenceCount {
-            room_id: room.to_string(),
-            count,
-        }
-        .to_json();
-        if let Ok(data) = serde_json::value::to_raw_value(&data) {
-            emit_each(&told, events::PRESENCE_COUNT, &data, room);
-        }
+        told
     }
+}
+
+/// How many sockets the counter emits to before it lets other tasks run.
+const EMIT_CHUNK: usize = 256;
+
+/// A `presence:count` of `room` as JSON text.
+fn count_frame(room: &str, count: u64) -> Option<Box<RawValue>> {
+    let data = PresenceCount {
+        room_id: room.to_string(),
+        count,
+    }
+    .to_json();
+    serde_json::value::to_raw_value(&data).ok()
 }
 
 /// Emits the room's pending events to its batched members as one `presence:events` frame.

@@ -112,8 +112,7 @@ pub(crate) async fn join(
                 ));
             }
             if level == PresenceLevel::Count {
-                p.fanout
-                    .send_count(&room, outcome.page.total, Some(socket.id));
+                p.fanout.send_count(&room, outcome.page.total, socket.id);
             }
             to_answer(&JoinResponse {
                 snapshot: outcome.page.entries,

@@ -257,14 +257,19 @@ async fn meeting(options: &Options) -> Report {
     report.deliveries = Some(deliveries);
     drop(recorded);
     report.checks = vec![
-        info("join ack p99", Some(report.join.p99_ms), "ms"),
+        at_most("join ack p99", Some(report.join.p99_ms), "ms", 200.0),
         at_most(
             "views complete after the last join ack",
             views,
             "ms",
             2_000.0,
         ),
-        info("update fan-out p99", report.fanout.map(|s| s.p99_ms), "ms"),
+        at_most(
+            "update fan-out p99",
+            report.fanout.map(|s| s.p99_ms),
+            "ms",
+            200.0,
+        ),
         at_most("updates missing", Some(deliveries.missing as f64), "", 0.0),
         at_most(
             "updates duplicated",
@@ -349,7 +354,7 @@ async fn audience(options: &Options) -> Report {
     let counts_ms = counts.map(|at| ms_between(last_ack, at));
     let views_after_counts = counts.zip(views).map(|(c, v)| ms_between(c, v).max(0.0));
     report.checks = vec![
-        info("join ack p99", Some(report.join.p99_ms), "ms"),
+        at_most("join ack p99", Some(report.join.p99_ms), "ms", 200.0),
         at_most(
             &format!("counts = {total} after the last join ack ({miscounted} not)"),
             counts_ms,
@@ -403,7 +408,12 @@ fn common_checks(report: &Report) -> Vec<Check> {
             report.generator_cpu_percent,
             "%",
         ),
-        info("heartbeater ack p99", Some(report.heartbeater.p99_ms), "ms"),
+        at_most(
+            "heartbeater ack p99",
+            Some(report.heartbeater.p99_ms),
+            "ms",
+            100.0,
+        ),
         at_most(
             "heartbeater errors and timeouts",
             Some(heartbeater_errors as f64),
@@ -495,15 +505,27 @@ impl Driver {
         }
     }
 
-    /// Starts the heartbeater (member 0) and waits for its join.
+    /// Starts the heartbeater (member 0) and waits for its join. It runs on a thread of its own,
+    /// as a client elsewhere would: what it measures is the server's latency, not the time this
+    /// generator's thread is busy with thousands of other members (when they all disconnect at
+    /// once, say).
     async fn join_heartbeater(&mut self) {
-        self.start(0..1, 1.0, |_| Role {
+        let role = Role {
             count: false,
             heartbeat_every: HEARTBEATER_EVERY,
             heartbeater: true,
             updater: None,
             exit: None,
-        });
+        };
+        let (run, stage) = (self.run.clone(), self.stage.subscribe());
+        let start = tokio::time::Instant::now();
+        self.tasks.push(tokio::task::spawn_blocking(move || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime for the heartbeater")
+                .block_on(member::run(0, role, run, stage, start));
+        }));
         self.settle(1).await;
     }
 
