@@ -13,6 +13,7 @@ rtm_tests::on_every_store!(
     pages_cover_the_room_once_while_members_come_and_go,
     batches_keep_order_and_lose_nothing_legacy_members_get_single_events,
     malformed_paging_and_levels_are_refused,
+    a_batched_members_digest_waits_for_its_window_once,
     a_lost_connection_leaves_at_its_ttl_when_that_comes_before_the_grace,
 );
 
@@ -389,6 +390,51 @@ async fn a_lost_connection_leaves_at_its_ttl_when_that_comes_before_the_grace(st
     assert!(
         after < std::time::Duration::from_millis(TTL_MS + 700),
         "left {after:?} after its last heartbeat, TTL {TTL_MS} ms"
+    );
+    server.stop().await;
+}
+
+/// A batched member's view lags the events of the current window by design: its heartbeat digest
+/// is not compared while the window holds events for it, once; the next heartbeat is, and the
+/// window's events reach it before the answer's snapshot.
+async fn a_batched_members_digest_waits_for_its_window_once(store: Store) {
+    let server = TestServer::start(&store, |c| c.presence_batch_ms = 5_000).await;
+    let room = unique("room");
+    let (mut batched, ack) = joined(&server, &room, "batched", json!({ "batch": true })).await;
+    let (mut actor, actor_ack) = joined(&server, &room, "actor", json!({})).await;
+    let patch = json!({ "epoch": actor_ack["self"]["epoch"], "patchState": { "n": 1 } });
+    assert_eq!(
+        actor.request("presence:heartbeat", &patch).await["changed"],
+        true
+    );
+    // A digest that cannot match: the room has two entries.
+    let beat = json!({ "epoch": ack["self"]["epoch"], "digest": 1 });
+    let first = batched.request("presence:heartbeat", &beat).await;
+    assert_eq!(
+        (first["ok"].as_bool(), first.get("snapshot")),
+        (Some(true), None),
+        "{first}"
+    );
+    assert!(
+        batched.events.is_empty(),
+        "the window is still open: {:?}",
+        batched.events
+    );
+    let second = batched.request("presence:heartbeat", &beat).await;
+    assert_eq!(
+        second["snapshot"].as_array().map(Vec::len),
+        Some(2),
+        "{second}"
+    );
+    let updates: Vec<Value> = presence_events(&batched.events)
+        .into_iter()
+        .filter(|e| e["type"] == "update")
+        .collect();
+    assert_eq!(
+        updates.len(),
+        1,
+        "the window's events came first: {:?}",
+        batched.events
     );
     server.stop().await;
 }

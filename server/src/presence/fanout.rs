@@ -31,8 +31,9 @@ pub(crate) struct Fanout {
 struct LocalRoom {
     /// `"events"` members that get each event at once.
     single: HashMap<Sid, SocketRef>,
-    /// `"events"` members that get the window's events in one frame.
-    batched: HashMap<Sid, SocketRef>,
+    /// `"events"` members that get the window's events in one frame, each with whether its
+    /// last heartbeat's digest was set aside (see [`Fanout::defer_digest`]).
+    batched: HashMap<Sid, (SocketRef, bool)>,
     /// `"count"` members, with the count each was told last.
     counted: HashMap<Sid, (SocketRef, Option<u64>)>,
     /// The current window's events, as JSON text, for the batched members.
@@ -85,7 +86,7 @@ impl Fanout {
                 local_room.counted.insert(socket.id, (socket, None));
             }
             PresenceLevel::Events if batch && !self.batch.is_zero() => {
-                local_room.batched.insert(socket.id, socket);
+                local_room.batched.insert(socket.id, (socket, false));
             }
             PresenceLevel::Events => {
                 local_room.single.insert(socket.id, socket);
@@ -150,10 +151,38 @@ impl Fanout {
         let members: Vec<SocketRef> = local_room
             .single
             .values()
-            .chain(local_room.batched.values())
             .cloned()
+            .chain(
+                local_room
+                    .batched
+                    .values()
+                    .map(|(socket, _)| socket.clone()),
+            )
             .collect();
         emit_each(&members, events::PRESENCE_SYNC, sync, room);
+    }
+
+    /// Whether the heartbeat digest of `socket` in `room` is to be set aside: it is a batched
+    /// member and the room has events not yet sent to it (its view lags them by design, so the
+    /// digests differ without anything lost). Only one heartbeat in a row is: in a room never
+    /// quiet, the next one is compared all the same (the window's events are sent first, so
+    /// that they reach the member before the answer's snapshot), and a view that did miss
+    /// something still heals within two heartbeat intervals.
+    pub(crate) fn defer_digest(&self, socket: Sid, room: &str) -> bool {
+        let Some(local) = self.room(room) else {
+            return false;
+        };
+        let mut local_room = local.lock().expect("room lock");
+        let pending = !local_room.pending.is_empty();
+        let Some((_, deferred)) = local_room.batched.get_mut(&socket) else {
+            return false;
+        };
+        let defer = pending && !*deferred;
+        *deferred = defer;
+        if pending && !defer {
+            flush_pending(room, &mut local_room);
+        }
+        defer
     }
 
     /// Rooms with `"count"` members where something happened since the last look (the look
@@ -249,7 +278,11 @@ fn flush_pending(room: &str, local_room: &mut LocalRoom) {
     if pending.is_empty() {
         return;
     }
-    let batched: Vec<SocketRef> = local_room.batched.values().cloned().collect();
+    let batched: Vec<SocketRef> = local_room
+        .batched
+        .values()
+        .map(|(socket, _)| socket.clone())
+        .collect();
     if batched.is_empty() {
         return;
     }

@@ -194,8 +194,11 @@ pub(crate) async fn heartbeat(
         conn: &joined.conn_id,
         epoch,
         patch: patch_state,
-        // A count member has no view to heal.
-        digest: digest.filter(|_| joined.level == PresenceLevel::Events),
+        // A count member has no view to heal; a batched member's lags the events of the
+        // current window (see `Fanout::defer_digest`).
+        digest: digest.filter(|_| {
+            joined.level == PresenceLevel::Events && !p.fanout.defer_digest(socket.id, &room)
+        }),
         page: p.page,
     };
     match p.store.heartbeat(&room, request).await {
