@@ -504,6 +504,48 @@ async fn rest_snapshot_matches(store: Store) {
     let snap = server_snapshot(&server, &room).await;
     assert_eq!(Value::Array(snap), ack["snapshot"]);
     assert!(server_snapshot(&server, "empty-room").await.is_empty());
+
+    // Paged: `limit` and `cursor`, as presence:members reads them.
+    let b = TestClient::connect(&server.url()).await;
+    join(&b, &room, "bob", json!({})).await;
+    let base = format!(
+        "{}/api/rooms/{}/presence",
+        server.url(),
+        rtm_tests::encode_path(&room)
+    );
+    let (status, first) = rtm_tests::http_get(&format!("{base}?limit=1"), None).await;
+    assert_eq!(status, 200, "{first}");
+    assert_eq!(
+        (
+            first["total"].as_u64(),
+            first["snapshot"].as_array().map(Vec::len)
+        ),
+        (Some(2), Some(1)),
+        "{first}"
+    );
+    let cursor = first["cursor"].as_str().expect("more follow").to_string();
+    let (_, last) = rtm_tests::http_get(
+        &format!("{base}?cursor={}", rtm_tests::encode_path(&cursor)),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (last["snapshot"].as_array().map(Vec::len), &last["cursor"]),
+        (Some(1), &Value::Null),
+        "{last}"
+    );
+    assert_ne!(
+        first["snapshot"][0]["connId"],
+        last["snapshot"][0]["connId"]
+    );
+    for bad in ["?limit=0", "?limit=-1", "?limit=x", "?cursor="] {
+        let (status, body) = rtm_tests::http_get(&format!("{base}{bad}"), None).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (400, Some("invalid_payload")),
+            "{bad}: {body}"
+        );
+    }
     server.stop().await;
 }
 
