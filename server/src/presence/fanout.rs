@@ -71,13 +71,10 @@ impl Fanout {
 
     /// `socket` takes `room`'s presence at `level` (a rejoin replaces how it did).
     pub(crate) fn add(&self, socket: &SocketRef, room: &str, level: PresenceLevel, batch: bool) {
-        let local = self
-            .rooms
-            .lock()
-            .expect("fanout lock")
-            .entry(room.to_string())
-            .or_default()
-            .clone();
+        // The rooms' lock is held until the member is in: a `remove` of the room's last member
+        // meanwhile must not drop the room this member goes into.
+        let mut rooms = self.rooms.lock().expect("fanout lock");
+        let local = rooms.entry(room.to_string()).or_default().clone();
         let mut local_room = local.lock().expect("room lock");
         local_room.remove(socket.id);
         let socket = socket.clone();
