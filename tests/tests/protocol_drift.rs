@@ -82,12 +82,8 @@ async fn every_answer_and_event(store: &Store, redis: Option<RedisServer>) -> Ve
         (0, Some(3)),
         "{carol_joined:?}"
     );
-    carol
-        .wait_for(|name, data| {
-            name == events::PRESENCE_COUNT
-                && PresenceCount::from_json(data).is_some_and(|c| c.count == 3)
-        })
-        .await;
+    // (Its `presence:count`, when it comes, is read with the SDK's decoder in `Wire::read`; that
+    // count members get their counts is large_rooms.rs's to check.)
     let page = alice
         .request(
             events::PRESENCE_MEMBERS,
