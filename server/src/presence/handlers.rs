@@ -42,12 +42,7 @@ pub(crate) async fn join(
             "userId must be the token's subject",
         ));
     }
-    if !ctx.may_use_room(&socket, &room) {
-        return Err(AckError::new(
-            ErrorCode::Forbidden,
-            "the token's rooms claim does not allow this room",
-        ));
-    }
+    room_allowed(&ctx, &socket, &room)?;
     let membership = Membership::of(&socket);
     // A rejoin of a room the socket holds replaces its entry there; a resume is for a room it
     // does not hold.
@@ -263,12 +258,7 @@ pub(crate) async fn members(
         cursor,
         limit,
     } = request;
-    if !ctx.may_use_room(&socket, &room) {
-        return Err(AckError::new(
-            ErrorCode::Forbidden,
-            "the token's rooms claim does not allow this room",
-        ));
-    }
+    room_allowed(&ctx, &socket, &room)?;
     if Membership::of(&socket).get(&room).is_none() {
         return Err(not_joined());
     }
@@ -363,6 +353,17 @@ fn resolve_room(
             "roomId is required when the connection is in more than one room",
         )),
     }
+}
+
+/// Refuses a room the connection's token does not allow (its `rooms` claim).
+fn room_allowed(ctx: &ModuleContext, socket: &SocketRef, room: &str) -> Result<(), AckError> {
+    if ctx.may_use_room(socket, room) {
+        return Ok(());
+    }
+    Err(AckError::new(
+        ErrorCode::Forbidden,
+        "the token's rooms claim does not allow this room",
+    ))
 }
 
 fn not_joined() -> AckError {
