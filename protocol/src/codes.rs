@@ -32,11 +32,14 @@ pub enum ErrorCode {
     LimitExceeded,
     /// No module handles the event: the message names it.
     UnknownEvent,
+    /// A compare-and-set's `ifVersion` is not the key's version; the refusal carries the key's
+    /// `current` value and version.
+    Conflict,
 }
 
 impl ErrorCode {
     /// Every code, in the order `docs/protocol.md` lists them.
-    pub const ALL: [ErrorCode; 10] = [
+    pub const ALL: [ErrorCode; 11] = [
         Self::InvalidPayload,
         Self::StaleEpoch,
         Self::NotJoined,
@@ -47,6 +50,7 @@ impl ErrorCode {
         Self::Unavailable,
         Self::LimitExceeded,
         Self::UnknownEvent,
+        Self::Conflict,
     ];
 
     /// The code as it appears on the wire.
@@ -62,6 +66,7 @@ impl ErrorCode {
             Self::Unavailable => "unavailable",
             Self::LimitExceeded => "limit_exceeded",
             Self::UnknownEvent => "unknown_event",
+            Self::Conflict => "conflict",
         }
     }
 

@@ -26,9 +26,20 @@ pub const PRESENCE_COUNT: &str = "presence:count";
 /// Server → each of a node's connections: the node is shutting down; reconnect now (to another
 /// node) and resume (`{reason}`).
 pub const DRAIN: &str = "rtm:drain";
+/// Client → server: write a key of the room's storage (`{roomId, key, value, ifVersion?}` →
+/// `{ok, version}`, or a `conflict` refusal with `current`).
+pub const STORAGE_SET: &str = "storage:set";
+/// Client → server: read a key (`{roomId, key}` → `{ok, value, version}`) or the whole room's
+/// storage (`{roomId}` → `{ok, entries, rev}`).
+pub const STORAGE_GET: &str = "storage:get";
+/// Client → server: delete a key (`{roomId, key, ifVersion?}` → `{ok, deleted}`).
+pub const STORAGE_DELETE: &str = "storage:delete";
+/// Server → room: a key was written or deleted (`{roomId, key, value, version, userId, rev}`).
+pub const STORAGE_CHANGED: &str = "storage:changed";
 /// Client → server: send a chat message (`{roomId, message}` → `{ok, msgId, ts}`).
 pub const CHAT_SEND: &str = "chat:send";
-/// Client → server: the room's last messages (`{roomId, limit?}` → `{ok, messages}`).
+/// Client → server: the room's last messages (`{roomId, limit?}` → `{ok, messages}`), or those
+/// after one (`{roomId, after, limit?}` → `{ok, messages, gap}`).
 pub const CHAT_HISTORY: &str = "chat:history";
 /// Server → room: a chat message (`{msgId, roomId, userId, message, ts}`).
 pub const CHAT_MESSAGE: &str = "chat:message";
@@ -49,6 +60,10 @@ mod tests {
             super::PRESENCE_MEMBERS,
             super::PRESENCE_EVENTS,
             super::PRESENCE_COUNT,
+            super::STORAGE_SET,
+            super::STORAGE_GET,
+            super::STORAGE_DELETE,
+            super::STORAGE_CHANGED,
             super::CHAT_SEND,
             super::CHAT_HISTORY,
             super::CHAT_MESSAGE,

@@ -44,6 +44,25 @@ pub const MSG_ID: &str = "msgId";
 pub const MESSAGES: &str = "messages";
 /// How many messages a chat history request wants.
 pub const LIMIT: &str = "limit";
+/// A chat history request's last message seen: the answer starts after it.
+pub const AFTER: &str = "after";
+/// A chat history answer: the messages after `after` could not all be found.
+pub const GAP: &str = "gap";
+
+/// A storage key of a room.
+pub const KEY: &str = "key";
+/// A storage key's value (`null` when absent).
+pub const VALUE: &str = "value";
+/// A storage key's version: 0 when absent, +1 on every write.
+pub const VERSION: &str = "version";
+/// A storage write's condition: the version the key must have.
+pub const IF_VERSION: &str = "ifVersion";
+/// A whole room's storage: key → `{value, version}`.
+pub const ENTRIES: &str = "entries";
+/// A `conflict` refusal's `{value, version}` of the key as it is.
+pub const CURRENT: &str = "current";
+/// A storage delete's answer: whether there was a key to delete.
+pub const DELETED: &str = "deleted";
 
 /// A join's request to take over an earlier entry of the room (`{connId, resumeToken}`).
 pub const RESUME: &str = "resume";

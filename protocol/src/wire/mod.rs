@@ -16,6 +16,7 @@ mod heartbeat;
 mod join;
 mod leave;
 mod members;
+mod storage;
 mod sync;
 
 pub use ack::{ErrorAck, ack_result};
@@ -27,4 +28,8 @@ pub use heartbeat::{HeartbeatPayload, HeartbeatResponse};
 pub use join::{JoinPayload, JoinResponse, PresenceLevel, Resume, SelfInfo};
 pub use leave::LeavePayload;
 pub use members::{MembersPayload, MembersResponse};
+pub use storage::{
+    MAX_KEY_BYTES, MAX_KEYS, MAX_VALUE_BYTES, MAX_VERSION, StorageChanged, StorageEntries,
+    StorageEntry, StorageWrite,
+};
 pub use sync::PresenceSync;
