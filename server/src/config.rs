@@ -92,6 +92,10 @@ pub struct Config {
     #[arg(long, env = "CHAT_HISTORY_TTL_S", default_value_t = 7 * 24 * 3600)]
     pub chat_history_ttl_s: u64,
 
+    /// A room's storage is forgotten this long after its last write, in seconds.
+    #[arg(long, env = "RTM_STORAGE_TTL_S", default_value_t = 7 * 24 * 3600)]
+    pub storage_ttl_s: u64,
+
     /// Longest roomId / userId, in bytes.
     #[arg(long, env = "MAX_ID_BYTES", default_value_t = 256)]
     pub max_id_bytes: usize,
@@ -194,6 +198,7 @@ impl Default for Config {
             rate_limit_burst: 100.0,
             chat_max_history: 100,
             chat_history_ttl_s: 7 * 24 * 3600,
+            storage_ttl_s: 7 * 24 * 3600,
             max_id_bytes: 256,
             max_state_bytes: 8192,
             max_message_bytes: 4096,
@@ -248,6 +253,11 @@ impl Config {
     /// The presence TTL.
     pub fn presence_ttl(&self) -> Duration {
         Duration::from_millis(self.presence_ttl_ms)
+    }
+
+    /// How long a room's storage is kept after its last write.
+    pub fn storage_ttl(&self) -> Duration {
+        Duration::from_secs(self.storage_ttl_s)
     }
 
     /// The presence reaper interval.

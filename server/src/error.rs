@@ -22,6 +22,9 @@ pub struct AckError {
     pub error: String,
     /// The machine-readable code.
     pub code: ErrorCode,
+    /// A `conflict`'s `{value, version}` of the key as it is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current: Option<serde_json::Value>,
     /// Whether the store caused it (see [`store_error`]): counted in `rtm_store_errors_total`.
     #[serde(skip)]
     store: bool,
@@ -37,6 +40,7 @@ impl AckError {
             ErrorCode::Forbidden => StatusCode::FORBIDDEN,
             ErrorCode::LimitExceeded => StatusCode::PAYLOAD_TOO_LARGE,
             ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            ErrorCode::Conflict => StatusCode::CONFLICT,
             ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -48,7 +52,16 @@ impl AckError {
             ok: false,
             error: message.into(),
             code,
+            current: None,
             store: false,
+        }
+    }
+
+    /// `conflict`, with the key's `current` `{value, version}`.
+    pub fn conflict(message: impl Into<String>, current: serde_json::Value) -> Self {
+        Self {
+            current: Some(current),
+            ..Self::new(ErrorCode::Conflict, message)
         }
     }
 

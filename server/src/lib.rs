@@ -10,9 +10,9 @@
 //! |---|---|
 //! | entry points | `server` (start, connect, stop), `config` |
 //! | HTTP | [`http`]: the router, `/metrics`, the backend API, Origin checks |
-//! | modules | [`presence`], [`chat`] |
+//! | modules | [`presence`], [`chat`], [`storage_module`] (room storage's requests) |
 //! | module system | [`module`]: `Module`, `ModuleContext`, the request pipeline |
-//! | cluster-wide | [`backend`] (the app's backend API), [`bus`] (room broadcast) |
+//! | cluster-wide | [`backend`] (the app's backend API), [`storage`] (room storage), [`bus`] (room broadcast) |
 //! | infrastructure | [`auth`], [`redis`], [`net`] |
 //! | leaves | [`error`], `metrics` |
 
@@ -29,6 +29,8 @@ pub mod net;
 pub mod presence;
 pub mod redis;
 mod server;
+pub mod storage;
+pub mod storage_module;
 
 #[cfg(test)]
 mod fuzz;
@@ -40,3 +42,5 @@ pub use net::departure::Departure;
 pub use net::signal::shutdown_signal;
 pub use redis::RedisConnection;
 pub use server::{RealtimeServer, ServerHandle, StartError};
+pub use storage::Storage;
+pub use storage_module::StorageModule;

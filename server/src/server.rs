@@ -26,6 +26,8 @@ use crate::net::client_ip::{ConnectionsPerIp, Counted};
 use crate::net::departure::Departure;
 use crate::presence::{PresenceModule, PresenceOptions};
 use crate::redis::RedisConnection;
+use crate::storage::Storage;
+use crate::storage_module::StorageModule;
 
 /// Why a server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -70,7 +72,8 @@ impl RealtimeServer {
         }
     }
 
-    /// A server with the built-in presence module and the chat module, configured from `config`.
+    /// A server with the built-in presence module, room storage's requests and the chat module,
+    /// configured from `config`.
     pub fn with_default_modules(config: Config) -> Self {
         let presence = PresenceModule::new(PresenceOptions {
             ttl: config.presence_ttl(),
@@ -82,7 +85,10 @@ impl RealtimeServer {
         });
         let chat = ChatModule::new(config.chat_max_history)
             .retention(Duration::from_secs(config.chat_history_ttl_s));
-        Self::new(config).module(presence).module(chat)
+        Self::new(config)
+            .module(presence)
+            .module(StorageModule)
+            .module(chat)
     }
 
     /// Registers a module. Modules start in registration order and shut down in reverse.
@@ -155,6 +161,7 @@ impl RealtimeServer {
             config.max_message_size_bytes,
         );
         bus_tasks.push(backend.listen(control));
+        let storage = Storage::new(redis.as_ref(), bus.clone(), config.storage_ttl());
         bus_tasks.push(metrics.upkeep());
         let _ = shared.backend.set(backend.clone());
         let _ = shared.bus.set(bus.clone());
@@ -165,6 +172,7 @@ impl RealtimeServer {
                 redis: redis.clone(),
                 bus: bus.clone(),
                 backend: backend.clone(),
+                storage: storage.clone(),
                 node_id: node_id.clone(),
                 limits: config.limits(),
                 span: tracing::info_span!("module", name = module.name()),
@@ -192,6 +200,7 @@ impl RealtimeServer {
                 shared.jwt.clone(),
             ),
             backend,
+            storage,
             store,
             node_id: &node_id,
             metrics,

@@ -60,6 +60,23 @@ pub async fn http_post(url: &str, bearer: Option<&str>, body: &str) -> (u16, ser
     send(request, bearer).await
 }
 
+/// Sends `body` (as JSON, when given) to `url` with `method` and an optional bearer token;
+/// returns the status and the JSON body (`Null` when the body is not JSON).
+pub async fn http_send(
+    method: reqwest::Method,
+    url: &str,
+    bearer: Option<&str>,
+    body: Option<&str>,
+) -> (u16, serde_json::Value) {
+    let mut request = reqwest::Client::new().request(method, url);
+    if let Some(body) = body {
+        request = request
+            .header("content-type", "application/json")
+            .body(body.to_string());
+    }
+    send(request, bearer).await
+}
+
 /// Sends `request` with an optional bearer token: the status and the JSON body (`Null` when the
 /// body is not JSON).
 async fn send(

@@ -14,9 +14,9 @@ use std::path::{Path, PathBuf};
 const LAYERS: [&[&str]; 8] = [
     &["lib", "main", "server", "config", "fuzz"],
     &["http"],
-    &["presence", "chat"],
+    &["presence", "chat", "storage_module"],
     &["module"],
-    &["backend"],
+    &["backend", "storage"],
     &["bus"],
     &["auth", "redis", "net"],
     &["error", "metrics"],

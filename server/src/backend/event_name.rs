@@ -6,7 +6,7 @@ use crate::error::AckError;
 pub const MAX_EVENT_BYTES: usize = 256;
 
 /// Event name prefixes the server's modules use.
-const RESERVED_PREFIXES: [&str; 3] = ["presence:", "chat:", "rtm:"];
+const RESERVED_PREFIXES: [&str; 4] = ["presence:", "chat:", "storage:", "rtm:"];
 
 /// Names Socket.IO clients give a meaning of their own.
 const SOCKET_IO_RESERVED: [&str; 6] = [

@@ -18,12 +18,14 @@ pub(crate) struct SendMessage {
     pub(crate) message: String,
 }
 
-/// `chat:history {roomId, limit?}`.
+/// `chat:history {roomId, limit?, after?}`.
 pub(crate) struct History {
     /// The room.
     pub(crate) room: String,
-    /// How many of the last messages.
+    /// How many messages at most; without `after` (and a limit), [`DEFAULT_LIMIT`]; with it, all.
     pub(crate) limit: usize,
+    /// The last message the client has: the answer starts after it.
+    pub(crate) after: Option<String>,
 }
 
 impl FromPayload for SendMessage {
@@ -39,9 +41,16 @@ impl FromPayload for SendMessage {
 impl FromPayload for History {
     fn from_payload(payload: Value, limits: &Limits) -> Result<Self, AckError> {
         let obj = validate::object(&payload)?;
+        let after = limits.optional_id(Some(obj), fields::AFTER)?;
+        let default = if after.is_some() {
+            usize::MAX
+        } else {
+            DEFAULT_LIMIT
+        };
         Ok(Self {
             room: limits.id(obj, fields::ROOM_ID)?,
-            limit: validate::limit(Some(obj), fields::LIMIT, DEFAULT_LIMIT, usize::MAX)?,
+            limit: validate::limit(Some(obj), fields::LIMIT, default, usize::MAX)?,
+            after,
         })
     }
 }

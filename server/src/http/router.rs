@@ -19,6 +19,7 @@ use crate::backend::Backend;
 use crate::metrics::Metrics;
 use crate::module::validate::Limits;
 use crate::module::{Module, ModuleContext};
+use crate::storage::Storage;
 
 /// What the router is made of.
 pub(crate) struct Parts<'a> {
@@ -31,6 +32,7 @@ pub(crate) struct Parts<'a> {
     pub(crate) modules: &'a [(Arc<dyn Module>, ModuleContext)],
     pub(crate) gate: Gate,
     pub(crate) backend: Backend,
+    pub(crate) storage: Storage,
     pub(crate) store: &'static str,
     pub(crate) node_id: &'a str,
     pub(crate) metrics: Metrics,
@@ -47,6 +49,7 @@ pub(crate) fn router(parts: Parts<'_>) -> Router {
         modules,
         gate,
         backend,
+        storage,
         store,
         node_id,
         metrics,
@@ -59,7 +62,9 @@ pub(crate) fn router(parts: Parts<'_>) -> Router {
         }
     }
     let reads = reads.layer(middleware::from_fn_with_state(gate.clone(), any_caller));
-    let api = super::api::routes(backend, limits, gate.clone(), max_body_bytes);
+    let api = super::api::routes(backend, limits, gate.clone(), max_body_bytes).merge(
+        super::api::storage::routes(storage, limits, gate.clone(), max_body_bytes),
+    );
     let health = json!({ "status": "ok", "store": store, "nodeId": node_id });
     let app = Router::new()
         .route("/health", get(move || async move { Json(health) }))

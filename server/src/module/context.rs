@@ -15,6 +15,7 @@ use crate::bus::Bus;
 use crate::error::AckError;
 use crate::metrics::Metrics;
 use crate::redis::RedisConnection;
+use crate::storage::Storage;
 
 /// What a module is given: direct access to Socket.IO and Redis, the bus, limits and a logger.
 /// Cloning it is one reference count: each socket's handlers hold a clone.
@@ -27,6 +28,7 @@ pub(crate) struct Parts {
     pub(crate) redis: Option<RedisConnection>,
     pub(crate) bus: Bus,
     pub(crate) backend: Backend,
+    pub(crate) storage: Storage,
     pub(crate) node_id: Arc<str>,
     pub(crate) limits: Limits,
     pub(crate) span: tracing::Span,
@@ -91,6 +93,12 @@ impl ModuleContext {
     /// operations below call.
     pub fn backend(&self) -> &Backend {
         &self.0.backend
+    }
+
+    /// Room storage: read, write (with compare-and-set) and delete a room's keys, announced to
+    /// its members like a client's writes (with `userId: null` when the writer is `None`).
+    pub fn storage(&self) -> &Storage {
+        &self.0.storage
     }
 
     /// Emits `event` to every connection of `user`, on every node, once each.

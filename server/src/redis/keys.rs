@@ -59,6 +59,15 @@ pub fn presence_due(bucket: u32) -> String {
     format!("{KEY_PREFIX}p:{}:due", tag(bucket))
 }
 
+/// The keys of `room`'s storage: its entries (hash key → `<version> <value JSON>`) and its rev.
+pub fn storage(room: &str) -> [String; 2] {
+    let t = tag(bucket(room));
+    [
+        format!("{KEY_PREFIX}st:{t}:k:{room}"),
+        format!("{KEY_PREFIX}st:{t}:r:{room}"),
+    ]
+}
+
 /// `room`'s chat history (a list).
 pub fn chat(room: &str) -> String {
     format!("{KEY_PREFIX}chat:{}:{room}", tag(bucket(room)))
@@ -97,6 +106,7 @@ mod tests {
         for room in ["doc:42", "", "{x}", "a}b{c", "team-*", "ünïcode", "{b7}"] {
             let mut keys = presence(room).to_vec();
             keys.push(chat(room));
+            keys.extend(storage(room));
             keys.push(room_channel(room));
             let first = slot(&keys[0]);
             assert!(keys.iter().all(|k| slot(k) == first), "{room}: {keys:?}");

@@ -1,5 +1,6 @@
-//! The body of an emit: `{event, data}` as JSON, refused with the protocol's error body when it
-//! is not (400 `invalid_payload`) or too large (413 `limit_exceeded`).
+//! The JSON bodies of the backend API: an emit's `{event, data}` and a storage write's
+//! `{value, ifVersion?}`, refused with the protocol's error body when they are not that JSON
+//! (400 `invalid_payload`) or too large (413 `limit_exceeded`).
 
 use axum::Json;
 use axum::body::Bytes;
@@ -8,6 +9,7 @@ use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::error::AckError;
@@ -20,26 +22,55 @@ pub(crate) struct EventBody {
     pub(crate) data: Value,
 }
 
+/// `{value, ifVersion?}`: a storage write.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct StorageBody {
+    #[serde(default)]
+    pub(crate) value: Value,
+    #[serde(default)]
+    pub(crate) if_version: Option<u64>,
+}
+
 impl<S: Send + Sync> FromRequest<S> for EventBody {
     type Rejection = Response;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Response> {
-        let bytes =
-            Bytes::from_request(request, state)
-                .await
-                .map_err(|rejection: BytesRejection| {
-                    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                        super::too_large()
-                    } else {
-                        invalid(format!("the body could not be read: {rejection}"))
-                    }
-                })?;
-        serde_json::from_slice(&bytes).map_err(|err| {
-            invalid(format!(
-                "the body must be a JSON object {{\"event\": string, \"data\": any}}: {err}"
-            ))
-        })
+        json_body(request, state, r#"{"event": string, "data": any}"#).await
     }
+}
+
+impl<S: Send + Sync> FromRequest<S> for StorageBody {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Response> {
+        json_body(
+            request,
+            state,
+            r#"{"value": any, "ifVersion"?: integer ≥ 0}"#,
+        )
+        .await
+    }
+}
+
+/// The body read as `T`; `shape` says what it must be.
+async fn json_body<T: DeserializeOwned, S: Send + Sync>(
+    request: Request,
+    state: &S,
+    shape: &str,
+) -> Result<T, Response> {
+    let bytes =
+        Bytes::from_request(request, state)
+            .await
+            .map_err(|rejection: BytesRejection| {
+                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    super::too_large()
+                } else {
+                    invalid(format!("the body could not be read: {rejection}"))
+                }
+            })?;
+    serde_json::from_slice(&bytes)
+        .map_err(|err| invalid(format!("the body must be a JSON object {shape}: {err}")))
 }
 
 fn invalid(message: String) -> Response {

@@ -3,6 +3,7 @@
 //! Every node answers for the whole cluster (see [`Backend`]).
 
 mod body;
+pub(crate) mod storage;
 
 use axum::Router;
 use axum::extract::rejection::QueryRejection;
