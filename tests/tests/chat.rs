@@ -1,6 +1,7 @@
 //! The chat module on every store (memory, one Redis, a Redis Cluster): send, broadcast, history,
 //! limits and membership.
 
+use rtm_tests::raw::RawSocket;
 use rtm_tests::{Store, TestClient, TestServer, unique};
 use serde_json::{Value, json};
 
@@ -10,6 +11,7 @@ rtm_tests::on_every_store!(
     only_members_may_use_a_room,
     bad_chat_payloads_are_refused,
     history_is_forgotten_after_its_retention,
+    a_reconnect_recovers_what_it_missed_once,
 );
 
 async fn joined(server: &TestServer, room: &str, user: &str) -> TestClient {
@@ -182,6 +184,105 @@ async fn history_is_forgotten_after_its_retention(store: Store) {
         }
         assert!(tokio::time::Instant::now() < deadline, "still kept: {now}");
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    server.stop().await;
+}
+
+/// A raw client joined to `room` as `user` (raw: its connection can be cut without a goodbye).
+async fn raw_member(server: &TestServer, room: &str, user: &str) -> RawSocket {
+    let mut socket = RawSocket::connect(&server.url(), None).await.unwrap();
+    let ack = socket
+        .request("presence:join", &json!({"roomId": room, "userId": user}))
+        .await;
+    assert_eq!(ack["ok"], true, "{ack}");
+    socket
+}
+
+async fn send(socket: &mut RawSocket, room: &str, text: &str) -> String {
+    let ack = socket
+        .request("chat:send", &json!({"roomId": room, "message": text}))
+        .await;
+    assert_eq!(ack["ok"], true, "{ack}");
+    ack["msgId"].as_str().unwrap().to_string()
+}
+
+fn texts(messages: &[Value]) -> Vec<&str> {
+    messages
+        .iter()
+        .map(|m| m["message"].as_str().unwrap())
+        .collect()
+}
+
+async fn a_reconnect_recovers_what_it_missed_once(store: Store) {
+    let server = TestServer::start(&store, |c| c.chat_max_history = 6).await;
+    let room = unique("chat");
+    let mut alice = raw_member(&server, &room, "alice").await;
+    let mut bob = raw_member(&server, &room, "bob").await;
+    send(&mut bob, &room, "m1").await;
+    let last_seen = send(&mut bob, &room, "m2").await;
+    for _ in 0..2 {
+        alice.event("chat:message").await;
+    }
+    // Alice's connection is cut; the room goes on without her.
+    alice.drop_now().await;
+    send(&mut bob, &room, "m3").await;
+    send(&mut bob, &room, "m4").await;
+
+    // She comes back: live messages from her join on, and the gap from history, merged by
+    // msgId (the documented pattern). A message sent between her join and her history request
+    // arrives both ways, and counts once.
+    let mut alice = raw_member(&server, &room, "alice").await;
+    send(&mut bob, &room, "m5").await;
+    let recovered = alice
+        .request("chat:history", &json!({"roomId": room, "after": last_seen}))
+        .await;
+    assert_eq!(recovered["gap"], false, "{recovered}");
+    let mut seen: Vec<Value> = Vec::new();
+    let mut add = |message: Value| {
+        if !seen.iter().any(|m| m["msgId"] == message["msgId"]) {
+            seen.push(message);
+        }
+    };
+    for message in recovered["messages"].as_array().unwrap() {
+        add(message.clone());
+    }
+    add(alice.event("chat:message").await);
+    assert_eq!(
+        texts(&seen),
+        ["m3", "m4", "m5"],
+        "each missed message once, in order"
+    );
+
+    // `limit` pages: ask again after the last one.
+    let page = alice
+        .request(
+            "chat:history",
+            &json!({"roomId": room, "after": last_seen, "limit": 2}),
+        )
+        .await;
+    assert_eq!(texts(page["messages"].as_array().unwrap()), ["m3", "m4"]);
+    // An id the history no longer has (pushed out, or never there): the newest, and a gap.
+    for i in 6..=9 {
+        send(&mut bob, &room, &format!("m{i}")).await;
+    }
+    for after in [last_seen.as_str(), "no-such-message"] {
+        let lost = alice
+            .request(
+                "chat:history",
+                &json!({"roomId": room, "after": after, "limit": 3}),
+            )
+            .await;
+        assert_eq!(lost["gap"], true, "{lost}");
+        assert_eq!(
+            texts(lost["messages"].as_array().unwrap()),
+            ["m7", "m8", "m9"]
+        );
+    }
+    for bad in [json!(""), json!(5), json!("x".repeat(257))] {
+        let refused = alice
+            .request("chat:history", &json!({"roomId": room, "after": bad}))
+            .await;
+        assert_eq!(refused["code"], "invalid_payload", "{refused}");
     }
     server.stop().await;
 }
