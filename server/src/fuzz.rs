@@ -40,6 +40,10 @@ fn payload() -> impl Strategy<Value = Value> {
         Just("epoch".to_string()),
         Just("limit".to_string()),
         Just("message".to_string()),
+        Just("key".to_string()),
+        Just("value".to_string()),
+        Just("ifVersion".to_string()),
+        Just("after".to_string()),
         ".*",
     ];
     prop_oneof![
@@ -75,6 +79,12 @@ fn validate_all(payload: &Value, limits: &Limits) {
         Err(err) => assert!(err.error.contains("limit"), "{}", err.error),
     }
     let _ = crate::presence::epoch_of(obj);
+    // Storage's requests: read or refused, never a panic.
+    use crate::module::FromPayload;
+    use crate::storage_module::requests::{Delete, Get, Set};
+    let _ = Set::from_payload(payload.clone(), limits);
+    let _ = Get::from_payload(payload.clone(), limits);
+    let _ = Delete::from_payload(payload.clone(), limits);
 }
 
 proptest! {

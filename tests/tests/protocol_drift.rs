@@ -9,7 +9,7 @@ use std::collections::HashSet;
 use rtm_protocol::wire::{self, PresenceEventType};
 use rtm_protocol::wire::{
     HeartbeatResponse, JoinResponse, MembersResponse, PresenceCount, PresenceEntry, PresenceEvent,
-    PresenceEvents,
+    PresenceEvents, StorageChanged, StorageEntries, StorageEntry,
 };
 use rtm_protocol::{ErrorCode, events, fields};
 use rtm_sdk_core::codec::socketio::Packet;
@@ -134,6 +134,39 @@ async fn every_answer_and_event(store: &Store, redis: Option<RedisServer>) -> Ve
     let messages = history[fields::MESSAGES].as_array().expect("messages");
     assert_eq!(messages.len(), 1, "{history}");
     messages.iter().for_each(|m| chat_message(m, &room));
+
+    // Room storage: its answers, its event, and a conflict's `current`, read by the SDK.
+    let written = ok(alice
+        .request(
+            events::STORAGE_SET,
+            json!({"roomId": room, "key": "k", "value": {"a": [1]}, "ifVersion": 0}),
+        )
+        .await);
+    assert_eq!(written[fields::VERSION], 1, "{written}");
+    let one = ok(alice
+        .request(events::STORAGE_GET, json!({"roomId": room, "key": "k"}))
+        .await);
+    let one = StorageEntry::from_json(&one).expect("the SDK reads a key");
+    assert_eq!((one.version, &one.value), (1, &json!({"a": [1]})));
+    let all = ok(alice
+        .request(events::STORAGE_GET, json!({"roomId": room}))
+        .await);
+    let all = StorageEntries::from_json(&all).expect("the SDK reads a room's storage");
+    assert_eq!((all.entries.len(), all.rev > 0), (1, true), "{all:?}");
+    let conflict = bob
+        .request(
+            events::STORAGE_SET,
+            json!({"roomId": room, "key": "k", "value": 2, "ifVersion": 0}),
+        )
+        .await;
+    assert_eq!(StorageEntry::from_conflict(&conflict), Some(one));
+    codes.push(refused(conflict, "a stale compare-and-set"));
+    bob.wait_for(|name, data| {
+        name == events::STORAGE_CHANGED
+            && StorageChanged::from_json(data)
+                .is_some_and(|c| c.user_id.as_deref() == Some("alice"))
+    })
+    .await;
 
     ok(bob
         .request(events::PRESENCE_LEAVE, json!({"roomId": room}))
@@ -395,6 +428,12 @@ impl Wire {
                 assert!(!batch.events.is_empty(), "an empty batch: {data}");
                 assert!(batch.events.iter().all(|e| e.rev.is_some()), "{data}");
                 events::PRESENCE_EVENTS
+            }
+            events::STORAGE_CHANGED => {
+                let change = StorageChanged::from_json(data)
+                    .unwrap_or_else(|| panic!("the SDK cannot read the change {data}"));
+                assert_eq!(change.room_id, self.room, "{data}");
+                events::STORAGE_CHANGED
             }
             other => panic!("an event the SDK does not know: {other} {data}"),
         }

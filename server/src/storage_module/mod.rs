@@ -4,7 +4,7 @@
 //! contract.
 
 mod handlers;
-mod requests;
+pub(crate) mod requests;
 
 use rtm_protocol::events;
 use socketioxide::extract::SocketRef;
