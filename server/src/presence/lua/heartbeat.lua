@@ -11,20 +11,48 @@ local stale = seen ~= '' and tonumber(seen) ~= reduce(raw[2])
 local now = now_ms()
 redis.call('ZADD', due_key, now + ttl, member(conn))
 local changed = 0
-for i = 9, #ARGV, 2 do
-  local key = sub(conn, ARGV[i])
-  local old = redis.call('HGET', state_key, key)
-  if old ~= ARGV[i + 1] then
-    if not old then m.f[#m.f + 1] = ARGV[i] end
-    redis.call('HSET', state_key, key, ARGV[i + 1])
-    changed = 1
+if #ARGV >= 9 then
+  -- Every field of the state, the patch's new ones included, in one read: the changed fields
+  -- and the new state's JSON come from it.
+  local names, at = {}, {}
+  for i, name in ipairs(m.f) do
+    names[i], at[name] = sub(conn, name), i
   end
-end
-if changed == 1 then
-  m.r = int(tonumber(m.r) + 1)
-  -- The entry's new rev and the digest's (one more) in one write.
-  redis.call('HSET', meta_key, conn, meta_text(m), '', int(tonumber(raw[2] or '0') + 1))
-  announce('update', conn, m.u, put_entry(conn, m), now, epoch, m.r)
+  local known = #m.f
+  for i = 9, #ARGV, 2 do
+    if not at[ARGV[i]] then
+      names[#names + 1] = sub(conn, ARGV[i])
+      at[ARGV[i]] = #names
+    end
+  end
+  local values = redis.call('HMGET', state_key, unpack(names))
+  local writes = {}
+  for i = 9, #ARGV, 2 do
+    local j = at[ARGV[i]]
+    if values[j] ~= ARGV[i + 1] then
+      values[j] = ARGV[i + 1]
+      writes[#writes + 1] = names[j]
+      writes[#writes + 1] = ARGV[i + 1]
+    end
+  end
+  if #writes > 0 then
+    changed = 1
+    redis.call('HSET', state_key, unpack(writes))
+    -- New fields join the entry's field list, in the patch's order.
+    for i = 9, #ARGV, 2 do
+      if at[ARGV[i]] > known then m.f[at[ARGV[i]]] = ARGV[i] end
+    end
+    m.r = int(tonumber(m.r) + 1)
+    -- The entry's new rev and the digest's (one more) in one write.
+    redis.call('HSET', meta_key, conn, meta_text(m), '', int(tonumber(raw[2] or '0') + 1))
+    local parts = {}
+    for i, name in ipairs(m.f) do
+      if values[i] then parts[#parts + 1] = name .. ':' .. values[i] end
+    end
+    local state = '{' .. table.concat(parts, ',') .. '}'
+    redis.call('HSET', json_key, conn, entry_head(conn, m.u, state, m.e, m.r))
+    announce('update', conn, m.u, state, now, epoch, m.r)
+  end
 end
 local snapshot = false
 if stale then snapshot = page('', page_size) end
