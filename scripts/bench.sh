@@ -6,19 +6,69 @@
 # (docs/performance.md explains them). Takes about 9 minutes; DURATION_MS shortens each standard
 # scenario. `scripts/bench.sh large` (or ONLY=large) runs only the large rooms and rewrites only
 # their section; MEETING_MEMBERS and AUDIENCE_MEMBERS (1000, 10000) size them.
+#
+# `scripts/bench.sh seed` (or ONLY=seed) runs only rtm side by side with the TypeScript server it
+# replaces (scripts/bench-seed.sh; the seed fetched and built by scripts/seed-server.sh, from
+# $SEED_REPO) and rewrites only that section; about 2 minutes, plus building the seed once.
+# SEED_CLIENTS, SEED_RATE, SEED_ROUND_MS, SEED_ROUNDS, SEED_IDLE_CLIENTS and SEED_IDLE_HOLD_MS
+# shorten it (see bench-seed.sh). `scripts/bench.sh` (all) runs it too when SEED=1 (building the
+# seed if needed), or when SEED is unset and the seed is already built (target/seed/server/.built);
+# SEED=0 skips it. When it is not run, the section of the previous docs/benchmarks.md is kept.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 duration=${DURATION_MS:-20000}
 only=${1:-${ONLY:-all}}
 case $only in
-  all | large) ;;
-  *) echo "usage: scripts/bench.sh [large]" >&2; exit 2 ;;
+  all | large | seed) ;;
+  *) echo "usage: scripts/bench.sh [large|seed]" >&2; exit 2 ;;
 esac
+run_seed=
+if [ "$only" = seed ] || [ "${SEED:-}" = 1 ] || { [ -z "${SEED:-}" ] && [ -f target/seed/server/.built ]; }; then
+  run_seed=1
+fi
 # 10,000 sockets in the generator and as many in the server: as many open files as allowed.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
 scripts/install-deps.sh >/dev/null
+
+out=docs/benchmarks.md
+# Comparisons measured by hand ("## Before and after …" sections) survive a re-run.
+previous=$(mktemp)
+cp "$out" "$previous" 2>/dev/null || true
+results=$(mktemp -d)
+
+# replace_section HEADING FILE BEFORE...: $out with its section HEADING (the "## " line starting
+# so, up to the next "## ") replaced by FILE; when it has none, FILE goes before the first section
+# whose heading starts with one of BEFORE, or at the end.
+replace_section() {
+  python3 - "$previous" "$@" >"$out" <<'PY'
+import sys
+previous, heading, section, before = open(sys.argv[1]).read(), sys.argv[2], open(sys.argv[3]).read(), sys.argv[4:]
+lines = previous.splitlines(keepends=True) or ["# Benchmarks\n", "\n"]
+heads = [i for i, l in enumerate(lines) if l.startswith("## ")]
+start = next((i for i in heads if lines[i].startswith(heading)), None)
+if start is not None:
+    end = next((i for i in heads if i > start), len(lines))
+else:
+    start = end = next((i for i in heads if any(lines[i].startswith(b) for b in before)), len(lines))
+sys.stdout.write("".join(lines[:start]) + section + "".join(lines[end:]))
+PY
+}
+seed_heading="## Side by side with the TypeScript seed"
+
+# Only the side-by-side comparison: it starts servers and Redis of its own.
+if [ "$only" = seed ]; then
+  cargo build -q --release -p rtm-server --bin rtm-server
+  scripts/bench-seed.sh "$results/seed.md"
+  replace_section "$seed_heading" "$results/seed.md" "## Before and after"
+  rm -rf "$results" "$previous"
+  echo "wrote $out"
+  exit 0
+fi
+
 cargo build -q --release -p rtm-server -p rtm-tests --bin rtm-server --bin rtm-bench --bin rtm-large-room
+# The seed built now, so that a failure to fetch or build it shows before the long scenarios.
+[ -z "$run_seed" ] || scripts/seed-server.sh
 redis_port=$(python3 scripts/free-port.py)
 redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no >/tmp/rtm-bench-redis.log 2>&1 &
 redis_pid=$!
@@ -26,12 +76,6 @@ server_pid=
 large_pid=
 trap 'kill $server_pid $large_pid $redis_pid 2>/dev/null || true' EXIT # $server_pid grows to three nodes
 sleep 0.3
-
-out=docs/benchmarks.md
-# Comparisons measured by hand ("## Before and after …" sections) survive a re-run.
-previous=$(mktemp)
-cp "$out" "$previous" 2>/dev/null || true
-results=$(mktemp -d)
 
 # The standard scenarios and the multi-node one (not with `bench.sh large`).
 if [ "$only" = all ]; then
@@ -125,6 +169,11 @@ for store in memory redis; do
   large_room meeting "$store" --members "${MEETING_MEMBERS:-1000}"
   large_room audience "$store" --members "${AUDIENCE_MEMBERS:-10000}"
 done
+
+# Side by side with the TypeScript seed (servers and Redis of its own), when wanted (above).
+if [ "$only" = all ] && [ -n "$run_seed" ]; then
+  scripts/bench-seed.sh "$results/seed.md"
+fi
 
 if [ "$only" = all ]; then
 
@@ -256,21 +305,16 @@ PY
 
 if [ "$only" = all ]; then
   cat "$results/large.md" >>"$out"
+  # The side-by-side comparison: this run's, or else the previous file's.
+  if [ -f "$results/seed.md" ]; then
+    cat "$results/seed.md" >>"$out"
+  else
+    awk -v h="$seed_heading" '/^## /{keep = index($0, h) == 1} keep' "$previous" >>"$out"
+  fi
   awk '/^## /{keep = /^## Before and after/} keep' "$previous" >>"$out"
 else
-  # Only the large rooms: their section replaced (or added before the hand-measured comparisons).
-  python3 - "$previous" "$results/large.md" >"$out" <<'PY'
-import sys
-previous, section = open(sys.argv[1]).read(), open(sys.argv[2]).read()
-lines = previous.splitlines(keepends=True) or ["# Benchmarks\n", "\n"]
-heads = [i for i, l in enumerate(lines) if l.startswith("## ")]
-start = next((i for i in heads if lines[i].startswith("## Large rooms")), None)
-if start is not None:
-    end = next((i for i in heads if i > start), len(lines))
-else:
-    start = end = next((i for i in heads if lines[i].startswith("## Before and after")), len(lines))
-sys.stdout.write("".join(lines[:start]) + section + "".join(lines[end:]))
-PY
+  # Only the large rooms: their section replaced (or added before the comparisons).
+  replace_section "## Large rooms" "$results/large.md" "$seed_heading" "## Before and after"
 fi
-rm -rf "$results"
+rm -rf "$results" "$previous"
 echo "wrote $out"
