@@ -121,12 +121,15 @@ const pkg = {
 fs.writeFileSync(file, JSON.stringify(pkg, null, 2) + "\n");
 JS
 
-# What a page downloads, gzip'd; the build fails above the budget (56 KiB unless
-# RTM_WASM_BUDGET_BYTES says otherwise) so that size cannot creep up unnoticed.
+# What a page downloads, gzip'd; the build fails above the budget (62 KiB unless
+# RTM_WASM_BUDGET_BYTES says otherwise) so that size cannot creep up unnoticed. It was 56 KiB
+# before room storage (issue 24), which took 5.3 KiB: the core's storage view, loads, changes
+# and conflicts (2.7), `channel.storage`'s get, entries, set and delete with their shims and glue
+# (1.5), and `update` with its retries (1.1).
 wasm_gz=$(gzip -9c "$pkg/rtm_sdk_bg.wasm" | wc -c)
 js_gz=$(cat "$pkg/sdk.js" "$pkg/index.js" | gzip -9c | wc -c)
 total=$((wasm_gz + js_gz))
-budget=${RTM_WASM_BUDGET_BYTES:-57344}
+budget=${RTM_WASM_BUDGET_BYTES:-63488}
 kib() { awk -v b="$1" 'BEGIN { printf "%.1f KiB", b / 1024 }'; }
 echo "rtm-sdk built in $pkg: wasm $(wc -c <"$pkg/rtm_sdk_bg.wasm") bytes ($(kib "$wasm_gz") gzip)," \
   "JS $(kib "$js_gz") gzip, total $(kib "$total") gzip (budget $(kib "$budget"));" \

@@ -27,10 +27,12 @@ pub(crate) struct Backoff {
 
 impl Backoff {
     pub(crate) fn new(config: &ReconnectConfig) -> Self {
-        Self {
-            initial_ms: millis(config.initial_delay),
-            max_ms: millis(config.max_delay),
-        }
+        Self::from_ms(millis(config.initial_delay), millis(config.max_delay))
+    }
+
+    /// Bounds from `initial_ms`, doubling per attempt up to `max_ms`.
+    pub(crate) const fn from_ms(initial_ms: u64, max_ms: u64) -> Self {
+        Self { initial_ms, max_ms }
     }
 
     /// [`delay`], in ms.

@@ -1,9 +1,10 @@
-//! One room's channel inside the client: its intended state, its join phase, its view and its
-//! heartbeat schedule. The client tells it what happened; its methods are its transitions.
+//! One room's channel inside the client: its intended state, its join phase, its view, its
+//! storage and its heartbeat schedule. The client tells it what happened; its methods are its transitions.
 
 use crate::backoff::Backoff;
 use crate::event::RequestId;
 use crate::paging::Paging;
+use crate::storage::RoomStorage;
 use crate::time::Instant;
 use crate::view::PresenceView;
 use crate::wire::{
@@ -33,6 +34,8 @@ pub(crate) enum Due {
     Patch,
     /// Send the periodic heartbeat.
     Heartbeat,
+    /// Load the room's storage again (an earlier load failed).
+    LoadStorage,
 }
 
 /// A channel's state. The client reads it and tells it what happened (a join sent, answered or
@@ -53,6 +56,8 @@ pub(crate) struct Channel {
     view: PresenceView,
     /// Where the view is in reading its last snapshot's pages.
     paging: Paging,
+    /// The room's storage: its view and its load.
+    storage: RoomStorage,
     /// The room's number of connections as the server last said (a snapshot's or page's
     /// `total`, a `presence:count`).
     total: Option<u64>,
@@ -99,6 +104,7 @@ impl Channel {
             me: None,
             view: PresenceView::default(),
             paging: Paging::Complete,
+            storage: RoomStorage::default(),
             total: None,
             checked_at: Instant::from_millis(0),
             buffered: Vec::new(),
@@ -132,6 +138,16 @@ impl Channel {
     /// The room as this client knows it.
     pub(crate) fn view(&self) -> &PresenceView {
         &self.view
+    }
+
+    /// The room's storage.
+    pub(crate) fn storage(&self) -> &RoomStorage {
+        &self.storage
+    }
+
+    /// The room's storage, to tell it what happened.
+    pub(crate) fn storage_mut(&mut self) -> &mut RoomStorage {
+        &mut self.storage
     }
 
     /// Whether the view holds the room's whole snapshot: joined, and its last snapshot's pages
@@ -179,14 +195,16 @@ impl Channel {
             Phase::Joined => {
                 let heartbeat = (!self.heartbeat_in_flight).then_some(self.next_heartbeat);
                 let flush = self.throttled.as_ref().map(|t| t.flush_at);
-                heartbeat.into_iter().chain(flush).min()
+                let load = self.storage.retry_at();
+                heartbeat.into_iter().chain(flush).chain(load).min()
             }
             Phase::NeedsJoin { at } => Some(at.unwrap_or(Instant::from_millis(0))),
             Phase::Joining => None,
         }
     }
 
-    /// What is due at `now`, while connected: a held patch goes before the periodic heartbeat.
+    /// What is due at `now`, while connected: a held patch goes before the periodic heartbeat,
+    /// and both before a storage load.
     pub(crate) fn due(&self, now: Instant) -> Option<Due> {
         match &self.phase {
             Phase::Joined if self.throttled.as_ref().is_some_and(|t| t.flush_at <= now) => {
@@ -195,6 +213,9 @@ impl Channel {
             Phase::Joined if !self.heartbeat_in_flight && self.next_heartbeat <= now => {
                 Some(Due::Heartbeat)
             }
+            Phase::Joined if self.storage.retry_at().is_some_and(|at| at <= now) => {
+                Some(Due::LoadStorage)
+            }
             Phase::NeedsJoin { at } if at.is_none_or(|at| at <= now) => Some(Due::Join),
             _ => None,
         }
@@ -202,12 +223,15 @@ impl Channel {
 
     // ===== joins =====
 
-    /// A join was sent: events are buffered until its answer. Returns the updates the throttle
+    /// A join was sent: events are buffered until its answer (its storage is loaded after it).
+    /// Returns the updates the throttle
     /// held back, which fail (their patch is in the state the join sends).
     pub(crate) fn join_sent(&mut self) -> Vec<RequestId> {
         self.phase = Phase::Joining;
         self.buffered.clear();
         self.paging.stop();
+        // The join's answer loads the storage anew.
+        self.storage.stop();
         self.take_throttled()
     }
 
@@ -257,6 +281,7 @@ impl Channel {
         self.missed = 0;
         self.buffered.clear();
         self.paging.stop();
+        self.storage.stop();
         self.take_throttled()
     }
 

@@ -5,7 +5,8 @@
 //! clock), and drains what it produces: frames to send ([`Client::poll_transmit`]), the next
 //! deadline ([`Client::poll_timeout`]) and events for the app ([`Client::poll_event`]). Every
 //! deadline is an instant: a timer that fires late (a throttled background tab) just finds more
-//! work due. The channels (one per room) own their state and its transitions (`channel`).
+//! work due. The channels (one per room) own their state and its transitions (`channel`), their
+//! storage its load and its view (`storage`).
 
 use core::time::Duration;
 use std::collections::VecDeque;
@@ -23,11 +24,13 @@ use crate::event::{
 use crate::json;
 use crate::protocol::{ErrorCode, events, fields};
 use crate::small_map::SmallMap;
+use crate::storage::{StorageOp, StorageView, refusal};
 use crate::time::{Instant, millis};
 use crate::view::PresenceView;
 use crate::wire::{
     HeartbeatPayload, HeartbeatResponse, JoinPayload, JoinResponse, LeavePayload, MembersResponse,
-    PresenceEntry, PresenceEvent, PresenceLevel, SelfInfo, State, ack_result, snapshot_from_json,
+    PresenceEntry, PresenceEvent, PresenceLevel, SelfInfo, State, StorageChanged, StorageEntries,
+    StorageEntry, StorageWrite, ack_result, snapshot_from_json,
 };
 
 /// Where the connection is.
@@ -83,6 +86,16 @@ enum PendingKind {
     },
     Custom {
         request: RequestId,
+    },
+    /// `storage:get {roomId}` of `room`, loading its storage view, asked for as ack `ack`.
+    StorageLoad {
+        room: String,
+        ack: u64,
+    },
+    /// An app's storage request.
+    Storage {
+        request: RequestId,
+        op: StorageOp,
     },
 }
 
@@ -197,6 +210,13 @@ impl Client {
     /// while a paged snapshot is still being read: see [`Client::is_complete`]).
     pub fn count(&self, room: &str) -> Option<u64> {
         self.channels.get(room)?.count()
+    }
+
+    /// The storage of `room` as this client knows it: loaded after every join (a rejoin, a
+    /// resume) and kept current from the room's `storage:changed`; not loaded before the first
+    /// load's answer ([`ChannelEvent::StorageLoaded`]). `None` when there is no channel of `room`.
+    pub fn storage(&self, room: &str) -> Option<&StorageView> {
+        self.channels.get(room).map(|c| c.storage().view())
     }
 
     /// The state this client holds for itself in `room` (what a rejoin sends).
@@ -329,6 +349,70 @@ impl Client {
         id
     }
 
+    /// Writes `value` to `key` of `room`'s storage; with `if_version`, only when the key is at
+    /// that version (0: only when absent), else it fails with [`Error::Conflict`], which carries
+    /// the key as it is. Completes with [`Completion::StorageWritten`]. The view takes the write
+    /// when its `storage:changed` arrives. Fails with `InvalidState` without a channel of `room`
+    /// and with `Disconnected` when not connected; refusals (a `null` value, limits) are the
+    /// server's.
+    #[inline]
+    pub fn storage_set(
+        &mut self,
+        now: Instant,
+        room: &str,
+        key: &str,
+        value: Value,
+        if_version: Option<u64>,
+    ) -> RequestId {
+        self.storage_write(now, room, key, Some(value), if_version)
+    }
+
+    /// Deletes `key` of `room`'s storage; with `if_version`, only when the key is at that
+    /// version (else [`Error::Conflict`]). Completes with [`Completion::StorageDeleted`]; fails
+    /// as [`Client::storage_set`] does.
+    #[inline]
+    pub fn storage_delete(
+        &mut self,
+        now: Instant,
+        room: &str,
+        key: &str,
+        if_version: Option<u64>,
+    ) -> RequestId {
+        self.storage_write(now, room, key, None, if_version)
+    }
+
+    /// [`Client::storage_set`] with `Some(value)`, [`Client::storage_delete`] with `None`: one
+    /// call for both (the browser SDK's, whose WebAssembly then holds one copy of it).
+    pub fn storage_write(
+        &mut self,
+        now: Instant,
+        room: &str,
+        key: &str,
+        value: Option<Value>,
+        if_version: Option<u64>,
+    ) -> RequestId {
+        let (event, op) = match value {
+            Some(_) => (events::STORAGE_SET, StorageOp::Set),
+            None => (events::STORAGE_DELETE, StorageOp::Delete),
+        };
+        let write = StorageWrite {
+            room_id: room.to_string(),
+            key: key.to_string(),
+            value,
+            if_version,
+        };
+        self.storage_request(now, room, event, write.into_json(), op)
+    }
+
+    /// Reads `key` of `room`'s storage from the server (the view has it too, as of the last
+    /// change that arrived); completes with [`Completion::StorageRead`]; fails as
+    /// [`Client::storage_set`] does.
+    pub fn storage_get(&mut self, now: Instant, room: &str, key: &str) -> RequestId {
+        // `{roomId, key}`, written in place.
+        let payload = json::object([(fields::ROOM_ID, room.into()), (fields::KEY, key.into())]);
+        self.storage_request(now, room, events::STORAGE_GET, payload, StorageOp::Get)
+    }
+
     /// Leaves `room`: the channel is gone at once; completes with [`Completion::Left`] after the
     /// server's ack, its timeout, or a disconnect (it never fails).
     pub fn leave(&mut self, now: Instant, room: &str) -> RequestId {
@@ -347,7 +431,10 @@ impl Client {
                 waiting.extend(*request);
                 false
             }
-            PendingKind::Members { room: r, .. } => r != room,
+            PendingKind::Members { room: r, .. } | PendingKind::StorageLoad { room: r, .. } => {
+                r != room
+            }
+            // The app's storage requests went before the leave: their answers come.
             _ => true,
         });
         for request in waiting {
@@ -510,6 +597,7 @@ impl Client {
                 Due::Join => self.send_join(now, &room, None),
                 Due::Patch => self.flush_throttled(now, &room),
                 Due::Heartbeat => self.send_heartbeat(now, &room, None, Vec::new()),
+                Due::LoadStorage => self.load_storage(now, &room),
             }
         }
     }
@@ -608,6 +696,44 @@ impl Client {
                 kind,
             },
         );
+    }
+
+    /// Sends the app's storage request `event` about `room`, read as `op` says.
+    fn storage_request(
+        &mut self,
+        now: Instant,
+        room: &str,
+        event: &str,
+        payload: Value,
+        op: StorageOp,
+    ) -> RequestId {
+        let id = self.request_id();
+        if !self.channels.contains_key(room) {
+            self.complete(id, Err(Error::InvalidState(format!("not in room {room}"))));
+        } else if !self.is_connected() {
+            self.complete(id, Err(Error::Disconnected));
+        } else {
+            let timeout_ms = self.timing.request_timeout_ms;
+            let kind = PendingKind::Storage { request: id, op };
+            self.send_request(now, event, payload, timeout_ms, kind);
+        }
+        id
+    }
+
+    /// Loads `room`'s storage (`storage:get {roomId}`); its answer replaces the view.
+    fn load_storage(&mut self, now: Instant, room: &str) {
+        let Some(channel) = self.channels.get_mut(room) else {
+            return;
+        };
+        let ack = self.next_ack;
+        channel.storage_mut().load_sent(ack);
+        let payload = json::object([(fields::ROOM_ID, room.into())]);
+        let timeout_ms = self.timing.request_timeout_ms;
+        let kind = PendingKind::StorageLoad {
+            room: room.to_string(),
+            ack,
+        };
+        self.send_request(now, events::STORAGE_GET, payload, timeout_ms, kind);
     }
 
     /// Sends the throttled patch of `room` with a heartbeat.
@@ -710,10 +836,15 @@ impl Client {
                         self.complete(r, Err(Error::Disconnected));
                     }
                 }
-                PendingKind::Custom { request: r } => self.complete(r, Err(Error::Disconnected)),
+                PendingKind::Custom { request: r } | PendingKind::Storage { request: r, .. } => {
+                    self.complete(r, Err(Error::Disconnected))
+                }
                 PendingKind::Leave { request } => self.complete(request, Ok(Completion::Left)),
-                // The lost connection stops the channel's paging run.
-                PendingKind::Join { request: None, .. } | PendingKind::Members { .. } => {}
+                // The lost connection stops the channel's paging run and storage load (the
+                // rejoin loads it again).
+                PendingKind::Join { request: None, .. }
+                | PendingKind::Members { .. }
+                | PendingKind::StorageLoad { .. } => {}
             }
         }
     }
@@ -886,6 +1017,12 @@ impl Client {
             self.on_sync(now, &payload);
             return;
         }
+        if name == events::STORAGE_CHANGED {
+            if let Some(change) = StorageChanged::from_json(&payload) {
+                self.on_storage_changed(change);
+            }
+            return;
+        }
         let batch = name == events::PRESENCE_EVENTS;
         if batch || name == events::PRESENCE_EVENT {
             // A batch's events, in order, each exactly as if it came alone (one reader of
@@ -935,11 +1072,14 @@ impl Client {
     }
 
     fn on_ack(&mut self, now: Instant, pending: Pending, value: Value) {
-        let result = ack_result(value).map_err(|e| Error::Server {
-            code: e.code,
-            message: e.error,
-        });
+        // Only a storage write's `conflict` carries a `current`.
+        let current = StorageEntry::from_conflict(&value);
+        let result = ack_result(value).map_err(|e| refusal(e, current));
         match pending.kind {
+            PendingKind::Storage { request, op } => {
+                let answer = result.and_then(|v| op.answer(&v).ok_or_else(invalid_response));
+                self.complete(request, answer);
+            }
             PendingKind::Custom { request } => {
                 self.complete(request, result.map(Completion::Ack));
             }
@@ -963,6 +1103,55 @@ impl Client {
                     .and_then(|v| MembersResponse::from_json(&v).ok_or_else(invalid_response));
                 self.on_page(now, &room, ack, parsed);
             }
+            PendingKind::StorageLoad { room, ack } => {
+                let parsed =
+                    result.and_then(|v| StorageEntries::from_json(&v).ok_or_else(invalid_response));
+                self.on_storage_load(now, &room, ack, parsed);
+            }
+        }
+    }
+
+    /// The answer to storage load `ack` of `room`: the view takes it when it is the load in
+    /// flight, and the app hears; a failure is reported, and retried after a backoff when the
+    /// server may answer better later (the codes of [`RETRY_JOIN`]).
+    fn on_storage_load(
+        &mut self,
+        now: Instant,
+        room: &str,
+        ack: u64,
+        answer: Result<StorageEntries, Error>,
+    ) {
+        let Some(channel) = self.channels.get_mut(room) else {
+            return;
+        };
+        let storage = channel.storage_mut();
+        match answer {
+            Ok(entries) => {
+                if storage.loaded(ack, entries) {
+                    self.channel_event(room, ChannelEvent::StorageLoaded);
+                }
+            }
+            Err(error) => {
+                let retry = RETRY_JOIN.contains(&error.code());
+                let backoff = self.timing.backoff;
+                // A server without the storage module: the view stays unloaded, and that is all.
+                let unsupported = error.code() == ErrorCode::UnknownEvent.as_str();
+                if storage.load_failed(now, ack, retry, backoff, &mut self.rng) && !unsupported {
+                    self.channel_event(room, ChannelEvent::Error(error));
+                }
+            }
+        }
+    }
+
+    /// A `storage:changed`: the channel of its room holds it or applies it; the app hears when
+    /// the view took it.
+    fn on_storage_changed(&mut self, change: StorageChanged) {
+        let room = change.room_id.clone();
+        let Some(channel) = self.channels.get_mut(&room) else {
+            return;
+        };
+        if let Some(change) = channel.storage_mut().changed(change) {
+            self.channel_event(&room, ChannelEvent::StorageChanged(change));
         }
     }
 
@@ -1003,6 +1192,10 @@ impl Client {
         let total = json::uint(payload, fields::TOTAL);
         let cursor = json::string(payload, fields::CURSOR);
         self.replace_view(now, room, &snapshot, total, cursor);
+        // The node may have missed the room's storage changes too: load it again.
+        if self.channels.get(room).is_some_and(|c| c.epoch().is_some()) {
+            self.load_storage(now, room);
+        }
     }
 
     /// Replaces the view of `room`, while joined, with a snapshot of the room the server sent
@@ -1117,6 +1310,7 @@ impl Client {
                 } else {
                     self.channel_event(room, ChannelEvent::Reconnected { snapshot });
                 }
+                self.load_storage(now, room);
                 if let Some(request) = request {
                     self.complete(request, Ok(Completion::Joined(response)));
                 }
@@ -1222,6 +1416,10 @@ impl Client {
             PendingKind::Members { room, ack } => {
                 self.on_page(now, &room, ack, Err(Error::Timeout))
             }
+            PendingKind::StorageLoad { room, ack } => {
+                self.on_storage_load(now, &room, ack, Err(Error::Timeout))
+            }
+            PendingKind::Storage { request, .. } => self.complete(request, Err(Error::Timeout)),
             PendingKind::Heartbeat { room, requests, .. } => {
                 for request in requests {
                     self.complete(request, Err(Error::Timeout));

@@ -2,9 +2,10 @@
 //! for a refusal, or one of the client's own.
 
 use crate::protocol::ErrorCode;
+use crate::wire::StorageEntry;
 
 /// Why a request failed, or what went wrong on a channel.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum Error {
     #[error("{message} ({code})")]
     /// The server refused, with its code (`invalid_payload`, `forbidden`, ...) and message; or
@@ -14,6 +15,16 @@ pub enum Error {
         code: String,
         /// The server's message.
         message: String,
+    },
+    /// A storage write conditional on a version (`ifVersion`) found the key at another one: the
+    /// server's `conflict`, with the key as it is now (enough to compute the next attempt without
+    /// reading it again).
+    #[error("{message} (conflict)")]
+    Conflict {
+        /// The server's message.
+        message: String,
+        /// The key's value and version now (`Null` and 0 when absent).
+        current: StorageEntry,
     },
     /// No answer within the timeout.
     #[error("no answer in time")]
@@ -45,11 +56,12 @@ pub enum Error {
 }
 
 impl Error {
-    /// The machine-readable code: the server's, or `timeout`, `disconnected`,
+    /// The machine-readable code: the server's (`conflict` for [`Error::Conflict`]), or `timeout`, `disconnected`,
     /// `missed_heartbeats`, `connect_refused`, `transport`, `gave_up`, `invalid_state`.
     pub fn code(&self) -> &str {
         match self {
             Error::Server { code, .. } => code,
+            Error::Conflict { .. } => ErrorCode::Conflict.as_str(),
             Error::Timeout => "timeout",
             Error::Disconnected => "disconnected",
             Error::MissedHeartbeats { .. } => "missed_heartbeats",
@@ -65,7 +77,11 @@ impl Error {
     pub fn server_code(&self) -> Option<ErrorCode> {
         match self {
             Error::Server { code, .. } => ErrorCode::parse(code),
+            Error::Conflict { .. } => Some(ErrorCode::Conflict),
             _ => None,
         }
     }
 }
+
+// JSON values compare as an equivalence (serde_json's numbers are never NaN).
+impl Eq for Error {}

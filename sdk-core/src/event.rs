@@ -3,9 +3,12 @@
 use serde_json::Value;
 
 use crate::error::Error;
-use crate::wire::{HeartbeatResponse, JoinResponse, PresenceEntry, PresenceEvent};
+use crate::wire::{
+    HeartbeatResponse, JoinResponse, PresenceEntry, PresenceEvent, StorageChanged, StorageEntry,
+};
 
-/// Identifies a request (connect, join, update, leave, ack) until it completes, exactly once.
+/// Identifies a request (connect, join, update, leave, ack, storage) until it completes, exactly
+/// once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct RequestId(pub u64);
 
@@ -60,6 +63,18 @@ pub enum Completion {
     Left,
     /// `emit_with_ack` got its answer.
     Ack(Value),
+    /// `storage_set` wrote the key: its new version.
+    StorageWritten {
+        /// The key's version now.
+        version: u64,
+    },
+    /// `storage_delete` was done.
+    StorageDeleted {
+        /// Whether the key existed (a delete of an absent key changes nothing).
+        deleted: bool,
+    },
+    /// `storage_get` read the key from the server (`Null` and version 0 when absent).
+    StorageRead(StorageEntry),
 }
 
 /// Something that happened on a channel (one room).
@@ -105,6 +120,12 @@ pub enum ChannelEvent {
     },
     /// Something went wrong (missed heartbeats, a refused rejoin, ...).
     Error(Error),
+    /// The room's storage view was (re)loaded (after a join, a rejoin or resume, a
+    /// `presence:sync`): read it again whole ([`crate::Client::storage`]).
+    StorageLoaded,
+    /// A key of the room's storage was written, or deleted (`value` null, `version` 0), and the
+    /// view holds the change.
+    StorageChanged(StorageChanged),
     /// An event of the app's own (not presence) that the server sent.
     Custom {
         /// Its name.

@@ -10,7 +10,9 @@
 //! reconnect with backoff and full jitter (at once when the server drains), rejoins that resume
 //! the last join's entry, acks with timeouts; and for large rooms, snapshots read page by page
 //! (`presence:members`), batched events (`presence:events`, always asked for) and members that
-//! follow only the room's count ([`PresenceLevel::Count`], `presence:count`).
+//! follow only the room's count ([`PresenceLevel::Count`], `presence:count`); and each room's
+//! storage, a [`StorageView`] loaded after every join and kept current from `storage:changed`,
+//! with conditional writes whose conflicts carry the key as it is ([`storage`]).
 //! What it must agree on with the server (event names, error codes, field names) is
 //! [`protocol`], which the server imports too.
 //!
@@ -103,6 +105,7 @@ pub mod error;
 pub mod event;
 mod paging;
 mod small_map;
+pub mod storage;
 mod time;
 pub mod view;
 
@@ -120,9 +123,10 @@ pub use event::{
     ChannelEvent, ClientEvent, Completion, ConnectionState, RequestId, ServerEvent, StateChange,
     Transmit,
 };
+pub use storage::StorageView;
 pub use time::Instant;
 pub use view::{Member, PresenceView};
 pub use wire::{
     HeartbeatResponse, JoinResponse, PresenceEntry, PresenceEvent, PresenceEventType,
-    PresenceLevel, SelfInfo, State,
+    PresenceLevel, SelfInfo, State, StorageChanged, StorageEntry,
 };

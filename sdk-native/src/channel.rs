@@ -11,6 +11,7 @@ use tokio_stream::{Stream, StreamExt};
 
 use crate::client::RealtimeClient;
 use crate::driver::ChannelShared;
+use crate::storage::RoomStorage;
 
 /// A joined room: its live view, its events, and the calls that act on it.
 ///
@@ -117,6 +118,12 @@ impl PresenceChannel {
         let mut status = self.shared.status.subscribe();
         let reached = status.wait_for(|s| s.count.is_some_and(&mut until)).await;
         reached.map_or(0, |s| s.count.unwrap_or(0))
+    }
+
+    /// The room's storage: its view (loaded after every join and kept current) and its writes,
+    /// among them [`RoomStorage::update`], a compare-and-set that retries on conflict.
+    pub fn storage(&self) -> RoomStorage {
+        RoomStorage::new(self.room.clone(), self.client.clone(), self.shared.clone())
     }
 
     /// Merges `patch` (a JSON object) into this connection's state and sends it at once.

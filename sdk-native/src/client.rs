@@ -2,7 +2,7 @@
 
 use rtm_sdk_core::{
     Client, Completion, ConnectionState, Error, HeartbeatResponse, JoinResponse, ServerEvent,
-    State, StateChange,
+    State, StateChange, StorageEntry,
 };
 use serde_json::Value;
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
@@ -160,6 +160,44 @@ impl RealtimeClient {
         }
     }
 
+    pub(crate) async fn storage_set(
+        &self,
+        room: &str,
+        key: &str,
+        value: Value,
+        if_version: Option<u64>,
+    ) -> Result<u64, Error> {
+        let command = |reply| {
+            Command::StorageSet(room.to_string(), key.to_string(), value, if_version, reply)
+        };
+        match self.request(command).await? {
+            Completion::StorageWritten { version } => Ok(version),
+            other => unreachable!("a storage set completes with StorageWritten, not {other:?}"),
+        }
+    }
+
+    pub(crate) async fn storage_delete(
+        &self,
+        room: &str,
+        key: &str,
+        if_version: Option<u64>,
+    ) -> Result<bool, Error> {
+        let command =
+            |reply| Command::StorageDelete(room.to_string(), key.to_string(), if_version, reply);
+        match self.request(command).await? {
+            Completion::StorageDeleted { deleted } => Ok(deleted),
+            other => unreachable!("a storage delete completes with StorageDeleted, not {other:?}"),
+        }
+    }
+
+    pub(crate) async fn storage_get(&self, room: &str, key: &str) -> Result<StorageEntry, Error> {
+        let command = |reply| Command::StorageGet(room.to_string(), key.to_string(), reply);
+        match self.request(command).await? {
+            Completion::StorageRead(entry) => Ok(entry),
+            other => unreachable!("a storage get completes with StorageRead, not {other:?}"),
+        }
+    }
+
     pub(crate) async fn leave(&self, room: &str) {
         let _ = self
             .request(|reply| Command::Leave(room.to_string(), reply))
@@ -182,8 +220,8 @@ impl RealtimeClient {
     }
 }
 
-/// A jitter seed that differs between clients and runs.
-fn seed() -> u64 {
+/// A jitter seed that differs between clients, calls and runs.
+pub(crate) fn seed() -> u64 {
     use std::hash::{BuildHasher, RandomState};
     RandomState::new().hash_one(std::time::SystemTime::now())
 }

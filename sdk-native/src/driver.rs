@@ -9,7 +9,7 @@ use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use rtm_sdk_core::{
     ChannelEvent, Client, ClientEvent, Completion, Error, PresenceView, RequestId, ServerEvent,
-    StateChange, Transmit,
+    StateChange, StorageView, Transmit,
 };
 use serde_json::Value;
 use tokio::net::TcpStream;
@@ -33,6 +33,12 @@ pub(crate) enum Command {
     UpdateState(String, rtm_sdk_core::State, Reply),
     Emit(String, Value, oneshot::Sender<Result<(), Error>>),
     EmitWithAck(String, Value, Option<Duration>, Reply),
+    /// Room, key, value, `ifVersion`.
+    StorageSet(String, String, Value, Option<u64>, Reply),
+    /// Room, key, `ifVersion`.
+    StorageDelete(String, String, Option<u64>, Reply),
+    /// Room, key.
+    StorageGet(String, String, Reply),
     Leave(String, Reply),
     Disconnect(oneshot::Sender<()>),
 }
@@ -42,6 +48,8 @@ pub(crate) enum Command {
 pub(crate) struct ChannelShared {
     pub(crate) events: broadcast::Sender<ChannelEvent>,
     pub(crate) view: Arc<RwLock<PresenceView>>,
+    /// The room's storage, as the core last said.
+    pub(crate) storage: Arc<RwLock<StorageView>>,
     /// The room's count and whether the view is complete, as the core last said.
     pub(crate) status: watch::Sender<RoomStatus>,
 }
@@ -53,6 +61,8 @@ pub(crate) struct RoomStatus {
     pub(crate) count: Option<u64>,
     /// [`rtm_sdk_core::Client::is_complete`].
     pub(crate) complete: bool,
+    /// Whether the room's storage view was ever loaded ([`StorageView::is_loaded`]).
+    pub(crate) storage_loaded: bool,
 }
 
 /// What the transport opener reports.
@@ -155,6 +165,7 @@ impl Driver {
                 let shared = ChannelShared {
                     events: broadcast::channel(EVENT_BUFFER).0,
                     view: Arc::default(),
+                    storage: Arc::default(),
                     status: watch::Sender::default(),
                 };
                 self.channels
@@ -177,6 +188,17 @@ impl Driver {
                 self.core.emit_with_ack(now, &event, payload, timeout),
                 reply,
             ),
+            Command::StorageSet(room, key, value, if_version, reply) => (
+                self.core.storage_set(now, &room, &key, value, if_version),
+                reply,
+            ),
+            Command::StorageDelete(room, key, if_version, reply) => (
+                self.core.storage_delete(now, &room, &key, if_version),
+                reply,
+            ),
+            Command::StorageGet(room, key, reply) => {
+                (self.core.storage_get(now, &room, &key), reply)
+            }
             Command::Leave(room, reply) => {
                 self.channels.remove(&room);
                 (self.core.leave(now, &room), reply)
@@ -340,10 +362,23 @@ impl Driver {
                 if changes_view && let Some(view) = self.core.view(&room) {
                     shared.view.write().expect("view lock").clone_from(view);
                 }
+                let changes_storage = matches!(
+                    event,
+                    ChannelEvent::StorageLoaded | ChannelEvent::StorageChanged(_)
+                );
+                let storage = self.core.storage(&room);
+                if changes_storage && let Some(storage) = storage {
+                    shared
+                        .storage
+                        .write()
+                        .expect("storage lock")
+                        .clone_from(storage);
+                }
                 // Before the event goes out: its listeners read the status it brought.
                 let status = RoomStatus {
                     count: self.core.count(&room),
                     complete: self.core.is_complete(&room),
+                    storage_loaded: storage.is_some_and(StorageView::is_loaded),
                 };
                 shared.status.send_if_modified(|old| {
                     let changed = *old != status;

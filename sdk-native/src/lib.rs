@@ -8,11 +8,16 @@
 //! others by itself ([`ChannelEvent::Page`], [`PresenceChannel::wait_complete`]). A member that
 //! needs only how many are there joins with [`JoinOptions::presence`]`(`[`PresenceLevel::Count`]`)`
 //! and reads [`PresenceChannel::count`].
+//!
+//! Room storage: [`PresenceChannel::storage`] reads the room's keys from a view the channel keeps
+//! current, writes them (conditionally on a version, if asked), and updates one with a function
+//! of its value that is retried on conflict ([`RoomStorage::update`]).
 
 mod channel;
 mod client;
 mod driver;
 mod options;
+mod storage;
 
 pub use channel::PresenceChannel;
 pub use client::RealtimeClient;
@@ -21,5 +26,6 @@ pub use rtm_sdk_core::protocol::ErrorCode;
 pub use rtm_sdk_core::{
     ChannelEvent, ClientConfig, ConnectionState, Error, HeartbeatResponse, JoinResponse, Member,
     PresenceConfig, PresenceEntry, PresenceEvent, PresenceEventType, PresenceLevel,
-    ReconnectConfig, SelfInfo, ServerEvent, State, StateChange,
+    ReconnectConfig, SelfInfo, ServerEvent, State, StateChange, StorageChanged, StorageEntry,
 };
+pub use storage::RoomStorage;

@@ -190,12 +190,76 @@ export interface ConnectionStateChange {
 /**
  * Every rejection is an `Error` with a `code`: the server's (`invalid_payload`, `forbidden`,
  * `rate_limited`, `not_joined`, `stale_epoch`, `internal`, `unavailable`, `limit_exceeded`,
- * `unknown_event`: no server module handles the event) or the client's own (`timeout`,
+ * `unknown_event`: no server module handles the event; `conflict`: see `StorageConflict`) or the
+ * client's own (`timeout`,
  * `disconnected`, `missed_heartbeats`, `connect_refused`, `transport`, `gave_up`,
  * `invalid_state`, `invalid_argument`, `invalid_response`, `load_failed`).
  */
 export interface RtmError extends Error {
   code: string;
+}
+
+/** A key's value and version (0 while the key is absent, +1 on every write). */
+export interface StorageEntry<T = unknown> {
+  value: T;
+  version: number;
+}
+
+/** A `storage:changed`: a key of the room's storage was written, or deleted (`value` null, `version` 0). */
+export interface StorageChange<T = unknown> {
+  roomId: string;
+  key: string;
+  value: T | null;
+  version: number;
+  /** Who wrote it (the user they joined as); `null` for the backend API and server modules. */
+  userId: string | null;
+  /** The room's storage revision of this write: later writes have larger ones. */
+  rev: number;
+}
+
+/**
+ * The rejection of a write whose `ifVersion` was not the key's version (or of an `update` after
+ * its last attempt): nothing changed; `current` is the key as it is now (`null` at version 0 when
+ * absent).
+ */
+export interface StorageConflict extends RtmError {
+  code: "conflict";
+  current: StorageEntry;
+}
+
+/** Options of a storage write. */
+export interface StorageWriteOptions {
+  /**
+   * Write only if the key is at this version (0: only if it is absent); otherwise the promise
+   * rejects with a `StorageConflict`.
+   */
+  ifVersion?: number;
+}
+
+/**
+ * A joined room's storage: up to 256 keys, each a JSON value with its own version, shared by
+ * everyone in the room. Reads come from the channel's view, loaded after every join (a rejoin, a
+ * resume: the `storageLoaded` event) and kept current from the room's changes (each a
+ * `storageChanged` event, once the view holds it); writes go to the server, and the view takes
+ * them (yours too) when their change arrives.
+ */
+export interface RoomStorage {
+  /** The value of `key` in the view; `undefined` when the room does not have it (or before the first `storageLoaded`). */
+  get<T = unknown>(key: string): T | undefined;
+  /** Every key of the view, with its value and version. */
+  entries(): Record<string, StorageEntry>;
+  /** Writes `value` (any JSON but `null`, at most 64 KiB) to `key`; resolves with its new version. */
+  set(key: string, value: unknown, options?: StorageWriteOptions): Promise<number>;
+  /** Deletes `key`; resolves with whether the room had it. */
+  delete(key: string, options?: StorageWriteOptions): Promise<boolean>;
+  /**
+   * Sets `key` to `fn(its current value)` atomically: a write on condition of the view's version
+   * that, when another write got there first, calls `fn` again with the value that conflict
+   * brought and tries again after a short random wait, up to 32 times (then rejects with the
+   * `StorageConflict`). `fn` gets `undefined` when the key is absent and may be called several
+   * times: keep it free of side effects. Resolves with what was written and its version.
+   */
+  update<T = unknown>(key: string, fn: (current: T | undefined) => T): Promise<StorageEntry<T>>;
 }
 
 /** The channel's own events and their argument. */
@@ -213,6 +277,10 @@ export interface ChannelEventMap {
   /** The room's number of connections changed (a `"count"` member's: see `count()`). */
   count: number;
   heartbeatAck: { changed: boolean; epoch: number; rttMs: number };
+  /** A key of the room's storage changed, and `storage` holds the change. */
+  storageChanged: StorageChange;
+  /** The room's storage was (re)loaded (after a join, a rejoin or resume): read it again whole. */
+  storageLoaded: undefined;
   error: RtmError;
 }
 
@@ -268,6 +336,8 @@ export class PresenceChannel {
   members(): Member[];
   /** The room's connections. */
   connections(): PresenceEntry[];
+  /** The room's storage (see `RoomStorage`). */
+  readonly storage: RoomStorage;
   /**
    * How many connections the room has: for a `"count"` member the server's latest count (the
    * join's `total`, then each `count` event); for an `"events"` member the view's number of

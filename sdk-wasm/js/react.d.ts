@@ -119,5 +119,23 @@ export function useConnectionState(): ConnectionStateChange;
  */
 export function useRoomEvent<T = any>(roomId: string, event: string, handler: (payload: T) => void): void;
 
+/**
+ * The value of storage `key` of `roomId` (`undefined` while the key is absent, or before the room
+ * is joined) and its setter, re-rendering when that key changes. `set(value)` writes the value;
+ * `set((current) => next)` updates it with a compare-and-set that retries on conflict
+ * (`RoomStorage.update`). Both resolve with the key's new version, and reject with `invalid_state`
+ * while the room is not joined. It does not join the room: a `useRoom` under the same provider
+ * does.
+ *
+ * ```tsx
+ * const [slide = 0, setSlide] = useStorage<number>("deck", "slide");
+ * <button onClick={() => setSlide((n = 0) => n + 1)}>next</button>
+ * ```
+ */
+export function useStorage<T = unknown>(
+  roomId: string,
+  key: string,
+): [T | undefined, (next: T | ((current: T | undefined) => T)) => Promise<number>];
+
 /** The provider's client, for what the hooks do not cover. */
 export function useRealtimeClient(): RealtimeClient;

@@ -3,4 +3,4 @@
 // source imports the browser entry (./index.js); the build also makes `react-node.js`, the same
 // code on the Node entry (./node.js), for server rendering. See react.d.ts for the API.
 export { RealtimeProvider } from "./react/provider.js";
-export { useConnectionState, useRealtimeClient, useRoom, useRoomEvent } from "./react/hooks.js";
+export { useConnectionState, useRealtimeClient, useRoom, useRoomEvent, useStorage } from "./react/hooks.js";

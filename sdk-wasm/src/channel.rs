@@ -8,6 +8,7 @@ use wasm_bindgen::prelude::*;
 use crate::client::emit_with_ack;
 use crate::convert::{client_error, field, from_js, object_from_js, to_js};
 use crate::driver::{Shared, act, request};
+use crate::storage::RoomStorage;
 
 /// One joined room (see the package's `index.d.ts`). It rejoins by itself after a reconnect.
 #[wasm_bindgen(skip_typescript)]
@@ -66,6 +67,12 @@ impl PresenceChannel {
     #[wasm_bindgen(getter)]
     pub fn complete(&self) -> bool {
         self.shared.borrow().core.is_complete(&self.room)
+    }
+
+    /// The room's storage.
+    #[wasm_bindgen(getter)]
+    pub fn storage(&self) -> RoomStorage {
+        RoomStorage::new(self.shared.clone(), self.room.clone())
     }
 
     /// Adds a listener: a channel event (`presenceEvent`, `snapshot`, ...) or the app's own.

@@ -75,9 +75,14 @@ pub(crate) fn error(code: &str, message: &str) -> JsValue {
     err.into()
 }
 
-/// A client error as an `Error` with its code.
+/// A client error as an `Error` with its code; a conflict's also with the key's `current`
+/// `{ value, version }`.
 pub(crate) fn client_error(err: &Error) -> JsValue {
-    error(err.code(), &err.to_string())
+    let js = error(err.code(), &err.to_string());
+    if let Error::Conflict { current, .. } = err {
+        let _ = Reflect::set(&js, &"current".into(), &to_js(&current.to_json()));
+    }
+    js
 }
 
 /// What a thrown value says: its `message`, or itself as text.

@@ -9,7 +9,9 @@ use gloo_timers::callback::Timeout;
 use js_sys::{Function, Object, Promise, Reflect};
 use rtm_json as json;
 use rtm_protocol::wire::snapshot_json;
-use rtm_sdk_core::{ChannelEvent, Client, ClientEvent, Completion, Instant, RequestId, Transmit};
+use rtm_sdk_core::{
+    ChannelEvent, Client, ClientEvent, Completion, Instant, RequestId, StorageEntry, Transmit,
+};
 use wasm_bindgen::JsValue;
 use wasm_bindgen::prelude::wasm_bindgen;
 
@@ -17,6 +19,7 @@ use crate::channel::PresenceChannel;
 use crate::convert::{client_error, to_js};
 use crate::lifecycle::Lifecycle;
 use crate::listeners::{Listeners, notify};
+use crate::storage::{Updating, retry};
 use crate::transport::{Socket, SocketClass};
 
 #[wasm_bindgen]
@@ -33,10 +36,12 @@ pub(crate) fn now() -> Instant {
 
 /// A promise waiting for its request to complete.
 pub(crate) struct Waiting {
-    resolve: Function,
-    reject: Function,
+    pub(crate) resolve: Function,
+    pub(crate) reject: Function,
     /// For a join: the room, whose channel the promise resolves with.
-    join_room: Option<String>,
+    pub(crate) join_room: Option<String>,
+    /// For an attempt of a storage `update`: the update, which a conflict retries.
+    pub(crate) update: Option<Box<Updating>>,
 }
 
 /// Everything one client holds.
@@ -51,7 +56,7 @@ pub(crate) struct Inner {
     pub(crate) socket: Option<Socket>,
     /// The armed timer and the deadline it is for.
     timer: Option<(Instant, Timeout)>,
-    waiting: Vec<(RequestId, Waiting)>,
+    pub(crate) waiting: Vec<(RequestId, Waiting)>,
     /// The client's own listeners (`connectionStateChange`, the server's app events).
     pub(crate) listeners: Listeners,
     /// Each joined room's listeners.
@@ -123,19 +128,25 @@ pub(crate) fn request(
     start: impl FnOnce(&mut Client, Instant) -> RequestId,
 ) -> Promise {
     let id = start(&mut shared.borrow_mut().core, now());
-    wait_for(shared, id, join_room)
+    wait_for(shared, id, join_room, None)
 }
 
-/// The promise of request `id`, then the outputs its start produced (one copy for every kind of
-/// request: `request` itself is generic).
-fn wait_for(shared: &Shared, id: RequestId, join_room: Option<String>) -> Promise {
-    let mut join_room = Some(join_room);
+/// The promise of request `id` (of a join of `join_room`, or an attempt of `update`), then the
+/// outputs its start produced (one copy for every kind of request: `request` itself is generic).
+pub(crate) fn wait_for(
+    shared: &Shared,
+    id: RequestId,
+    join_room: Option<String>,
+    update: Option<Box<Updating>>,
+) -> Promise {
+    let mut waits = Some((join_room, update));
     let promise = Promise::new(&mut |resolve, reject| {
-        let join_room = join_room.take().flatten();
+        let (join_room, update) = waits.take().unwrap_or_default();
         let waiting = Waiting {
             resolve,
             reject,
             join_room,
+            update,
         };
         shared.borrow_mut().waiting.push((id, waiting));
     });
@@ -282,7 +293,7 @@ fn deliver(shared: &Shared, event: ClientEvent) {
 }
 
 fn settle(shared: &Shared, id: RequestId, result: Result<Completion, rtm_sdk_core::Error>) {
-    let waiting = {
+    let mut waiting = {
         let mut inner = shared.borrow_mut();
         let Some(i) = inner.waiting.iter().position(|(w, _)| *w == id) else {
             return;
@@ -290,6 +301,16 @@ fn settle(shared: &Shared, id: RequestId, result: Result<Completion, rtm_sdk_cor
         inner.waiting.swap_remove(i).1
     };
     let settled = match result {
+        Ok(Completion::StorageWritten { version }) if waiting.update.is_some() => {
+            let value = waiting.update.take().expect("checked").value;
+            let written = StorageEntry { value, version }.to_json();
+            waiting.resolve.call1(&JsValue::UNDEFINED, &to_js(&written))
+        }
+        Err(err) if waiting.update.is_some() => {
+            let update = waiting.update.take().expect("checked");
+            retry(shared, waiting, update, err);
+            return;
+        }
         Ok(completion) => {
             let value = completion_value(shared, &waiting, completion);
             waiting.resolve.call1(&JsValue::UNDEFINED, &value)
@@ -326,6 +347,10 @@ fn completion_value(shared: &Shared, waiting: &Waiting, completion: Completion) 
         }
         Completion::Updated(response) => to_js(&response.to_json()),
         Completion::Ack(value) => to_js(&value),
+        Completion::StorageWritten { version } => JsValue::from_f64(version as f64),
+        Completion::StorageDeleted { deleted } => JsValue::from_bool(deleted),
+        // `storage_get` is the native SDK's (`fetch`).
+        Completion::StorageRead(_) => JsValue::UNDEFINED,
     }
 }
 
@@ -362,6 +387,8 @@ fn channel_event(event: ChannelEvent) -> (String, JsValue) {
                 ("rttMs", rtt_ms.into()),
             ]),
         ),
+        ChannelEvent::StorageLoaded => return ("storageLoaded".into(), JsValue::UNDEFINED),
+        ChannelEvent::StorageChanged(change) => ("storageChanged", change.to_json()),
         ChannelEvent::Error(err) => return ("error".into(), client_error(&err)),
         ChannelEvent::Custom { event, payload } => return (event, to_js(&payload)),
     };

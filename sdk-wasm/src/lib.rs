@@ -34,10 +34,12 @@ mod convert;
 mod driver;
 mod lifecycle;
 mod listeners;
+mod storage;
 mod transport;
 
 pub use channel::PresenceChannel;
 pub use client::RealtimeClient;
+pub use storage::RoomStorage;
 
 /// Talc instead of the default dlmalloc: a few KiB smaller, and faster.
 #[cfg(target_arch = "wasm32")]

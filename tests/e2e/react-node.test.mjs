@@ -45,16 +45,17 @@ test("server rendering of components using the hooks shows an empty, connecting 
     const { createElement: h } = await import("react");
     const { renderToString } = await import("react-dom/server");
     const { RealtimeClient } = await import("rtm-sdk");
-    const { RealtimeProvider, useConnectionState, useRoom, useRoomEvent } = await import("rtm-sdk/react");
+    const { RealtimeProvider, useConnectionState, useRoom, useRoomEvent, useStorage } = await import("rtm-sdk/react");
 
     function Presence() {
       const { status, members, connections, self, error } = useRoom("lobby", { userId: "ssr", initialState: { status: "online" } });
       const { state, attempt, retryInMs } = useConnectionState();
       useRoomEvent("lobby", "chat:message", () => assert.fail("no event on the server"));
-      return h("p", { "data-status": status, "data-connection": state }, JSON.stringify({ members, connections, self, error, attempt, retryInMs }));
+      const [slide] = useStorage("lobby", "slide");
+      return h("p", { "data-status": status, "data-connection": state, "data-slide": String(slide) }, JSON.stringify({ members, connections, self, error, attempt, retryInMs }));
     }
     const expected =
-      '<p data-status="connecting" data-connection="connecting">' +
+      '<p data-status="connecting" data-connection="connecting" data-slide="undefined">' +
       "{&quot;members&quot;:[],&quot;connections&quot;:[],&quot;self&quot;:null,&quot;error&quot;:null,&quot;attempt&quot;:0,&quot;retryInMs&quot;:null}</p>";
     assert.equal(renderToString(h(RealtimeProvider, { options: { baseUrl: SERVER } }, h(Presence))), expected);
     const client = new RealtimeClient({ baseUrl: SERVER });

@@ -191,3 +191,22 @@ test("a lost connection: useConnectionState goes reconnecting (attempt, retry) a
   assert.deepEqual(app.problems, []);
   await app.close();
 });
+
+test("useStorage shows a key of the room's storage to every user and follows it; a function of the value is never lost to another's", { timeout: 60_000 }, async () => {
+  const app = await open(room("storage"));
+  const { page } = app;
+  await app.mount({ key: "a", userId: "alice", counter: true }, { key: "b", userId: "bob", counter: true });
+  for (const user of ["alice", "bob"]) await waitFor(page, user, "status", "joined");
+  await waitFor(page, "alice-counter", "value", "undefined");
+  // Five bumps from each user at once: each read-modify-write retries until it lands on the latest.
+  const versions = await page.evaluate(() =>
+    Promise.all(Array.from({ length: 5 }, () => ["alice", "bob"].map((u) => window.rtm.act[`${u}:counter`].bump())).flat()),
+  );
+  assert.deepEqual([...versions].sort((a, b) => a - b), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], "each bump wrote its own version");
+  for (const user of ["alice", "bob"]) await waitFor(page, `${user}-counter`, "value", "10");
+  // A plain value, from the other side.
+  await page.evaluate(() => window.rtm.act["bob:counter"].set(42));
+  for (const user of ["alice", "bob"]) await waitFor(page, `${user}-counter`, "value", "42");
+  assert.deepEqual(app.problems, []);
+  await app.close();
+});

@@ -278,6 +278,90 @@ test("a dropped connection reconnects and resumes its entry, unseen by the other
   });
 });
 
+test("room storage: writes reach every view, a stale ifVersion is a conflict with the current entry, deletes", async () => {
+  const { problems } = await inPage(async (h, { url }) => {
+    const room = h.unique("storage");
+    const a = await h.client(url);
+    const b = await h.client(url);
+    const { channel: ca } = await a.joinRoom({ roomId: room, userId: "alice" });
+    const { channel: cb } = await b.joinRoom({ roomId: room, userId: "bob" });
+    const changes = h.listen(cb, "storageChanged");
+    const version = await ca.storage.set("slide", { n: 1 });
+    h.eq(version, 1, "a new key's version");
+    const change = await changes.next("the write's change", (c) => c.key === "slide");
+    h.eq(JSON.stringify([change.roomId, change.value, change.version, change.userId]), JSON.stringify([room, { n: 1 }, 1, "alice"]), "the change");
+    h.eq(cb.storage.get("slide").n, 1, "bob's view");
+    h.eq(JSON.stringify(cb.storage.entries()), JSON.stringify({ slide: { value: { n: 1 }, version: 1 } }), "entries");
+    const conflict = await h.rejection(cb.storage.set("slide", { n: 9 }, { ifVersion: 0 }));
+    h.eq(conflict.code, "conflict", "code");
+    h.eq(JSON.stringify(conflict.current), JSON.stringify({ value: { n: 1 }, version: 1 }), "the current entry");
+    const bad = await h.rejection(cb.storage.set("slide", 1, { ifVersion: 1.5 }));
+    h.eq(bad.code, "invalid_argument", "a fractional ifVersion");
+    h.eq(await cb.storage.delete("slide", { ifVersion: 1 }), true, "deleted");
+    await changes.next("the delete", (c) => c.key === "slide" && c.version === 0 && c.value === null);
+    h.eq(cb.storage.get("slide"), undefined, "gone from bob's view");
+    h.eq(await ca.storage.delete("slide"), false, "absent already");
+    await a.disconnect();
+    await b.disconnect();
+  });
+  assert.deepEqual(problems, []);
+});
+
+test("room storage: update() from four clients at once ends exact", async () => {
+  const { result, problems } = await inPage(async (h, { url }) => {
+    const room = h.unique("counter");
+    const clients = await Promise.all([0, 1, 2, 3].map(() => h.client(url)));
+    const channels = [];
+    for (const [i, c] of clients.entries()) channels.push((await c.joinRoom({ roomId: room, userId: `u${i}` })).channel);
+    const bump = async (channel) => {
+      const written = [];
+      for (let i = 0; i < 10; i++) written.push((await channel.storage.update("count", (n = 0) => n + 1)).value);
+      return written;
+    };
+    const values = (await Promise.all(channels.map(bump))).flat().sort((x, y) => x - y);
+    // Every view follows the last change.
+    for (const channel of channels) {
+      if (channel.storage.get("count") !== 40) await h.listen(channel, "storageChanged").next("the last bump", (c) => c.value === 40);
+    }
+    const views = channels.map((c) => c.storage.get("count"));
+    for (const c of clients) await c.disconnect();
+    return { values, views };
+  });
+  assert.deepEqual(result.values, Array.from({ length: 40 }, (_, i) => i + 1), "each update wrote a value of its own");
+  assert.deepEqual(result.views, [40, 40, 40, 40]);
+  assert.deepEqual(problems, []);
+});
+
+test("room storage: after a dropped connection the view is loaded again, with what it missed", async () => {
+  await inPage(async (h, { url }) => {
+    const room = h.unique("storage");
+    const a = await h.client(url);
+    const b = await h.client(url);
+    const { channel: ca } = await a.joinRoom({ roomId: room, userId: "alice" });
+    await ca.storage.set("kept", 1);
+    await ca.storage.set("gone", 1);
+    const { channel: cb } = await b.joinRoom({ roomId: room, userId: "bob" });
+    const loads = h.listen(cb, "storageLoaded");
+    await loads.next("the join's load");
+    const down = h.listen(cb, "disconnected");
+    const back = h.listen(cb, "reconnected");
+    b.__dropTransport();
+    await down.next("disconnected");
+    await ca.storage.set("kept", 2);
+    await ca.storage.delete("gone");
+    await ca.storage.set("new", "x");
+    const changes = h.listen(cb, "storageChanged");
+    await back.next("reconnected");
+    await loads.next("the load after the resume");
+    h.eq(cb.self.resumed, true, "resumed");
+    // Had the resume come before alice's last write, that write follows as a change.
+    if (cb.storage.get("new") !== "x") await changes.next("alice's last write", (c) => c.key === "new");
+    h.eq(JSON.stringify(cb.storage.entries()), JSON.stringify({ kept: { value: 2, version: 2 }, new: { value: "x", version: 1 } }), "the room");
+    await a.disconnect();
+    await b.disconnect();
+  });
+});
+
 test("pending promises reject with disconnected when the socket closes", async () => {
   await inPage(async (h, { url }) => {
     const a = await h.client(url);

@@ -6,10 +6,13 @@ use std::time::Duration;
 
 use rtm_sdk::{
     ChannelEvent, ClientOptions, ConnectionState, Error, ErrorCode, JoinOptions, PresenceChannel,
-    PresenceEvent, PresenceEventType, PresenceLevel, RealtimeClient,
+    PresenceEvent, PresenceEventType, PresenceLevel, RealtimeClient, StorageEntry,
 };
-use rtm_tests::{Proxy, SILENT_EVENT, Silent, Store, TestServer, expect_event, unique};
-use serde_json::json;
+use rtm_tests::{
+    Proxy, RedisServer, SILENT_EVENT, Silent, Store, TestServer, encode_path, expect_event,
+    http_get_json, unique,
+};
+use serde_json::{Value, json};
 
 rtm_tests::on_both_stores!(
     two_clients_see_each_other_and_their_updates,
@@ -579,5 +582,157 @@ async fn a_large_room_is_read_in_pages_and_counted(store: Store) {
     .await
     .expect("the reader's view follows the leave and the update");
     assert!(audience.connections().is_empty());
+    server.stop().await;
+}
+
+/// Waits until `channel`'s storage view has `want` at `key` (each storage event is a chance).
+async fn wait_for_value(channel: &PresenceChannel, key: &str, want: &Value) {
+    let mut events = channel.events();
+    let reached = async {
+        while channel.storage().get(key).as_ref() != Some(want) {
+            futures_util::StreamExt::next(&mut events).await;
+        }
+    };
+    tokio::time::timeout(rtm_tests::WAIT, reached)
+        .await
+        .unwrap_or_else(|_| {
+            panic!(
+                "{key} is not {want} in the view within {:?}",
+                rtm_tests::WAIT
+            )
+        });
+}
+
+/// `update` under contention: 10 clients, on two nodes of one Redis, each bump one counter 20
+/// times at once. Every bump lands exactly once (each wrote a value of its own), the counter ends
+/// at 200, and every view follows it there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn updates_under_contention_on_two_nodes_end_exact() {
+    let redis = RedisServer::start();
+    let store = Store::Redis(redis.url());
+    let nodes = [
+        TestServer::start(&store, |_| {}).await,
+        TestServer::start(&store, |_| {}).await,
+    ];
+    let room = unique("counter");
+    let mut members = Vec::new();
+    for i in 0..10 {
+        let join = JoinOptions::new(&room, format!("u{i}"));
+        members.push(connect_and_join(options(&nodes[i % 2].url()), join).await);
+    }
+    let bumps: Vec<_> = members
+        .iter()
+        .map(|(_, channel)| {
+            let storage = channel.storage();
+            tokio::spawn(async move {
+                let mut written = Vec::new();
+                for _ in 0..20 {
+                    let bump =
+                        |n: Option<&Value>| json!(n.and_then(Value::as_u64).unwrap_or(0) + 1);
+                    let entry = storage
+                        .update("count", bump)
+                        .await
+                        .expect("the update lands");
+                    assert_eq!(entry.value, json!(entry.version), "one write per version");
+                    written.push(entry.version);
+                }
+                written
+            })
+        })
+        .collect();
+    let mut versions = Vec::new();
+    for bump in bumps {
+        versions.extend(bump.await.expect("a client's bumps"));
+    }
+    versions.sort_unstable();
+    assert_eq!(versions, (1..=200).collect::<Vec<u64>>());
+    let stored = members[3].1.storage().fetch("count").await.unwrap();
+    assert_eq!(
+        stored,
+        StorageEntry {
+            value: json!(200),
+            version: 200
+        }
+    );
+    for (_, channel) in &members {
+        wait_for_value(channel, "count", &json!(200)).await;
+    }
+    for (client, _) in &members {
+        client.disconnect().await;
+    }
+    for node in nodes {
+        node.stop().await;
+    }
+}
+
+/// A client whose network is cut while another writes: after it resumes (the same entry, within
+/// the grace), its storage view is loaded again and equals the server's; later changes apply.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_resume_the_storage_view_equals_the_servers() {
+    let server = TestServer::start(&Store::Memory, |c| c.presence_grace_ms = 10_000).await;
+    let proxy = Proxy::start(server.addr()).await;
+    let room = unique("storage-resume");
+    let (writer, w) =
+        connect_and_join(options(&server.url()), JoinOptions::new(&room, "writer")).await;
+    let written = w.storage();
+    written.set("kept", json!(1)).await.unwrap();
+    written.set("gone", json!(1)).await.unwrap();
+    let cut_client = RealtimeClient::connect(options(&proxy.url()))
+        .await
+        .unwrap();
+    let (cut, joined) = cut_client
+        .join_room(JoinOptions::new(&room, "cut"))
+        .await
+        .unwrap();
+    let mut events = cut.events();
+    let loaded = |e: &ChannelEvent| matches!(e, ChannelEvent::StorageLoaded);
+    expect_event(&mut events, "the join's load", loaded).await;
+    assert_eq!(cut.storage().get("gone"), Some(json!(1)));
+
+    // The cut client misses these changes, and its connection is dropped.
+    proxy.freeze();
+    written.set("kept", json!(2)).await.unwrap();
+    assert!(written.delete("gone").await.unwrap());
+    written.set("new", json!({"x": true})).await.unwrap();
+    proxy.thaw();
+    expect_event(&mut events, "reconnected", |e| {
+        matches!(e, ChannelEvent::Reconnected { .. })
+    })
+    .await;
+    expect_event(&mut events, "the load after the resume", loaded).await;
+
+    let view: serde_json::Map<String, Value> = cut
+        .storage()
+        .entries()
+        .into_iter()
+        .map(|(key, entry)| (key, entry.to_json()))
+        .collect();
+    let url = format!("{}/api/rooms/{}", server.url(), encode_path(&room));
+    let stored = http_get_json(&format!("{url}/storage")).await;
+    assert_eq!(
+        Value::Object(view),
+        stored["entries"],
+        "the view is the server's"
+    );
+    assert_eq!(
+        stored["entries"],
+        json!({"kept": {"value": 2, "version": 2}, "new": {"value": {"x": true}, "version": 1}})
+    );
+    // It was a resume: the room still has the entry of the first join, and no other of "cut".
+    let presence = http_get_json(&format!("{url}/presence")).await;
+    let cut_entries: Vec<&Value> = presence["snapshot"]
+        .as_array()
+        .expect("a snapshot")
+        .iter()
+        .filter(|e| e["userId"] == "cut")
+        .map(|e| &e["connId"])
+        .collect();
+    assert_eq!(cut_entries, [&json!(joined.self_info.conn_id)]);
+
+    // Changes after the load apply on top.
+    written.set("after", json!(3)).await.unwrap();
+    wait_for_value(&cut, "after", &json!(3)).await;
+    writer.disconnect().await;
+    cut_client.disconnect().await;
     server.stop().await;
 }

@@ -17,8 +17,11 @@ pub struct Harness {
     pub transport: u64,
     pub opened: Vec<u64>,
     pub closed: Vec<u64>,
-    /// Socket.IO packets the client sent, oldest first, not yet looked at.
+    /// Socket.IO packets the client sent, oldest first, not yet looked at (storage loads aside).
     pub sent: Vec<Packet>,
+    /// The storage loads (`storage:get {roomId}`) the client sent, as (room, ack id), oldest
+    /// first: presence tests need not see them (they are never answered there).
+    pub loads: Vec<(String, u64)>,
     /// Engine.IO frames other than messages (pongs).
     pub raw: Vec<String>,
     pub events: Vec<ClientEvent>,
@@ -36,6 +39,7 @@ impl Harness {
             opened: Vec::new(),
             closed: Vec::new(),
             sent: Vec::new(),
+            loads: Vec::new(),
             raw: Vec::new(),
             events: Vec::new(),
         }
@@ -60,8 +64,11 @@ impl Harness {
                 Transmit::Send { id, frame } => {
                     assert_eq!(id, self.transport, "frames go to the current transport");
                     if let Some(msg) = frame.strip_prefix('4') {
-                        self.sent
-                            .push(Packet::decode(msg).expect("the client sends valid packets"));
+                        let packet = Packet::decode(msg).expect("the client sends valid packets");
+                        match storage_load(&packet) {
+                            Some(load) => self.loads.push(load),
+                            None => self.sent.push(packet),
+                        }
                     } else {
                         self.raw.push(frame);
                     }
@@ -194,7 +201,7 @@ impl Harness {
     }
 
     /// Joins `room` as `user` with `state`, answering with `snapshot` (the joiner added) and
-    /// `epoch`; returns the join request's completion.
+    /// `epoch`, and its storage load with an empty room; returns the join request's completion.
     pub fn join(
         &mut self,
         room: &str,
@@ -217,7 +224,49 @@ impl Harness {
             json!({"roomId": room, "userId": user, "state": state, "batch": true})
         );
         self.ack(ack, join_ack(room, user, &state, epoch, others));
-        self.completion(id).expect("joined")
+        let joined = self.completion(id).expect("joined");
+        let load = self.take_load(room);
+        self.ack(load, json!({"ok": true, "entries": {}, "rev": 0}));
+        joined
+    }
+
+    /// The ack id of the storage load of `room` the client sent, which must be the only one.
+    pub fn take_load(&mut self, room: &str) -> u64 {
+        self.pump();
+        let loads: Vec<u64> = self
+            .loads
+            .iter()
+            .filter(|(r, _)| r == room)
+            .map(|(_, ack)| *ack)
+            .collect();
+        assert_eq!(
+            loads.len(),
+            1,
+            "one storage load of {room}: {:?}",
+            self.loads
+        );
+        self.loads.retain(|(r, _)| r != room);
+        loads[0]
+    }
+}
+
+/// A storage load's room and ack id, when `packet` is one (`storage:get` without a key).
+fn storage_load(packet: &Packet) -> Option<(String, u64)> {
+    match packet {
+        Packet::Event {
+            name,
+            args,
+            ack: Some(ack),
+        } if name == "storage:get" && args[0].get("key").is_none() => {
+            let room = args[0]["roomId"].as_str().expect("a load names its room");
+            assert_eq!(
+                args[0],
+                json!({"roomId": room}),
+                "a load asks for the whole room"
+            );
+            Some((room.to_string(), *ack))
+        }
+        _ => None,
     }
 }
 

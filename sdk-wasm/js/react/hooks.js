@@ -8,6 +8,7 @@ import { EMPTY_ROOM, rtmError } from "./room.js";
 
 const serverRoom = () => EMPTY_ROOM;
 const serverConnection = () => CONNECTING;
+const serverValue = () => undefined;
 
 /**
  * Joins `roomId` as `userId` while the component is mounted (once, however many components of the
@@ -58,6 +59,27 @@ export function useRoomEvent(roomId, eventName, handler) {
     latest.current = handler;
   });
   useEffect(() => rooms.use(roomId).listen(eventName, (payload) => latest.current(payload)), [rooms, roomId, eventName]);
+}
+
+/**
+ * The value of storage `key` of `roomId` (`undefined` while absent, or before the room is joined)
+ * and its setter: `set(value)` writes it, `set((current) => next)` updates it with a
+ * compare-and-set that retries on conflict. Re-renders when that key changes. It does not join:
+ * some `useRoom` of the provider does.
+ */
+export function useStorage(roomId, key) {
+  const { rooms } = useRealtime("useStorage");
+  const subscribe = useCallback((onChange) => rooms.use(roomId).watch(key, onChange), [rooms, roomId, key]);
+  const value = useSyncExternalStore(subscribe, () => rooms.peek(roomId)?.value(key), serverValue);
+  const set = useCallback(
+    (next) => {
+      const storage = rooms.peek(roomId)?.storage;
+      if (!storage) return Promise.reject(rtmError("invalid_state", `not in room ${roomId}`));
+      return typeof next === "function" ? storage.update(key, next).then((e) => e.version) : storage.set(key, next);
+    },
+    [rooms, roomId, key],
+  );
+  return [value, set];
 }
 
 /** The provider's `RealtimeClient` (for what the hooks do not cover, such as `emitWithAck`). */

@@ -1,6 +1,7 @@
 // One room as the hooks of one provider see it: joined once while some `useRoom` wants it, however
 // many components use it, left when the last lets go; its presence kept as an immutable snapshot
-// for `useSyncExternalStore`, a new object only when something visible changed.
+// for `useSyncExternalStore`, a new object only when something visible changed; and the values of
+// its storage keys that `useStorage`s read, each the same value until its key changes.
 
 /** What `useRoom` shows before its room is joined, and in server rendering. */
 export const EMPTY_ROOM = Object.freeze({
@@ -70,6 +71,8 @@ class RoomStore {
   #snapshot = EMPTY_ROOM;
   #watchers = new Set(); // React's `onChange` callbacks
   #events = new Map(); // event name → { handlers, dispatch } of `useRoomEvent`
+  #keys = new Map(); // storage key → the `onChange`s of its `useStorage`s
+  #values = new Map(); // storage key → its value as last read (the same until it changes)
   /** The store's own listeners on its channel. */
   #own = [
     ["presenceEvent", () => this.#changed()],
@@ -78,6 +81,8 @@ class RoomStore {
     ["count", () => this.#changed()],
     ["heartbeatAck", () => this.#changed()], // the epoch may change
     ["reconnected", () => this.#setError(null)],
+    ["storageChanged", ({ key }) => this.#storageChanged(key)],
+    ["storageLoaded", () => this.#storageChanged(null)],
     ["error", (error) => this.#setError(error)],
     ["disconnected", () => this.#lost()],
   ];
@@ -160,6 +165,35 @@ class RoomStore {
   }
 
   /**
+   * A `useStorage` of `key`: `onChange` is called when the key's value may have changed; returns
+   * the function that stops.
+   */
+  watch(key, onChange) {
+    let watchers = this.#keys.get(key);
+    if (!watchers) this.#keys.set(key, (watchers = new Set()));
+    watchers.add(onChange);
+    return () => {
+      watchers.delete(onChange);
+      if (watchers.size === 0) {
+        this.#keys.delete(key);
+        this.#values.delete(key);
+      }
+      this.#changed();
+    };
+  }
+
+  /** The value of storage `key` (`undefined` when absent or not joined): the same until it changes. */
+  value(key) {
+    if (!this.#values.has(key)) this.#values.set(key, this.#channel?.storage.get(key));
+    return this.#values.get(key);
+  }
+
+  /** The joined channel's storage, if joined. */
+  get storage() {
+    return this.#channel?.storage;
+  }
+
+  /**
    * Merges `patch` into this connection's state. Joined, it is sent; otherwise it goes with the
    * next (re)join. Resolves once sent and acknowledged, or kept for the join.
    */
@@ -221,7 +255,8 @@ class RoomStore {
     const connected = this.#connection.snapshot().state === "connected";
     if (want !== null && connected && !this.#channel && !this.#joining && !this.#leaving && !this.#refused) this.#join(want);
     this.#render();
-    if (this.#joins === 0 && this.#teardown === null && !this.#joining && !this.#leaving && !this.#channel && this.#events.size === 0) {
+    const unused = this.#events.size === 0 && this.#keys.size === 0;
+    if (this.#joins === 0 && this.#teardown === null && !this.#joining && !this.#leaving && !this.#channel && unused) {
       this.#unwatch();
       this.#onIdle();
     }
@@ -238,6 +273,7 @@ class RoomStore {
           this.#channel = channel;
           this.#joinedAs = userId;
           this.#error = null;
+          this.#storageChanged(null);
           for (const [name, listener] of this.#listeners()) channel.on(name, listener);
           const unsent = this.#unsent;
           this.#unsent = null;
@@ -285,7 +321,17 @@ class RoomStore {
     const channel = this.#channel;
     if (channel) for (const [name, listener] of this.#listeners()) channel.off(name, listener);
     this.#channel = null;
+    if (channel) this.#storageChanged(null);
     return channel;
+  }
+
+  /** Storage `key` (every key when `null`) may have another value: its `useStorage`s read it again. */
+  #storageChanged(key) {
+    const keys = key === null ? [...this.#keys.keys()] : [key];
+    for (const changed of keys) {
+      this.#values.delete(changed);
+      for (const onChange of this.#keys.get(changed) ?? []) onChange();
+    }
   }
 
   /** Every listener the channel must have: the store's own and one per `useRoomEvent` name. */

@@ -1,12 +1,21 @@
 // rtm-sdk/react's types with an app's own state type: this must compile under `tsc --strict`
 // (each @ts-expect-error must be an error).
-import { RealtimeClient, type ConnectionState, type RtmError } from "rtm-sdk";
+import {
+  RealtimeClient,
+  type ConnectionState,
+  type PresenceChannel,
+  type RtmError,
+  type StorageChange,
+  type StorageConflict,
+  type StorageEntry,
+} from "rtm-sdk";
 import {
   RealtimeProvider,
   useConnectionState,
   useRealtimeClient,
   useRoom,
   useRoomEvent,
+  useStorage,
   type RoomMember,
   type RoomStatus,
 } from "rtm-sdk/react";
@@ -58,6 +67,41 @@ function Typing() {
   return <p>{String(typing)}</p>;
 }
 
+/** A storage key with its type; set with a value or a function of the current one. */
+function Slides() {
+  const [slide, setSlide] = useStorage<number>("deck", "slide");
+  const current: number | undefined = slide;
+  const written: Promise<number> = setSlide((n = 0) => n + 1);
+  setSlide(3);
+  // @ts-expect-error: a slide is a number
+  setSlide("3");
+  // @ts-expect-error: the function gets a number (or undefined)
+  setSlide((n: string) => 1);
+  void [current, written];
+  return <p>{slide}</p>;
+}
+
+/** The channel's storage, typed per call. */
+export async function votes(channel: PresenceChannel): Promise<number> {
+  const now: number | undefined = channel.storage.get<number>("votes");
+  const all: Record<string, StorageEntry> = channel.storage.entries();
+  const version: number = await channel.storage.set("votes", 0, { ifVersion: 0 });
+  const deleted: boolean = await channel.storage.delete("old", { ifVersion: 3 });
+  // @ts-expect-error: ifVersion is a number
+  channel.storage.set("votes", 0, { ifVersion: "0" });
+  channel.on("storageChanged", (change: StorageChange) => change.rev);
+  channel.on("storageLoaded", () => channel.storage.entries());
+  try {
+    const written: StorageEntry<number> = await channel.storage.update<number>("votes", (n = 0) => n + 1);
+    return written.value;
+  } catch (error) {
+    if ((error as RtmError).code === "conflict") return (error as StorageConflict).current.version;
+    throw error;
+  } finally {
+    void [now, all, version, deleted];
+  }
+}
+
 /** No state type: any JSON object. */
 function Untyped() {
   const { members } = useRoom("chat", { userId: "ada" });
@@ -73,6 +117,7 @@ export function App({ client }: { client: RealtimeClient }) {
       <RealtimeProvider options={{ baseUrl: "http://localhost:3000", presence: { throttleMs: 50 } }}>
         <Cursors />
         <Typing />
+        <Slides />
       </RealtimeProvider>
       <RealtimeProvider client={client}>
         <Untyped />

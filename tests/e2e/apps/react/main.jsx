@@ -1,13 +1,14 @@
 // A React 18 app on rtm-sdk/react, under <StrictMode> (react.test.mjs builds it for development,
 // where StrictMode mounts, unmounts and remounts every effect). `window.rtm.mount([{ key, userId,
-// second }])` renders one <RealtimeProvider> per entry, each a user of the room ?room= on the
-// server ?server= (and of a second room, with `second`). Each user's <section id={userId}> (and
+// second, counter }])` renders one <RealtimeProvider> per entry, each a user of the room ?room= on
+// the server ?server= (and of a second room, with `second`; with `counter`, a shared counter in
+// the room's storage). Each user's <section id={userId}> (and
 // <aside id="{userId}-second">) shows what its hooks return in data attributes; `window.rtm`
 // records what the DOM cannot show (see below).
 import { StrictMode, useEffect, useRef, useState } from "react";
 import { createRoot } from "react-dom/client";
 import { RealtimeClient } from "rtm-sdk";
-import { RealtimeProvider, useConnectionState, useRealtimeClient, useRoom, useRoomEvent } from "rtm-sdk/react";
+import { RealtimeProvider, useConnectionState, useRealtimeClient, useRoom, useRoomEvent, useStorage } from "rtm-sdk/react";
 
 const params = new URLSearchParams(location.search);
 const SERVER = params.get("server");
@@ -16,7 +17,7 @@ const SECOND = `${ROOM}-second`;
 
 const rtm = (window.rtm = {
   mount: null, // set once the app is mounted
-  act: {}, // userId → { updateState, emit, leave, drop } of that user's hooks and client
+  act: {}, // userId → { updateState, emit, leave, drop } of that user's hooks and client; "userId:counter" → { bump, set }
   seen: {}, // userId (userId@second) → the presence events it saw in the room, "join:bob"
   acks: {}, // userId → heartbeat acks it got (which re-render nothing)
   history: {}, // userId → its room statuses and connection states, in order
@@ -97,6 +98,15 @@ function Audience({ userId }) {
   );
 }
 
+/** The room's storage key `counter` (useStorage): <output id="{userId}-counter" data-value>. */
+function Counter({ userId }) {
+  const [count, setCount] = useStorage(ROOM, "counter");
+  useEffect(() => {
+    rtm.act[`${userId}:counter`] = { bump: () => setCount((n = 0) => n + 1), set: setCount };
+  }, [userId, setCount]);
+  return <output id={`${userId}-counter`} data-value={String(count)} />;
+}
+
 /** The user in the second room. */
 function Second({ userId }) {
   const { status, members } = useRoom(SECOND, { userId });
@@ -111,10 +121,11 @@ function App() {
     rtm.effects++;
     rtm.mount = setEntries;
   }, []);
-  return entries.map(({ key, userId, second, audience }) => (
+  return entries.map(({ key, userId, second, audience, counter }) => (
     <RealtimeProvider key={key} options={OPTIONS}>
       {audience ? <Audience userId={userId} /> : <User userId={userId} />}
       {second && <Second userId={userId} />}
+      {counter && <Counter userId={userId} />}
     </RealtimeProvider>
   ));
 }
