@@ -73,13 +73,19 @@ function enterRoom(room) {
     myConnId = channel.self?.connId ?? myConnId;
     logSystem(`rejoined: ${snapshot.length} connection(s) here`);
     renderMembers();
-    loadHistory();
+    recoverMessages();
   });
+  channel.on("storageChanged", (change) => {
+    logEvent("storage", change);
+    renderBoard();
+  });
+  channel.on("storageLoaded", renderBoard);
   channel.on("disconnected", ({ reason }) => logSystem(`channel disconnected: ${reason}`));
   channel.on("error", (err) => logSystem(`error ${err.code}: ${err.message}`));
   channel.on("heartbeatAck", ({ rttMs }) => ($("rtt").textContent = `${rttMs} ms`));
   channel.on("chat:message", addMessage);
   renderMembers();
+  renderBoard();
   loadHistory();
   setInterval(renderMembers, 5000); // keeps "active … ago" fresh
 }
@@ -137,6 +143,20 @@ async function loadHistory() {
   try {
     const { messages } = await channel.emit("chat:history", { roomId: channel.roomId, limit: 50 }, { ack: true });
     $("messages").innerHTML = "";
+    messages.forEach(addMessage);
+  } catch (err) {
+    logSystem(`history failed: ${err.code}`);
+  }
+}
+
+// After a reconnect: exactly the messages missed (docs/protocol.md, "Seeing every message
+// once"); addMessage skips those that also arrived live.
+async function recoverMessages() {
+  const last = $("messages").lastElementChild?.dataset.msg;
+  if (!last) return loadHistory();
+  try {
+    const { messages, gap } = await channel.emit("chat:history", { roomId: channel.roomId, after: last }, { ack: true });
+    if (gap) return loadHistory();
     messages.forEach(addMessage);
   } catch (err) {
     logSystem(`history failed: ${err.code}`);
@@ -211,3 +231,32 @@ function logSystem(text) {
 }
 
 window.rtmDemo = { client, ready: true };
+
+// ---- room board: the room's storage ----
+function renderBoard() {
+  const topic = channel.storage.get("topic");
+  $("topic").textContent = topic ? topic : "No topic yet.";
+  $("cheers").textContent = String(channel.storage.get("cheers") ?? 0);
+}
+
+$("topic-form").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const topic = $("topic-input").value.trim();
+  if (!topic || !channel) return;
+  try {
+    await channel.storage.set("topic", topic);
+    $("topic-input").value = "";
+  } catch (err) {
+    logSystem(`topic not set: ${err.code}`);
+  }
+});
+
+// A compare-and-set increment: everyone's clicks count, however many click at once.
+$("cheer").addEventListener("click", async () => {
+  if (!channel) return;
+  try {
+    await channel.storage.update("cheers", (n) => (n ?? 0) + 1);
+  } catch (err) {
+    logSystem(`cheer failed: ${err.code}`);
+  }
+});

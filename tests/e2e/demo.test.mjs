@@ -80,6 +80,16 @@ test("two people see each other, their status and their chat, and see each other
   // The raw events are in the log.
   assert.match(await alice.page.textContent("#events"), /"type":"update"/);
 
+  // The room board is room storage: Bob sets the topic, Alice sees it; both cheer at once and
+  // both see every cheer counted (compare-and-set increments).
+  await bob.page.fill("#topic-input", "Sprint review");
+  await bob.page.click("#topic-form button");
+  await alice.page.waitForSelector('#topic:has-text("Sprint review")', { timeout: WAIT });
+  await Promise.all([alice.page.click("#cheer"), bob.page.click("#cheer"), alice.page.click("#cheer")]);
+  for (const { page } of [alice, bob]) {
+    await page.waitForSelector('#cheers:text-is("3")', { timeout: WAIT });
+  }
+
   mkdirSync(dirname(SCREENSHOT), { recursive: true });
   await alice.page.screenshot({ path: SCREENSHOT });
 
