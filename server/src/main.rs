@@ -1,4 +1,5 @@
-//! `rtm-server`: runs the server with the presence and chat modules until SIGINT or SIGTERM.
+//! `rtm-server`: runs the server with the presence, storage and chat modules until SIGINT or
+//! SIGTERM.
 //! Logs go to stderr (`RUST_LOG` filters them); with `OTEL_EXPORTER_OTLP_ENDPOINT` set, spans
 //! (one per client request) are also exported over OTLP/HTTP.
 
