@@ -85,9 +85,10 @@ impl RealtimeClient {
         let (shared_tx, shared_rx) = oneshot::channel();
         let (reply, answer) = oneshot::channel();
         self.send(Command::JoinRoom(options, reply, shared_tx))?;
-        let shared = shared_rx.await.map_err(|_| Error::Disconnected)?;
-        // Listen from the start, so the join's own events are not missed.
-        let first_events = shared.events.subscribe();
+        // Its events from the start (subscribed by the driver before the join went out), so the
+        // join's own events (its snapshot, the storage load) are not missed however late this
+        // task runs.
+        let (shared, first_events) = shared_rx.await.map_err(|_| Error::Disconnected)?;
         match answer.await.map_err(|_| Error::Disconnected)? {
             Ok(Completion::Joined(response)) => {
                 let channel = PresenceChannel::new(room, self.clone(), shared, first_events);

@@ -29,7 +29,13 @@ pub(crate) const EVENT_BUFFER: usize = 1024;
 /// A call from a handle.
 pub(crate) enum Command {
     Connect(Reply),
-    JoinRoom(JoinOptions, Reply, oneshot::Sender<ChannelShared>),
+    /// A join: the channel's shared state goes back at once, with a receiver of its events
+    /// subscribed before the join is sent (so none of the join's own events can be missed).
+    JoinRoom(
+        JoinOptions,
+        Reply,
+        oneshot::Sender<(ChannelShared, broadcast::Receiver<ChannelEvent>)>,
+    ),
     UpdateState(String, rtm_sdk_core::State, Reply),
     Emit(String, Value, oneshot::Sender<Result<(), Error>>),
     EmitWithAck(String, Value, Option<Duration>, Reply),
@@ -170,7 +176,8 @@ impl Driver {
                 };
                 self.channels
                     .insert(options.room_id.clone(), shared.clone());
-                let _ = shared_tx.send(shared);
+                let first_events = shared.events.subscribe();
+                let _ = shared_tx.send((shared, first_events));
                 let (room, user) = (&options.room_id, &options.user_id);
                 let level = options.presence;
                 let id = self.core.join_room(now, room, user, options.state, level);
