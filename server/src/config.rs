@@ -54,6 +54,12 @@ pub struct Config {
     #[arg(long, env = "RTM_PRESENCE_BATCH_MS", default_value_t = 50)]
     pub presence_batch_ms: u64,
 
+    /// On Redis, how long (ms) a heartbeat waits for others to share its script call: one call
+    /// per tick carries them all (one per bucket in a cluster). 0 sends at once (those already
+    /// queued still share a call).
+    #[arg(long, env = "RTM_REDIS_HEARTBEAT_TICK_MS", default_value_t = 2)]
+    pub redis_heartbeat_tick_ms: u64,
+
     /// The least time (ms) between two `presence:count`s to a room's `"count"` members.
     #[arg(long, env = "RTM_PRESENCE_COUNT_INTERVAL_MS", default_value_t = 1_000)]
     pub presence_count_interval_ms: u64,
@@ -190,6 +196,7 @@ impl Default for Config {
             presence_snapshot_page: 1_000,
             presence_batch_ms: 50,
             presence_count_interval_ms: 1_000,
+            redis_heartbeat_tick_ms: 2,
             shutdown_timeout_ms: 10_000,
             cors_origin: "*".into(),
             static_dir: None,

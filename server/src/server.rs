@@ -82,6 +82,7 @@ impl RealtimeServer {
             snapshot_page: config.presence_snapshot_page,
             batch: Duration::from_millis(config.presence_batch_ms),
             count_interval: Duration::from_millis(config.presence_count_interval_ms),
+            heartbeat_tick: Duration::from_millis(config.redis_heartbeat_tick_ms),
         });
         let chat = ChatModule::new(config.chat_max_history)
             .retention(Duration::from_secs(config.chat_history_ttl_s));

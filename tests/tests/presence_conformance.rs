@@ -18,6 +18,7 @@ rtm_tests::on_every_store!(
     validation_rules_name_the_field,
     rest_snapshot_matches,
     odd_ids_and_state_keys_round_trip,
+    heartbeats_sharing_a_call_keep_their_own_outcomes,
 );
 
 async fn join(client: &TestClient, room: &str, user: &str, state: Value) -> Value {
@@ -581,6 +582,43 @@ async fn odd_ids_and_state_keys_round_trip(store: Store) {
     expected["new\nkey"] = json!(true);
     assert_eq!(alice["state"], expected);
     assert_eq!(alice["rev"], 1);
+    server.stop().await;
+}
+
+/// Heartbeats that share one Redis call (a long tick gathers them; the in-memory store has no
+/// calls) each get their own outcome: a patch, another patch of the same connection, a stale
+/// epoch, a stale digest in another room and a connection that never joined.
+async fn heartbeats_sharing_a_call_keep_their_own_outcomes(store: Store) {
+    let server = TestServer::start(&store, |c| c.redis_heartbeat_tick_ms = 300).await;
+    let (room, other) = (unique("room"), unique("room"));
+    let a = TestClient::connect(&server.url()).await;
+    let b = TestClient::connect(&server.url()).await;
+    let stranger = TestClient::connect(&server.url()).await;
+    let ea = join(&a, &room, "alice", json!({"v": 1})).await["self"]["epoch"]
+        .as_u64()
+        .unwrap();
+    let eb = join(&b, &other, "bob", json!({})).await["self"]["epoch"]
+        .as_u64()
+        .unwrap();
+    let hb = "presence:heartbeat";
+    let (x, y, stale, healed, lost) = tokio::join!(
+        a.request(hb, json!({"epoch": ea, "patchState": {"x": 1}})),
+        a.request(hb, json!({"epoch": ea, "patchState": {"y": 2}})),
+        a.request(hb, json!({"epoch": ea - 1, "patchState": {"v": 9}})),
+        b.request(hb, json!({"epoch": eb, "digest": 12345})),
+        stranger.request(hb, json!({"epoch": eb, "roomId": other})),
+    );
+    assert_eq!(x, json!({"ok": true, "changed": true, "epoch": ea}));
+    assert_eq!(y, json!({"ok": true, "changed": true, "epoch": ea}));
+    assert_eq!(stale["code"], "stale_epoch", "{stale}");
+    assert_eq!(healed["ok"], true, "{healed}");
+    assert_eq!(healed["total"], 1, "{healed}");
+    assert_eq!(healed["snapshot"][0]["userId"], "bob", "{healed}");
+    assert_eq!(lost["code"], "not_joined", "{lost}");
+    let alice = server_snapshot(&server, &room).await;
+    assert_eq!(alice.len(), 1);
+    assert_eq!(alice[0]["state"], json!({"v": 1, "x": 1, "y": 2}));
+    assert_eq!(alice[0]["rev"], 2);
     server.stop().await;
 }
 

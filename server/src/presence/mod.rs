@@ -6,6 +6,7 @@ mod event;
 mod fanout;
 mod handlers;
 mod health;
+mod heartbeat_batch;
 mod local_conns;
 mod membership;
 pub mod memory;
@@ -54,6 +55,9 @@ pub struct PresenceOptions {
     pub batch: Duration,
     /// The least time between two `presence:count`s of a room.
     pub count_interval: Duration,
+    /// On Redis, how long a heartbeat waits for others to share its script call (zero: only
+    /// those already queued do).
+    pub heartbeat_tick: Duration,
 }
 
 impl Default for PresenceOptions {
@@ -65,6 +69,7 @@ impl Default for PresenceOptions {
             snapshot_page: 1000,
             batch: Duration::from_millis(50),
             count_interval: Duration::from_secs(1),
+            heartbeat_tick: Duration::from_millis(2),
         }
     }
 }
@@ -151,7 +156,11 @@ impl Module for PresenceModule {
 
     async fn register(&self, ctx: &ModuleContext) -> Result<(), BoxError> {
         let inner: Arc<dyn PresenceStore> = match ctx.redis() {
-            Some(redis) => Arc::new(redis::RedisPresenceStore::new(redis, self.options.ttl)),
+            Some(redis) => Arc::new(redis::RedisPresenceStore::new(
+                redis,
+                self.options.ttl,
+                self.options.heartbeat_tick,
+            )),
             None => Arc::new(memory::MemoryPresenceStore::new(
                 ctx.bus().clone(),
                 self.options.ttl,

@@ -10,6 +10,7 @@ use futures_util::future::join_all;
 use redis::{Script, ScriptInvocation};
 use serde_json::{Map, Value};
 
+use super::heartbeat_batch::{Beat, HeartbeatBatcher, RawPage};
 use super::store::{
     HeartbeatOutcome, HeartbeatRequest, JoinOutcome, JoinRequest, Page, PresenceEntry,
     PresenceStore, StoreError,
@@ -29,7 +30,7 @@ pub struct RedisPresenceStore {
     publish: &'static str,
     ttl_ms: u64,
     join: Script,
-    heartbeat: Script,
+    heartbeats: HeartbeatBatcher,
     leave: Script,
     linger: Script,
     snapshot: Script,
@@ -38,14 +39,23 @@ pub struct RedisPresenceStore {
 }
 
 impl RedisPresenceStore {
-    /// A store on `redis` whose connections expire `ttl` after their last heartbeat.
-    pub fn new(redis: &RedisConnection, ttl: Duration) -> Self {
+    /// A store on `redis` whose connections expire `ttl` after their last heartbeat; heartbeats
+    /// wait up to `tick` for others to share their Redis call. Starts the batcher's task.
+    pub fn new(redis: &RedisConnection, ttl: Duration, tick: Duration) -> Self {
+        let ttl_ms = ttl.as_millis() as u64;
         Self {
             conn: redis.conn.clone(),
             publish: redis.publish_command(),
-            ttl_ms: ttl.as_millis() as u64,
+            ttl_ms,
             join: script(include_str!("lua/join.lua")),
-            heartbeat: script(include_str!("lua/heartbeat.lua")),
+            heartbeats: HeartbeatBatcher::spawn(
+                redis.conn.clone(),
+                script(include_str!("lua/heartbeat.lua")),
+                redis.publish_command(),
+                ttl_ms,
+                tick,
+                redis.is_cluster(),
+            ),
             leave: script(include_str!("lua/leave.lua")),
             linger: script(include_str!("lua/linger.lua")),
             snapshot: script(include_str!("lua/snapshot.lua")),
@@ -93,10 +103,6 @@ fn state_args(state: &Map<String, Value>) -> Vec<String> {
 fn parse<T: serde::de::DeserializeOwned>(json: &str) -> Result<T, StoreError> {
     serde_json::from_str(json).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
-
-/// A page as the scripts answer it: the room's count, the cursor (`""` when none), and each
-/// entry's JSON head (all but `lastSeenMs` and the closing brace) and expiry (ms).
-type RawPage = (u64, String, Vec<String>, Vec<String>);
 
 impl RedisPresenceStore {
     /// The page the scripts answered, its entries completed with their `lastSeenMs` (expiry
@@ -154,14 +160,16 @@ impl PresenceStore for RedisPresenceStore {
             digest,
             page,
         } = request;
-        let (status, changed, epoch, snapshot): (u8, u8, u64, Option<RawPage>) = self
-            .on_room(&self.heartbeat, room)
-            .arg(conn)
-            .arg(epoch)
-            .arg(digest.map(|d| d.to_string()).unwrap_or_default())
-            .arg(page)
-            .arg(patch.as_ref().map(state_args).unwrap_or_default())
-            .invoke_async(&mut self.conn.clone())
+        let (status, changed, epoch, snapshot) = self
+            .heartbeats
+            .beat(Beat {
+                room: room.to_string(),
+                conn: conn.to_string(),
+                epoch,
+                digest,
+                page,
+                patch: patch.as_ref().map(state_args).unwrap_or_default(),
+            })
             .await?;
         match status {
             0 => Ok(HeartbeatOutcome::NotJoined),

@@ -1,59 +1,82 @@
--- ARGV: room, publish, channel, ttl_ms, conn, epoch, digest ('' for none), page size, then the
--- patch as (field json, value json) pairs. Returns {status, changed, epoch, snapshot}: status 1
--- ok, 0 not joined, 2 stale epoch; snapshot is the first page of the room after the patch (see
--- page) when the client's digest differed from the room's before it, else false.
-local conn, epoch, seen, page_size = ARGV[5], ARGV[6], ARGV[7], tonumber(ARGV[8])
-local raw = redis.call('HMGET', meta_key, conn, '')
-local m = raw[1] and parse_meta(raw[1])
-if not m then return {0, 0, 0, false} end
-if m.e ~= epoch then return {2, 0, 0, false} end
-local stale = seen ~= '' and tonumber(seen) ~= reduce(raw[2])
-local now = now_ms()
-redis.call('ZADD', due_key, now + ttl, member(conn))
-local changed = 0
-if #ARGV >= 9 then
-  -- Every field of the state, the patch's new ones included, in one read: the changed fields
-  -- and the new state's JSON come from it.
-  local names, at = {}, {}
-  for i, name in ipairs(m.f) do
-    names[i], at[name] = sub(conn, name), i
-  end
-  local known = #m.f
-  for i = 9, #ARGV, 2 do
-    if not at[ARGV[i]] then
-      names[#names + 1] = sub(conn, ARGV[i])
-      at[ARGV[i]] = #names
-    end
-  end
-  local values = redis.call('HMGET', state_key, unpack(names))
-  local writes = {}
-  for i = 9, #ARGV, 2 do
-    local j = at[ARGV[i]]
-    if values[j] ~= ARGV[i + 1] then
-      values[j] = ARGV[i + 1]
-      writes[#writes + 1] = names[j]
-      writes[#writes + 1] = ARGV[i + 1]
-    end
-  end
-  if #writes > 0 then
-    changed = 1
-    redis.call('HSET', state_key, unpack(writes))
-    -- New fields join the entry's field list, in the patch's order.
-    for i = 9, #ARGV, 2 do
-      if at[ARGV[i]] > known then m.f[at[ARGV[i]]] = ARGV[i] end
-    end
-    m.r = int(tonumber(m.r) + 1)
-    -- The entry's new rev and the digest's (one more) in one write.
-    redis.call('HSET', meta_key, conn, meta_text(m), '', int(tonumber(raw[2] or '0') + 1))
-    local parts = {}
+-- Heartbeats, many in one call: a node sends those that arrived within one short tick (see
+-- heartbeat_batch.rs), so Redis reads, sets up and answers one call for them all.
+-- KEYS: each heartbeat's room's six keys, in the order above (the epoch counter is not used).
+-- ARGV: '', publish, '', ttl_ms (see above: the room and channel are each heartbeat's), then per
+-- heartbeat: room, channel, conn, epoch, digest ('' for none), page size, n, then the patch as n
+-- strings: (field json, value json) pairs. One TIME serves the whole call.
+-- Returns, per heartbeat in order, {status, changed, epoch, snapshot}: status 1 ok, 0 not
+-- joined, 2 stale epoch; snapshot is the first page of the room after the patch (see page) when
+-- the client's digest differed from the room's before it, else false. Each heartbeat sees the
+-- ones before it in the call (two of one connection apply in order).
+
+-- One heartbeat of the connection `conn`, its patch at ARGV[from .. from + n - 1].
+local function beat(conn, epoch, seen, page_size, now, expiry, from, n)
+  local raw = redis.call('HMGET', meta_key, conn, '')
+  local m = raw[1] and parse_meta(raw[1])
+  if not m then return {0, 0, 0, false} end
+  if m.e ~= epoch then return {2, 0, 0, false} end
+  local stale = seen ~= '' and tonumber(seen) ~= reduce(raw[2])
+  redis.call('ZADD', due_key, expiry, member(conn))
+  local changed = 0
+  local last = from + n - 1
+  if n > 0 then
+    -- Every field of the state, the patch's new ones included, in one read: the changed fields
+    -- and the new state's JSON come from it.
+    local names, at = {}, {}
     for i, name in ipairs(m.f) do
-      if values[i] then parts[#parts + 1] = name .. ':' .. values[i] end
+      names[i], at[name] = sub(conn, name), i
     end
-    local state = '{' .. table.concat(parts, ',') .. '}'
-    redis.call('HSET', json_key, conn, entry_head(conn, m.u, state, m.e, m.r))
-    announce('update', conn, m.u, state, now, epoch, m.r)
+    local known = #m.f
+    for i = from, last, 2 do
+      if not at[ARGV[i]] then
+        names[#names + 1] = sub(conn, ARGV[i])
+        at[ARGV[i]] = #names
+      end
+    end
+    local values = redis.call('HMGET', state_key, unpack(names))
+    local writes = {}
+    for i = from, last, 2 do
+      local j = at[ARGV[i]]
+      if values[j] ~= ARGV[i + 1] then
+        values[j] = ARGV[i + 1]
+        writes[#writes + 1] = names[j]
+        writes[#writes + 1] = ARGV[i + 1]
+      end
+    end
+    if #writes > 0 then
+      changed = 1
+      redis.call('HSET', state_key, unpack(writes))
+      -- New fields join the entry's field list, in the patch's order.
+      for i = from, last, 2 do
+        if at[ARGV[i]] > known then m.f[at[ARGV[i]]] = ARGV[i] end
+      end
+      m.r = int(tonumber(m.r) + 1)
+      -- The entry's new rev and the digest's (one more) in one write.
+      redis.call('HSET', meta_key, conn, meta_text(m), '', int(tonumber(raw[2] or '0') + 1))
+      local parts = {}
+      for i, name in ipairs(m.f) do
+        if values[i] then parts[#parts + 1] = name .. ':' .. values[i] end
+      end
+      local state = '{' .. table.concat(parts, ',') .. '}'
+      redis.call('HSET', json_key, conn, entry_head(conn, m.u, state, m.e, m.r))
+      announce('update', conn, m.u, state, now, epoch, m.r)
+    end
   end
+  local snapshot = false
+  if stale then snapshot = page('', page_size) end
+  return {1, changed, tonumber(epoch), snapshot}
 end
-local snapshot = false
-if stale then snapshot = page('', page_size) end
-return {1, changed, tonumber(epoch), snapshot}
+
+local now, results, a = now_ms(), {}, 5
+local expiry = int(now + ttl)
+for h = 1, #KEYS / 6 do
+  local k = (h - 1) * 6
+  meta_key, state_key, due_key = KEYS[k + 1], KEYS[k + 2], KEYS[k + 3]
+  index_key, json_key = KEYS[k + 5], KEYS[k + 6]
+  room, channel = ARGV[a], ARGV[a + 1]
+  local n = tonumber(ARGV[a + 6])
+  results[h] = beat(ARGV[a + 2], ARGV[a + 3], ARGV[a + 4], tonumber(ARGV[a + 5]), now, expiry,
+    a + 7, n)
+  a = a + 7 + n
+end
+return results
