@@ -8,7 +8,9 @@
 use async_trait::async_trait;
 use rtm_server::bus::BusMessage;
 use rtm_server::module::validate::{self, Limits};
-use rtm_server::{AckError, Config, ErrorCode, FromPayload, Module, ModuleContext, RealtimeServer};
+use rtm_server::{
+    AckError, BoxError, Config, ErrorCode, FromPayload, Module, ModuleContext, RealtimeServer,
+};
 use serde_json::{Value, json};
 use socketioxide::extract::SocketRef;
 
@@ -67,8 +69,9 @@ impl Module for Reactions {
         "reactions"
     }
 
-    fn on_connection(&self, socket: &SocketRef, ctx: &ModuleContext) {
-        ctx.on_request(socket, "reaction:send", (), send);
+    /// Once, at start: the request's handler joins the server's table (every socket's).
+    async fn register(&self, ctx: &ModuleContext) -> Result<(), BoxError> {
+        ctx.handle("reaction:send", (), send)
     }
 }
 

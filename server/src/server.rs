@@ -20,6 +20,7 @@ use crate::bus::{Bus, BusTasks};
 use crate::chat::ChatModule;
 use crate::config::Config;
 use crate::metrics::Metrics;
+use crate::module::handler_table::HandlerTable;
 use crate::module::rate_limit::{RateLimit, SocketBucket, TokenBucket};
 use crate::module::{BoxError, Module, ModuleContext};
 use crate::net::client_ip::{ConnectionsPerIp, Counted};
@@ -126,6 +127,7 @@ impl RealtimeServer {
                 config.trusted_proxies.clone(),
             ),
             modules: OnceLock::new(),
+            handlers: Arc::default(),
             backend: OnceLock::new(),
             bus: OnceLock::new(),
         });
@@ -178,6 +180,7 @@ impl RealtimeServer {
                 limits: config.limits(),
                 span: tracing::info_span!("module", name = module.name()),
                 metrics: metrics.clone(),
+                handlers: shared.handlers.clone(),
             });
             if let Err(source) = module.register(&ctx).await {
                 bus_tasks.abort();
@@ -244,6 +247,8 @@ pub(crate) struct Shared {
     rate_limit: RateLimit,
     per_ip: ConnectionsPerIp,
     modules: OnceLock<Vec<(Arc<dyn Module>, ModuleContext)>>,
+    /// The modules' request handlers, every socket's.
+    handlers: Arc<HandlerTable>,
     backend: OnceLock<Backend>,
     bus: OnceLock<Bus>,
 }
@@ -329,7 +334,7 @@ async fn admit(
     for (module, ctx) in shared.modules() {
         module.on_connection(&socket, ctx);
     }
-    crate::module::unknown_event::attach(&socket);
+    crate::module::dispatch::attach(&socket, shared.handlers.clone());
     socket.on_disconnect(on_disconnect);
     Ok(())
 }

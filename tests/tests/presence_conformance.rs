@@ -586,8 +586,9 @@ async fn odd_ids_and_state_keys_round_trip(store: Store) {
 }
 
 /// Heartbeats that share one Redis call (a long tick gathers them; the in-memory store has no
-/// calls) each get their own outcome: a patch, another patch of the same connection, a stale
-/// epoch, a stale digest in another room and a connection that never joined.
+/// calls) each get their own outcome: a patch, a stale digest in another room, a connection that
+/// never joined; then (one socket's requests take turns) the same connection's next patch and a
+/// stale epoch.
 async fn heartbeats_sharing_a_call_keep_their_own_outcomes(store: Store) {
     let server = TestServer::start(&store, |c| c.redis_heartbeat_tick_ms = 300).await;
     let (room, other) = (unique("room"), unique("room"));

@@ -15,7 +15,6 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use rtm_protocol::events;
-use socketioxide::extract::SocketRef;
 
 use crate::module::{BoxError, Module, ModuleContext};
 use store::{ChatStore, MemoryChatStore, RedisChatStore};
@@ -74,20 +73,12 @@ impl Module for ChatModule {
                 self.retention,
             )),
         };
+        ctx.handle(events::CHAT_SEND, store.clone(), handlers::send)?;
+        ctx.handle(events::CHAT_HISTORY, store.clone(), handlers::history)?;
         self.store
             .set(store)
             .map_err(|_| "the chat module was registered twice")?;
         Ok(())
-    }
-
-    fn on_connection(&self, socket: &SocketRef, ctx: &ModuleContext) {
-        ctx.on_request(socket, events::CHAT_SEND, self.store(), handlers::send);
-        ctx.on_request(
-            socket,
-            events::CHAT_HISTORY,
-            self.store(),
-            handlers::history,
-        );
     }
 
     fn routes(&self, _ctx: &ModuleContext) -> Option<axum::Router> {

@@ -8,6 +8,7 @@ use serde_json::Value;
 use socketioxide::SocketIo;
 use socketioxide::extract::SocketRef;
 
+use super::handler_table::HandlerTable;
 use super::validate::Limits;
 use crate::auth::{AuthRooms, AuthUser};
 use crate::backend::{Backend, RoomsPage, UserPresence};
@@ -33,6 +34,8 @@ pub(crate) struct Parts {
     pub(crate) limits: Limits,
     pub(crate) span: tracing::Span,
     pub(crate) metrics: Metrics,
+    /// The server's request handlers (shared by every module's context).
+    pub(crate) handlers: Arc<HandlerTable>,
 }
 
 impl ModuleContext {
@@ -68,6 +71,11 @@ impl ModuleContext {
     /// The module's logging span: enter it, or use it as the parent of the module's spans.
     pub fn span(&self) -> &tracing::Span {
         &self.0.span
+    }
+
+    /// The server's request handlers.
+    pub(crate) fn handlers(&self) -> &HandlerTable {
+        &self.0.handlers
     }
 
     /// The server's metrics.

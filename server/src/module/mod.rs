@@ -2,10 +2,12 @@
 //! of every module goes through.
 //!
 //! A module is registered on a [`RealtimeServer`](crate::RealtimeServer) before it starts. At start
-//! each module's [`Module::register`] runs once with its [`ModuleContext`]; then, for every socket
-//! that connects, [`Module::on_connection`] attaches the module's request handlers with
-//! [`ModuleContext::on_request`], and [`Module::on_disconnect`] runs when it goes. Presence and
-//! chat are modules like any other.
+//! each module's [`Module::register`] runs once with its [`ModuleContext`] and adds the module's
+//! request handlers to the server's table with [`ModuleContext::handle`]; then, for every socket
+//! that connects, [`Module::on_connection`] runs (per-socket handlers, if a module needs them:
+//! [`ModuleContext::on_request`]), and [`Module::on_disconnect`] when it goes. A socket's events
+//! reach their handlers through one dispatcher ([`dispatch`]). Presence and chat are modules
+//! like any other.
 //!
 //! A handler is its business logic only. The pipeline ([`pipeline`]) does the rest, once, in
 //! this order: the socket's turn ([`turns`]), its rate limit ([`rate_limit`]), reading the
@@ -14,12 +16,13 @@
 //! `{ok:false, error, code}`).
 
 mod context;
+pub(crate) mod dispatch;
+pub(crate) mod handler_table;
 pub(crate) mod payload;
 mod pipeline;
 pub mod rate_limit;
 mod request;
 pub(crate) mod turns;
-pub(crate) mod unknown_event;
 pub mod validate;
 
 use async_trait::async_trait;
@@ -34,9 +37,9 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// A pluggable unit of server functionality.
 ///
-/// Handlers attached in [`Module::on_connection`] answer with an ack `{ok:true, ...}` or an
-/// [`AckError`](crate::AckError) (`{ok:false, error, code}`). See
-/// `server/examples/custom_module.rs`.
+/// Its request handlers, added in [`Module::register`] with [`ModuleContext::handle`], answer
+/// with an ack `{ok:true, ...}` or an [`AckError`](crate::AckError) (`{ok:false, error, code}`).
+/// See `server/examples/custom_module.rs`.
 #[async_trait]
 pub trait Module: Send + Sync + 'static {
     /// A short name, used in logs.
@@ -48,8 +51,11 @@ pub trait Module: Send + Sync + 'static {
         Ok(())
     }
 
-    /// Runs for each connecting socket: attach event handlers with `socket.on(...)`.
-    fn on_connection(&self, socket: &SocketRef, ctx: &ModuleContext);
+    /// Runs for each connecting socket, before its first event: per-socket state, or handlers of
+    /// its own ([`ModuleContext::on_request`]).
+    fn on_connection(&self, socket: &SocketRef, ctx: &ModuleContext) {
+        let _ = (socket, ctx);
+    }
 
     /// Runs when a socket goes (disconnect, or server shutdown). The server awaits it.
     /// [`crate::Departure::of`] says how it went: on purpose (announce at once) or lost (it may

@@ -8,27 +8,57 @@
 //! 5. **Record**: its duration and result in the server's metrics (a store failure counted too).
 //! 6. **Ack**: `{ok:true, ...}` with the handler's answer, or `{ok:false, error, code}`.
 
+use std::sync::Arc;
 use std::time::Instant;
 
+use futures_util::future::BoxFuture;
 use rtm_protocol::fields;
 use serde_json::{Map, Value};
 use socketioxide::extract::{AckSender, SocketRef};
 use tracing::Instrument;
 
+use super::BoxError;
 use super::context::ModuleContext;
 use super::payload::{JsonArg, Payload};
 use super::rate_limit;
 use super::request::FromPayload;
-use super::turns::Turns;
+use super::turns::{Ticket, Turns};
 use crate::bus::slow_consumer;
 use crate::error::AckError;
 
+/// A request handler with the whole pipeline around it, as the dispatch table and sockets keep
+/// it: given the socket, the payload, the ack and the request's ticket (taken on arrival).
+pub(crate) type Handler =
+    Arc<dyn Fn(SocketRef, Payload, AckSender, Ticket) -> BoxFuture<'static, ()> + Send + Sync>;
+
 impl ModuleContext {
-    /// Attaches the handler of the request `event` to `socket`. The handler gets `state` (cloned
-    /// into each call), this context, the socket and the request read from the payload; it
-    /// answers an object whose fields go beside `ok: true` (or `null`: just `{ok:true}`), or an
+    /// Handles the request `event` of every socket: the handler gets `state` (cloned into each
+    /// call), this context, the socket and the request read from the payload; it answers an
+    /// object whose fields go beside `ok: true` (or `null`: just `{ok:true}`), or an
     /// [`AckError`]. Everything else (turn, rate limit, reading, span, metrics, ack) is the
-    /// pipeline's, as the module docs list it.
+    /// pipeline's, as the module docs list it. Call it in [`Module::register`]: the server keeps
+    /// one table of handlers, not a copy per socket. An event handled twice is an error.
+    ///
+    /// [`Module::register`]: super::Module::register
+    pub fn handle<S, P, F, Fut>(
+        &self,
+        event: &'static str,
+        state: S,
+        handler: F,
+    ) -> Result<(), BoxError>
+    where
+        S: Clone + Send + Sync + 'static,
+        P: FromPayload,
+        F: Fn(S, ModuleContext, SocketRef, P) -> Fut + Clone + Send + Sync + 'static,
+        Fut: Future<Output = Result<Value, AckError>> + Send + 'static,
+    {
+        self.handlers()
+            .insert(event, self.pipeline(event, state, handler))
+    }
+
+    /// Attaches the handler of the request `event` to `socket` alone, as [`Self::handle`] does
+    /// for every socket: for a handler whose state is the socket's own. It takes precedence over
+    /// the table's for that socket, and costs a few hundred bytes per socket.
     pub fn on_request<S, P, F, Fut>(
         &self,
         socket: &SocketRef,
@@ -41,35 +71,49 @@ impl ModuleContext {
         F: Fn(S, ModuleContext, SocketRef, P) -> Fut + Clone + Send + Sync + 'static,
         Fut: Future<Output = Result<Value, AckError>> + Send + 'static,
     {
-        let ctx = self.clone();
-        let requests = self.metrics().requests(event);
+        let handler = self.pipeline(event, state, handler);
         socket.on(
             event,
             move |socket: SocketRef, JsonArg(data): JsonArg, ack: AckSender| {
                 // Taken now, in arrival order: the socket's requests run one after the other.
                 let ticket = Turns::ticket(&socket);
-                let (handler, state, ctx) = (handler.clone(), state.clone(), ctx.clone());
-                let requests = requests.clone();
-                async move {
-                    let _turn = ticket.wait().await;
-                    let span = request_span(event, &data);
-                    let start = Instant::now();
-                    let handled = async {
-                        rate_limit::check(&socket)?;
-                        let payload = data.map_err(|_| not_json())?;
-                        let request = P::from_payload(payload, ctx.limits())?;
-                        handler(state, ctx.clone(), socket.clone(), request).await
-                    };
-                    let result = handled.instrument(span).await;
-                    let refused = result.as_ref().err();
-                    requests.record(start.elapsed(), refused.map(|e| e.code.as_str()));
-                    if refused.is_some_and(AckError::is_store_failure) {
-                        ctx.metrics().store_error();
-                    }
-                    send_ack(&socket, ack, result.and_then(answer));
-                }
+                handler(socket, data, ack, ticket)
             },
         );
+    }
+
+    /// `handler` with the pipeline around it.
+    fn pipeline<S, P, F, Fut>(&self, event: &'static str, state: S, handler: F) -> Handler
+    where
+        S: Clone + Send + Sync + 'static,
+        P: FromPayload,
+        F: Fn(S, ModuleContext, SocketRef, P) -> Fut + Clone + Send + Sync + 'static,
+        Fut: Future<Output = Result<Value, AckError>> + Send + 'static,
+    {
+        let ctx = self.clone();
+        let requests = self.metrics().requests(event);
+        Arc::new(move |socket, data, ack, ticket| {
+            let (handler, state, ctx) = (handler.clone(), state.clone(), ctx.clone());
+            let requests = requests.clone();
+            Box::pin(async move {
+                let _turn = ticket.wait().await;
+                let span = request_span(event, &data);
+                let start = Instant::now();
+                let handled = async {
+                    rate_limit::check(&socket)?;
+                    let payload = data.map_err(|_| not_json())?;
+                    let request = P::from_payload(payload, ctx.limits())?;
+                    handler(state, ctx.clone(), socket.clone(), request).await
+                };
+                let result = handled.instrument(span).await;
+                let refused = result.as_ref().err();
+                requests.record(start.elapsed(), refused.map(|e| e.code.as_str()));
+                if refused.is_some_and(AckError::is_store_failure) {
+                    ctx.metrics().store_error();
+                }
+                send_ack(&socket, ack, result.and_then(answer));
+            })
+        })
     }
 }
 

@@ -211,30 +211,28 @@ impl Module for PresenceModule {
         ctx.bus().tap(Arc::new(move |io, message| {
             release_expired(&tapped, io, message)
         }));
+        ctx.handle(events::PRESENCE_JOIN, presence.clone(), handlers::join)?;
+        ctx.handle(
+            events::PRESENCE_HEARTBEAT,
+            presence.clone(),
+            handlers::heartbeat,
+        )?;
+        ctx.handle(events::PRESENCE_LEAVE, presence.clone(), handlers::leave)?;
+        ctx.handle(
+            events::PRESENCE_MEMBERS,
+            presence.clone(),
+            handlers::members,
+        )?;
         self.state
             .set(presence)
             .map_err(|_| "the presence module was registered twice")?;
         Ok(())
     }
 
-    fn on_connection(&self, socket: &SocketRef, ctx: &ModuleContext) {
-        let p = self.state();
-        p.local
+    fn on_connection(&self, socket: &SocketRef, _ctx: &ModuleContext) {
+        self.state()
+            .local
             .insert(Membership::attach(socket).conn_id(), socket.id);
-        ctx.on_request(socket, events::PRESENCE_JOIN, p.clone(), handlers::join);
-        ctx.on_request(
-            socket,
-            events::PRESENCE_HEARTBEAT,
-            p.clone(),
-            handlers::heartbeat,
-        );
-        ctx.on_request(socket, events::PRESENCE_LEAVE, p.clone(), handlers::leave);
-        ctx.on_request(
-            socket,
-            events::PRESENCE_MEMBERS,
-            p.clone(),
-            handlers::members,
-        );
     }
 
     async fn on_disconnect(&self, socket: &SocketRef, _ctx: &ModuleContext) {

@@ -6,23 +6,24 @@
 mod handlers;
 pub(crate) mod requests;
 
+use async_trait::async_trait;
 use rtm_protocol::events;
-use socketioxide::extract::SocketRef;
 
-use crate::module::{Module, ModuleContext};
+use crate::module::{BoxError, Module, ModuleContext};
 
 /// The storage module: registered by
 /// [`RealtimeServer::with_default_modules`](crate::RealtimeServer::with_default_modules).
 pub struct StorageModule;
 
+#[async_trait]
 impl Module for StorageModule {
     fn name(&self) -> &str {
         "storage"
     }
 
-    fn on_connection(&self, socket: &SocketRef, ctx: &ModuleContext) {
-        ctx.on_request(socket, events::STORAGE_SET, (), handlers::set);
-        ctx.on_request(socket, events::STORAGE_GET, (), handlers::get);
-        ctx.on_request(socket, events::STORAGE_DELETE, (), handlers::delete);
+    async fn register(&self, ctx: &ModuleContext) -> Result<(), BoxError> {
+        ctx.handle(events::STORAGE_SET, (), handlers::set)?;
+        ctx.handle(events::STORAGE_GET, (), handlers::get)?;
+        ctx.handle(events::STORAGE_DELETE, (), handlers::delete)
     }
 }
