@@ -634,3 +634,71 @@ async fn server_snapshot(server: &TestServer, room: &str) -> Vec<Value> {
     assert_eq!(body["ok"], true);
     body["snapshot"].as_array().unwrap().clone()
 }
+
+/// An entry in the layout before values were kept in its meta (its state in the state hash, as a
+/// node of an older version wrote it) keeps working during a rolling upgrade: a heartbeat reads
+/// its state from there, merges the patch and moves it into the meta; a leave clears it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_entry_in_the_older_layout_is_read_and_moved() {
+    let redis = rtm_tests::RedisServer::start();
+    let server = TestServer::start(&Store::Redis(redis.url()), |_| {}).await;
+    let room = unique("room");
+    let a = TestClient::connect(&server.url()).await;
+    let b = TestClient::connect(&server.url()).await;
+    let ack = join(&a, &room, "alice", json!({"v": 1})).await;
+    let epoch = ack["self"]["epoch"].as_u64().unwrap();
+    let conn = ack["self"]["connId"].as_str().unwrap().to_string();
+    let ack = join(&b, &room, "bob", json!({"v": 7})).await;
+    let (bob_epoch, bob) = (
+        &ack["self"]["epoch"],
+        ack["self"]["connId"].as_str().unwrap(),
+    );
+    let [meta, state, ..] = rtm_server::redis::keys::presence(&room);
+    let mut r = ::redis::Client::open(redis.url())
+        .and_then(|c| c.get_connection())
+        .expect("connect to the test redis");
+    let field = format!("{conn}\n\"v\"");
+    let _: () = ::redis::pipe()
+        .hset(&meta, &conn, format!("{epoch}\n0\n1\n\"v\"\nalice"))
+        .hset(&state, &field, "1")
+        .hset(&meta, bob, format!("{bob_epoch}\n0\n1\n\"v\"\nbob"))
+        .hset(&state, format!("{bob}\n\"v\""), "7")
+        .query(&mut r)
+        .unwrap();
+
+    let hb = a
+        .request(
+            "presence:heartbeat",
+            json!({"epoch": epoch, "patchState": {"w": 2}}),
+        )
+        .await;
+    assert_eq!(hb, json!({"ok": true, "changed": true, "epoch": epoch}));
+    let snapshot = server_snapshot(&server, &room).await;
+    let alice = snapshot.iter().find(|e| e["userId"] == "alice").unwrap();
+    assert_eq!(alice["state"], json!({"v": 1, "w": 2}));
+    let text: String = ::redis::cmd("HGET")
+        .arg(&meta)
+        .arg(&conn)
+        .query(&mut r)
+        .unwrap();
+    assert_eq!(text, format!("={epoch}\n1\n2\n\"v\"\n1\n\"w\"\n2\nalice"));
+    let moved: bool = ::redis::cmd("HEXISTS")
+        .arg(&state)
+        .arg(&field)
+        .query(&mut r)
+        .unwrap();
+    assert!(!moved, "the old state field is gone once moved");
+
+    for client in [&b, &a] {
+        let left = client
+            .request("presence:leave", json!({"roomId": room}))
+            .await;
+        assert_eq!(left["ok"], true);
+    }
+    let keys: Vec<String> = ::redis::cmd("KEYS").arg("rtm:p:*").query(&mut r).unwrap();
+    assert!(
+        keys.iter().all(|k| !k.ends_with(&format!(":{room}"))),
+        "the emptied room's keys are gone: {keys:?}"
+    );
+    server.stop().await;
+}

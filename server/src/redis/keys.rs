@@ -37,10 +37,11 @@ pub fn room_of_channel(channel: &str) -> Option<&str> {
     Some(&rest[close + 2..])
 }
 
-/// The keys of `room`'s presence: its connections (hash conn → meta), their state (hash
-/// `conn\nfield` → value), its bucket's expiry index (zset `room\nconn` → expiry ms), its
-/// bucket's epoch counter, its connections in byte order (zset, all scored 0: the order of
-/// snapshot pages) and their state as JSON (hash conn → state object).
+/// The keys of `room`'s presence: its connections (hash conn → the whole entry: epoch, rev,
+/// state, user), their resume tokens (hash `conn\n` → token), its bucket's expiry index (zset
+/// `room\nconn` → expiry ms), its bucket's epoch counter, its connections in byte order (zset,
+/// all scored 0: the order of snapshot pages) and their snapshot entries as JSON (hash conn →
+/// entry). `presence/lua/common.lua` has the details.
 pub fn presence(room: &str) -> [String; 6] {
     let b = bucket(room);
     let t = tag(b);

@@ -1,10 +1,12 @@
 -- Shared by every presence script. Every key is declared (all in the room's bucket, so one
 -- cluster slot):
---   KEYS[1] <p>p:{bN}:m:<room>  hash: conn -> "<epoch>\n<rev>\n<n>\n<field 1>\n…<field n>\n<user>"
---                               (the state's field names are JSON strings: no raw newline);
---                               "" -> the room's digest (no connection id is empty)
---   KEYS[2] <p>p:{bN}:s:<room>  hash: "<conn>\n<field json>" -> value json; "<conn>\n" -> the
---                               entry's resume token
+--   KEYS[1] <p>p:{bN}:m:<room>  hash: conn -> its meta, the whole entry in one field:
+--                               "=<epoch>\n<rev>\n<n>\n<field 1>\n<value 1>\n…<field n>\n<value n>\n<user>"
+--                               (field names and values are JSON: no raw newline); "" -> the
+--                               room's digest (no connection id is empty)
+--   KEYS[2] <p>p:{bN}:s:<room>  hash: "<conn>\n" -> the entry's resume token (and, for an entry
+--                               written before values were kept in its meta, "<conn>\n<field
+--                               json>" -> value json: see parse_meta)
 --   KEYS[3] <p>p:{bN}:due       zset: "<room>\n<conn>" scored by expiry ms (the bucket's index)
 --   KEYS[4] <p>p:{bN}:epoch     counter (join only)
 --   KEYS[5] <p>p:{bN}:i:<room>  zset: every conn scored 0, so in byte order: snapshot pages
@@ -13,8 +15,8 @@
 --                               per connection and parses nothing)
 -- ARGV[1] is the room, ARGV[2] the publish command (PUBLISH, or SPUBLISH in a cluster), ARGV[3]
 -- the room's channel, ARGV[4] the TTL (ms); each script's own arguments follow. A connection's
--- last heartbeat is its expiry minus the TTL. One hash field per connection keeps a heartbeat to
--- one read and (when the state changed) one write of it.
+-- last heartbeat is its expiry minus the TTL. The entry in one meta field keeps a heartbeat to
+-- one read and (when the state changed) one write of it, each with the room's digest.
 -- Numbers are kept as decimal strings; state values are JSON encoded by the server and never
 -- parsed here (Lua's cjson would lose number precision).
 local meta_key, state_key, due_key = KEYS[1], KEYS[2], KEYS[3]
@@ -29,17 +31,33 @@ local function int(n) return string.format('%d', n) end
 local function member(conn) return room .. '\n' .. conn end
 local function sub(conn, name) return conn .. '\n' .. name end
 
--- A connection's meta from its stored text: {e = epoch, r = rev, u = user, f = field names}.
-local function parse_meta(raw)
-  local e, r, n, rest = string.match(raw, '^([^\n]*)\n([^\n]*)\n([^\n]*)\n(.*)$')
+-- A connection's meta from its stored text: {e = epoch, r = rev, u = user, f = field names,
+-- v = their values}. An entry written before values were kept in the meta (its text has no
+-- leading '=') has them in the state hash: they are read from there, and `legacy` set, so that
+-- its next write moves them (rolling upgrades keep every entry).
+local function parse_meta(conn, raw)
+  local legacy = string.byte(raw, 1) ~= 61
+  local e, r, n, rest = string.match(raw, '^=?([^\n]*)\n([^\n]*)\n([^\n]*)\n(.*)$')
   if not e then return nil end
-  local m, pos = { e = e, r = r, f = {} }, 1
+  local m, pos = { e = e, r = r, f = {}, v = {} }, 1
   for i = 1, tonumber(n) do
     local nl = string.find(rest, '\n', pos, true)
     m.f[i] = string.sub(rest, pos, nl - 1)
     pos = nl + 1
+    if not legacy then
+      nl = string.find(rest, '\n', pos, true)
+      m.v[i] = string.sub(rest, pos, nl - 1)
+      pos = nl + 1
+    end
   end
   m.u = string.sub(rest, pos)
+  if legacy and #m.f > 0 then
+    local names = {}
+    for i, name in ipairs(m.f) do names[i] = sub(conn, name) end
+    local values = redis.call('HMGET', state_key, unpack(names))
+    for i = 1, #m.f do m.v[i] = values[i] or 'null' end
+    m.legacy = true
+  end
   return m
 end
 
@@ -47,28 +65,38 @@ end
 local function get_meta(conn)
   local raw = redis.call('HGET', meta_key, conn)
   if not raw then return nil end
-  return parse_meta(raw)
+  return parse_meta(conn, raw)
 end
 
+-- The stored text of a meta (the current layout, whatever it was read from).
 local function meta_text(m)
-  local fields = ''
-  if #m.f > 0 then fields = table.concat(m.f, '\n') .. '\n' end
-  return m.e .. '\n' .. m.r .. '\n' .. #m.f .. '\n' .. fields .. m.u
+  local parts = { '=' .. m.e, m.r, #m.f }
+  for i, name in ipairs(m.f) do
+    parts[#parts + 1] = name
+    parts[#parts + 1] = m.v[i]
+  end
+  parts[#parts + 1] = m.u
+  return table.concat(parts, '\n')
+end
+
+-- The state hash fields of a legacy entry (see parse_meta), once its meta is rewritten.
+local function drop_legacy(conn, m)
+  if not m.legacy or #m.f == 0 then return end
+  local names = {}
+  for i, name in ipairs(m.f) do names[i] = sub(conn, name) end
+  redis.call('HDEL', state_key, unpack(names))
+  m.legacy = nil
 end
 
 local function put_meta(conn, m)
   redis.call('HSET', meta_key, conn, meta_text(m))
+  drop_legacy(conn, m)
 end
 
-local function state_json(conn, fields)
-  if #fields == 0 then return '{}' end
-  local names = {}
-  for i, name in ipairs(fields) do names[i] = sub(conn, name) end
-  local values = redis.call('HMGET', state_key, unpack(names))
+-- The entry's state as a JSON object, from its meta.
+local function state_json(m)
   local parts = {}
-  for i, name in ipairs(fields) do
-    if values[i] then parts[#parts + 1] = name .. ':' .. values[i] end
-  end
+  for i, name in ipairs(m.f) do parts[i] = name .. ':' .. m.v[i] end
   return '{' .. table.concat(parts, ',') .. '}'
 end
 
@@ -81,7 +109,7 @@ end
 -- Keeps the connection's entry JSON where pages read it (after every change of its state, epoch
 -- or rev); returns its state JSON.
 local function put_entry(conn, m)
-  local state = state_json(conn, m.f)
+  local state = state_json(m)
   redis.call('HSET', json_key, conn, entry_head(conn, m.u, state, m.e, m.r))
   return state
 end
@@ -91,7 +119,7 @@ end
 local function head_of(conn, head)
   if head then return head end
   local m = get_meta(conn)
-  return entry_head(conn, m.u, state_json(conn, m.f), m.e, m.r)
+  return entry_head(conn, m.u, state_json(m), m.e, m.r)
 end
 
 local function snapshot_json()
@@ -184,9 +212,8 @@ end
 -- Deletes a connection's entry, state and resume token (not its expiry); an emptied room's
 -- state hash (its digest) goes too.
 local function clear(conn, m)
-  local names = { sub(conn, '') }
-  for i, name in ipairs(m.f) do names[i + 1] = sub(conn, name) end
-  redis.call('HDEL', state_key, unpack(names))
+  redis.call('HDEL', state_key, sub(conn, ''))
+  drop_legacy(conn, m)
   redis.call('HDEL', meta_key, conn)
   redis.call('HDEL', json_key, conn)
   redis.call('ZREM', index_key, conn)

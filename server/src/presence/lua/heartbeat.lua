@@ -12,52 +12,33 @@
 -- One heartbeat of the connection `conn`, its patch at ARGV[from .. from + n - 1].
 local function beat(conn, epoch, seen, page_size, now, expiry, from, n)
   local raw = redis.call('HMGET', meta_key, conn, '')
-  local m = raw[1] and parse_meta(raw[1])
+  local m = raw[1] and parse_meta(conn, raw[1])
   if not m then return {0, 0, 0, false} end
   if m.e ~= epoch then return {2, 0, 0, false} end
   local stale = seen ~= '' and tonumber(seen) ~= reduce(raw[2])
   redis.call('ZADD', due_key, expiry, member(conn))
   local changed = 0
-  local last = from + n - 1
   if n > 0 then
-    -- Every field of the state, the patch's new ones included, in one read: the changed fields
-    -- and the new state's JSON come from it.
-    local names, at = {}, {}
-    for i, name in ipairs(m.f) do
-      names[i], at[name] = sub(conn, name), i
-    end
-    local known = #m.f
-    for i = from, last, 2 do
-      if not at[ARGV[i]] then
-        names[#names + 1] = sub(conn, ARGV[i])
-        at[ARGV[i]] = #names
-      end
-    end
-    local values = redis.call('HMGET', state_key, unpack(names))
-    local writes = {}
-    for i = from, last, 2 do
+    -- The patch merged into the state: a changed field keeps its place, a new one goes last.
+    local at = {}
+    for i, name in ipairs(m.f) do at[name] = i end
+    for i = from, from + n - 1, 2 do
       local j = at[ARGV[i]]
-      if values[j] ~= ARGV[i + 1] then
-        values[j] = ARGV[i + 1]
-        writes[#writes + 1] = names[j]
-        writes[#writes + 1] = ARGV[i + 1]
+      if not j then
+        j = #m.f + 1
+        m.f[j], at[ARGV[i]] = ARGV[i], j
+      end
+      if m.v[j] ~= ARGV[i + 1] then
+        m.v[j] = ARGV[i + 1]
+        changed = 1
       end
     end
-    if #writes > 0 then
-      changed = 1
-      redis.call('HSET', state_key, unpack(writes))
-      -- New fields join the entry's field list, in the patch's order.
-      for i = from, last, 2 do
-        if at[ARGV[i]] > known then m.f[at[ARGV[i]]] = ARGV[i] end
-      end
+    if changed == 1 then
       m.r = int(tonumber(m.r) + 1)
-      -- The entry's new rev and the digest's (one more) in one write.
+      -- The entry (its new state and rev) and the digest (one more) in one write.
       redis.call('HSET', meta_key, conn, meta_text(m), '', int(tonumber(raw[2] or '0') + 1))
-      local parts = {}
-      for i, name in ipairs(m.f) do
-        if values[i] then parts[#parts + 1] = name .. ':' .. values[i] end
-      end
-      local state = '{' .. table.concat(parts, ',') .. '}'
+      drop_legacy(conn, m)
+      local state = state_json(m)
       redis.call('HSET', json_key, conn, entry_head(conn, m.u, state, m.e, m.r))
       announce('update', conn, m.u, state, now, epoch, m.r)
     end

@@ -26,20 +26,17 @@ end
 
 -- The state the resumed entry had, by field name.
 local before = {}
-if taken and #taken.f > 0 then
-  local names = {}
-  for i, name in ipairs(taken.f) do names[i] = sub(conn, name) end
-  local values = redis.call('HMGET', state_key, unpack(names))
-  for i, name in ipairs(taken.f) do before[name] = values[i] end
+if taken then
+  for i, name in ipairs(taken.f) do before[name] = taken.v[i] end
 end
 
 local old = taken or get_meta(conn)
 if old then clear(conn, old) end
-local m = { e = epoch, r = '0', u = user, f = {} }
+local m = { e = epoch, r = '0', u = user, f = {}, v = {} }
 local same = taken ~= nil and (#ARGV - 10) / 2 == #taken.f
 for i = 11, #ARGV, 2 do
   m.f[#m.f + 1] = ARGV[i]
-  redis.call('HSET', state_key, sub(conn, ARGV[i]), ARGV[i + 1])
+  m.v[#m.v + 1] = ARGV[i + 1]
   if before[ARGV[i]] ~= ARGV[i + 1] then same = false end
 end
 if taken then
