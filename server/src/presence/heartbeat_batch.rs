@@ -21,8 +21,8 @@ use crate::redis::{StoreConn, keys};
 const MAX_PER_CALL: usize = 64;
 
 /// A page as the scripts answer it: the room's count, the cursor (`""` when none), and each
-/// entry's JSON head (all but `lastSeenMs` and the closing brace) and expiry (ms).
-pub(super) type RawPage = (u64, String, Vec<String>, Vec<String>);
+/// entry's connection, meta text (see [`super::redis_meta`]) and expiry (ms).
+pub(super) type RawPage = (u64, String, Vec<String>, Vec<String>, Vec<String>);
 
 /// One heartbeat's answer as the script gives it: status, changed, epoch and, when the client's
 /// digest was stale, the room's first page.

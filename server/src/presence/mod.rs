@@ -12,6 +12,7 @@ mod membership;
 pub mod memory;
 mod reaper;
 pub mod redis;
+mod redis_meta;
 mod requests;
 mod rest;
 mod retry;

@@ -11,6 +11,7 @@ use redis::{Script, ScriptInvocation};
 use serde_json::{Map, Value};
 
 use super::heartbeat_batch::{Beat, HeartbeatBatcher, RawPage};
+use super::redis_meta;
 use super::store::{
     HeartbeatOutcome, HeartbeatRequest, JoinOutcome, JoinRequest, Page, PresenceEntry,
     PresenceStore, StoreError,
@@ -107,14 +108,17 @@ fn parse<T: serde::de::DeserializeOwned>(json: &str) -> Result<T, StoreError> {
 impl RedisPresenceStore {
     /// The page the scripts answered, its entries completed with their `lastSeenMs` (expiry
     /// less the TTL).
-    fn page_of(&self, (total, cursor, heads, expiries): RawPage) -> Result<Page, StoreError> {
-        let entries = heads
+    /// An entry that went between the script's reads (its meta `""`) is left out.
+    fn page_of(&self, page: RawPage) -> Result<Page, StoreError> {
+        let (total, cursor, conns, metas, expiries) = page;
+        let entries = conns
             .iter()
+            .zip(&metas)
             .zip(&expiries)
-            .map(|(head, expiry)| {
+            .filter(|((_, text), _)| !text.is_empty())
+            .map(|((conn, text), expiry)| {
                 let expiry = expiry.parse::<f64>().unwrap_or(0.0) as u64;
-                let seen = expiry.saturating_sub(self.ttl_ms);
-                parse(&format!("{head},\"lastSeenMs\":{seen}}}"))
+                redis_meta::entry(conn, text, expiry.saturating_sub(self.ttl_ms))
             })
             .collect::<Result<_, _>>()?;
         Ok(Page {

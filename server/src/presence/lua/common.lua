@@ -10,9 +10,8 @@
 --   KEYS[3] <p>p:{bN}:due       zset: "<room>\n<conn>" scored by expiry ms (the bucket's index)
 --   KEYS[4] <p>p:{bN}:epoch     counter (join only)
 --   KEYS[5] <p>p:{bN}:i:<room>  zset: every conn scored 0, so in byte order: snapshot pages
---   KEYS[6] <p>p:{bN}:j:<room>  hash: conn -> its snapshot entry as JSON, all but lastSeenMs and
---                               the closing brace (kept as it changes: a page reads one field
---                               per connection and parses nothing)
+--   KEYS[6] <p>p:{bN}:j:<room>  hash: conn -> its snapshot entry's JSON as an older server kept
+--                               it (no longer written: removed with its entry)
 -- ARGV[1] is the room, ARGV[2] the publish command (PUBLISH, or SPUBLISH in a cluster), ARGV[3]
 -- the room's channel, ARGV[4] the TTL (ms); each script's own arguments follow. A connection's
 -- last heartbeat is its expiry minus the TTL. The entry in one meta field keeps a heartbeat to
@@ -100,36 +99,21 @@ local function state_json(m)
   return '{' .. table.concat(parts, ',') .. '}'
 end
 
--- A snapshot entry's JSON but for lastSeenMs and the closing brace.
+-- A snapshot entry's JSON but for lastSeenMs and the closing brace (the REST snapshot's).
 local function entry_head(conn, user, state, epoch, rev)
   return '{"connId":' .. cjson.encode(conn) .. ',"userId":' .. cjson.encode(user) ..
     ',"state":' .. state .. ',"epoch":' .. epoch .. ',"rev":' .. rev
-end
-
--- Keeps the connection's entry JSON where pages read it (after every change of its state, epoch
--- or rev); returns its state JSON.
-local function put_entry(conn, m)
-  local state = state_json(m)
-  redis.call('HSET', json_key, conn, entry_head(conn, m.u, state, m.e, m.r))
-  return state
-end
-
--- A connection's entry head, kept (or, for an entry written before heads were kept, built from
--- its meta).
-local function head_of(conn, head)
-  if head then return head end
-  local m = get_meta(conn)
-  return entry_head(conn, m.u, state_json(m), m.e, m.r)
 end
 
 local function snapshot_json()
   local kv = redis.call('HGETALL', meta_key)
   local parts = {}
   for i = 1, #kv, 2 do
-    local conn = kv[i]
-    if conn ~= '' then
+    local conn, m = kv[i], nil
+    if conn ~= '' then m = parse_meta(conn, kv[i + 1]) end
+    if m then
       local expiry = tonumber(redis.call('ZSCORE', due_key, member(conn)) or 0)
-      parts[#parts + 1] = head_of(conn, redis.call('HGET', json_key, conn) or nil) ..
+      parts[#parts + 1] = entry_head(conn, m.u, state_json(m), m.e, m.r) ..
         ',"lastSeenMs":' .. int(expiry - ttl) .. '}'
     end
   end
@@ -149,9 +133,10 @@ local function indexed_total()
 end
 
 -- Up to `limit` entries whose conn sorts after `after` ('' for the first page), as
--- {total, cursor, heads, expiries}: the room's number of connections, the last conn listed when
--- more follow (else ''), and each listed entry's head (entry_head) and expiry (ms). Three bulk
--- reads, whatever the room's size, and no string built per entry: the server writes the JSON.
+-- {total, cursor, conns, metas, expiries}: the room's number of connections, the last conn listed
+-- when more follow (else ''), and each listed connection, its meta's text (one in the older
+-- layout converted; '' if it went meanwhile) and its expiry (ms). Three bulk reads, whatever the
+-- room's size, and nothing built per entry: the server reads the metas and writes the JSON.
 local function page(after, limit)
   local total = indexed_total()
   local conns = {}
@@ -165,18 +150,24 @@ local function page(after, limit)
     conns[#conns] = nil
     cursor = conns[#conns]
   end
-  local heads, expiries = {}, {}
+  local metas, expiries = {}, {}
   if #conns > 0 then
-    heads = redis.call('HMGET', json_key, unpack(conns))
+    metas = redis.call('HMGET', meta_key, unpack(conns))
     local members = {}
     for i, conn in ipairs(conns) do members[i] = member(conn) end
     expiries = redis.call('ZMSCORE', due_key, unpack(members))
     for i, conn in ipairs(conns) do
-      if not heads[i] then heads[i] = head_of(conn, nil) end
+      local text = metas[i]
+      if not text then
+        metas[i] = ''
+      elseif string.byte(text, 1) ~= 61 then
+        local m = parse_meta(conn, text)
+        metas[i] = m and meta_text(m) or ''
+      end
       if not expiries[i] then expiries[i] = '0' end
     end
   end
-  return {total, cursor, heads, expiries}
+  return {total, cursor, conns, metas, expiries}
 end
 
 -- Publishes a presence:event on the room's channel; epoch and rev are decimal strings.

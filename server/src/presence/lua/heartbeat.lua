@@ -12,13 +12,15 @@
 -- One heartbeat of the connection `conn`, its patch at ARGV[from .. from + n - 1].
 local function beat(conn, epoch, seen, page_size, now, expiry, from, n)
   local raw = redis.call('HMGET', meta_key, conn, '')
-  local m = raw[1] and parse_meta(conn, raw[1])
-  if not m then return {0, 0, 0, false} end
-  if m.e ~= epoch then return {2, 0, 0, false} end
+  if not raw[1] then return {0, 0, 0, false} end
+  -- The epoch is the text's first line: a keep-alive parses nothing more.
+  if string.match(raw[1], '^=?([^\n]*)') ~= epoch then return {2, 0, 0, false} end
   local stale = seen ~= '' and tonumber(seen) ~= reduce(raw[2])
   redis.call('ZADD', due_key, expiry, member(conn))
   local changed = 0
   if n > 0 then
+    local m = parse_meta(conn, raw[1])
+    if not m then return {0, 0, 0, false} end
     -- The patch merged into the state: a changed field keeps its place, a new one goes last.
     local at = {}
     for i, name in ipairs(m.f) do at[name] = i end
@@ -38,9 +40,7 @@ local function beat(conn, epoch, seen, page_size, now, expiry, from, n)
       -- The entry (its new state and rev) and the digest (one more) in one write.
       redis.call('HSET', meta_key, conn, meta_text(m), '', int(tonumber(raw[2] or '0') + 1))
       drop_legacy(conn, m)
-      local state = state_json(m)
-      redis.call('HSET', json_key, conn, entry_head(conn, m.u, state, m.e, m.r))
-      announce('update', conn, m.u, state, now, epoch, m.r)
+      announce('update', conn, m.u, state_json(m), now, epoch, m.r)
     end
   end
   local snapshot = false
@@ -53,7 +53,7 @@ local expiry = int(now + ttl)
 for h = 1, #KEYS / 6 do
   local k = (h - 1) * 6
   meta_key, state_key, due_key = KEYS[k + 1], KEYS[k + 2], KEYS[k + 3]
-  index_key, json_key = KEYS[k + 5], KEYS[k + 6]
+  index_key = KEYS[k + 5]
   room, channel = ARGV[a], ARGV[a + 1]
   local n = tonumber(ARGV[a + 6])
   results[h] = beat(ARGV[a + 2], ARGV[a + 3], ARGV[a + 4], tonumber(ARGV[a + 5]), now, expiry,

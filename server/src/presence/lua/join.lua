@@ -46,7 +46,7 @@ end
 put_meta(conn, m)
 redis.call('HSET', state_key, sub(conn, ''), token)
 redis.call('ZADD', index_key, 0, conn)
-local state = put_entry(conn, m)
+local state = state_json(m)
 count(conn, m.r, 1)
 redis.call('ZADD', due_key, now + ttl, member(conn))
 if not taken then
