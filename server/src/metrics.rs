@@ -34,6 +34,10 @@ pub const STORE_ERRORS: &str = "rtm_store_errors_total";
 pub const PRESENCE_EXPIRED: &str = "rtm_presence_expired_total";
 /// Gauge: the room channels this node is subscribed to on Redis.
 pub const BUS_ROOM_CHANNELS: &str = "rtm_bus_room_channels";
+/// Counter: the Redis script calls that carried heartbeats (see [`REDIS_HEARTBEATS`]).
+pub const REDIS_HEARTBEAT_CALLS: &str = "rtm_redis_heartbeat_calls_total";
+/// Counter: the heartbeats those calls carried (divided by the calls: heartbeats per call).
+pub const REDIS_HEARTBEATS: &str = "rtm_redis_heartbeats_total";
 /// Counter: HTTP requests to the server's routes, by `route` (its template) and `status`.
 pub const HTTP_REQUESTS: &str = "rtm_http_requests_total";
 
@@ -63,6 +67,8 @@ struct Inner {
     store_errors: Counter,
     presence_expired: Counter,
     room_channels: Gauge,
+    heartbeat_calls: Counter,
+    heartbeats: Counter,
 }
 
 impl Metrics {
@@ -105,6 +111,14 @@ impl Metrics {
                 "Room channels this node is subscribed to on Redis (rooms with a local member)."
             );
             describe_counter!(
+                REDIS_HEARTBEAT_CALLS,
+                "Redis script calls that carried presence heartbeats (those of one tick share one)."
+            );
+            describe_counter!(
+                REDIS_HEARTBEATS,
+                "Presence heartbeats sent to Redis; divided by the calls, heartbeats per call."
+            );
+            describe_counter!(
                 HTTP_REQUESTS,
                 "HTTP requests to the server's routes (not Socket.IO, not static files), by route \
                  and status."
@@ -117,6 +131,8 @@ impl Metrics {
                 counter!(STORE_ERRORS),
                 counter!(PRESENCE_EXPIRED),
                 gauge!(BUS_ROOM_CHANNELS),
+                counter!(REDIS_HEARTBEAT_CALLS),
+                counter!(REDIS_HEARTBEATS),
             )
         });
         let (
@@ -127,6 +143,8 @@ impl Metrics {
             store_errors,
             presence_expired,
             room_channels,
+            heartbeat_calls,
+            heartbeats,
         ) = inner;
         Self(Arc::new(Inner {
             recorder,
@@ -138,6 +156,8 @@ impl Metrics {
             store_errors,
             presence_expired,
             room_channels,
+            heartbeat_calls,
+            heartbeats,
         }))
     }
 
@@ -180,6 +200,12 @@ impl Metrics {
     /// Counts presence connections the reaper removed.
     pub(crate) fn presence_expired(&self, count: usize) {
         self.0.presence_expired.increment(count as u64);
+    }
+
+    /// Counts a Redis script call carrying `heartbeats` heartbeats.
+    pub(crate) fn heartbeat_call(&self, heartbeats: usize) {
+        self.0.heartbeat_calls.increment(1);
+        self.0.heartbeats.increment(heartbeats as u64);
     }
 
     /// Folds histogram samples into their buckets every few seconds, until aborted.

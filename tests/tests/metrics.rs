@@ -273,6 +273,8 @@ async fn redis_each_node_counts_its_own() {
         c.api_keys = vec![KEY.into()];
         // No reaper run while the store is frozen below: its failure would count too.
         c.presence_reaper_interval_ms = 600_000;
+        // Heartbeats sent together surely share a call.
+        c.redis_heartbeat_tick_ms = 200;
     };
     let (a, b) = (
         TestServer::start(&store, keyed).await,
@@ -284,9 +286,22 @@ async fn redis_each_node_counts_its_own() {
     let mut a1 = connect(&a).await;
     let mut a2 = connect(&a).await;
     let mut b1 = connect(&b).await;
-    join(&mut a1, &room, "u1").await;
-    join(&mut b1, &room, "u2").await;
-    join(&mut a2, &other, "u3").await;
+    let e1 = join(&mut a1, &room, "u1").await;
+    let e2 = join(&mut b1, &room, "u2").await;
+    let e3 = join(&mut a2, &other, "u3").await;
+    // Heartbeats go to Redis in calls that carry those of one tick: a's two share one.
+    let (beat1, beat3) = (json!({"epoch": e1}), json!({"epoch": e3}));
+    let (h1, h3) = tokio::join!(
+        a1.request("presence:heartbeat", &beat1),
+        a2.request("presence:heartbeat", &beat3)
+    );
+    let h2 = b1
+        .request("presence:heartbeat", &json!({"epoch": e2}))
+        .await;
+    assert!(
+        [&h1, &h2, &h3].iter().all(|h| h["ok"] == true),
+        "{h1} {h2} {h3}"
+    );
     // The backend API's room emit is published on the bus by node a.
     let response = reqwest::Client::new()
         .post(format!("{}/api/rooms/{room}/events", a.url()))
@@ -321,6 +336,10 @@ async fn redis_each_node_counts_its_own() {
     assert_eq!(on_b.get("rtm_connections", &[]), 1.0);
     assert_eq!(on_a.get("rtm_rooms", &[]), 2.0);
     assert_eq!(on_b.get("rtm_rooms", &[]), 1.0);
+    assert_eq!(on_a.get("rtm_redis_heartbeats_total", &[]), 2.0);
+    assert_eq!(on_b.get("rtm_redis_heartbeats_total", &[]), 1.0);
+    assert_eq!(on_b.get("rtm_redis_heartbeat_calls_total", &[]), 1.0);
+    assert_eq!(on_a.get("rtm_redis_heartbeat_calls_total", &[]), 1.0);
 
     // A store that does not answer: a's join and a's REST read fail, counted on a only.
     redis.pause();

@@ -15,7 +15,8 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::{Instant, sleep_until};
 
 use super::store::StoreError;
-use crate::redis::{StoreConn, keys};
+use crate::metrics::Metrics;
+use crate::redis::{RedisConnection, StoreConn, keys};
 
 /// The most heartbeats one script call carries.
 const MAX_PER_CALL: usize = 64;
@@ -64,25 +65,27 @@ struct Calls {
     ttl_ms: u64,
     /// In a cluster, one call per bucket (a call's keys must be in one slot).
     by_bucket: bool,
+    metrics: Metrics,
 }
 
 impl HeartbeatBatcher {
     /// Starts the batcher's task: heartbeats wait at most `tick` for others to join their call.
+    /// Each call is counted in `metrics`.
     pub(super) fn spawn(
-        conn: StoreConn,
+        redis: &RedisConnection,
         script: Script,
-        publish: &'static str,
         ttl_ms: u64,
         tick: Duration,
-        by_bucket: bool,
+        metrics: Metrics,
     ) -> Self {
         let (queue, rx) = mpsc::unbounded_channel();
         let calls = Calls {
-            conn,
+            conn: redis.conn.clone(),
             script: Arc::new(script),
-            publish,
+            publish: redis.publish_command(),
             ttl_ms,
-            by_bucket,
+            by_bucket: redis.is_cluster(),
+            metrics,
         };
         tokio::spawn(run(rx, calls, tick));
         Self { queue }
@@ -152,6 +155,7 @@ impl Calls {
 
     /// One script call for `batch`, answering each heartbeat in it.
     fn call(&self, batch: Vec<Queued>) -> impl Future<Output = ()> + use<> {
+        self.metrics.heartbeat_call(batch.len());
         let (mut conn, script) = (self.conn.clone(), self.script.clone());
         let (publish, ttl_ms) = (self.publish, self.ttl_ms);
         async move {

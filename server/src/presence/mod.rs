@@ -161,6 +161,7 @@ impl Module for PresenceModule {
                 redis,
                 self.options.ttl,
                 self.options.heartbeat_tick,
+                ctx.metrics().clone(),
             )),
             None => Arc::new(memory::MemoryPresenceStore::new(
                 ctx.bus().clone(),

@@ -16,6 +16,7 @@ use super::store::{
     HeartbeatOutcome, HeartbeatRequest, JoinOutcome, JoinRequest, Page, PresenceEntry,
     PresenceStore, StoreError,
 };
+use crate::metrics::Metrics;
 use crate::redis::keys;
 use crate::redis::{RedisConnection, StoreConn};
 
@@ -41,8 +42,14 @@ pub struct RedisPresenceStore {
 
 impl RedisPresenceStore {
     /// A store on `redis` whose connections expire `ttl` after their last heartbeat; heartbeats
-    /// wait up to `tick` for others to share their Redis call. Starts the batcher's task.
-    pub fn new(redis: &RedisConnection, ttl: Duration, tick: Duration) -> Self {
+    /// wait up to `tick` for others to share their Redis call (counted in `metrics`). Starts the
+    /// batcher's task.
+    pub(crate) fn new(
+        redis: &RedisConnection,
+        ttl: Duration,
+        tick: Duration,
+        metrics: Metrics,
+    ) -> Self {
         let ttl_ms = ttl.as_millis() as u64;
         Self {
             conn: redis.conn.clone(),
@@ -50,12 +57,11 @@ impl RedisPresenceStore {
             ttl_ms,
             join: script(include_str!("lua/join.lua")),
             heartbeats: HeartbeatBatcher::spawn(
-                redis.conn.clone(),
+                redis,
                 script(include_str!("lua/heartbeat.lua")),
-                redis.publish_command(),
                 ttl_ms,
                 tick,
-                redis.is_cluster(),
+                metrics,
             ),
             leave: script(include_str!("lua/leave.lua")),
             linger: script(include_str!("lua/linger.lua")),
