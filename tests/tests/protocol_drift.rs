@@ -82,8 +82,15 @@ async fn every_answer_and_event(store: &Store, redis: Option<RedisServer>) -> Ve
         (0, Some(3)),
         "{carol_joined:?}"
     );
-    // (Its `presence:count`, when it comes, is read with the SDK's decoder in `Wire::read`; that
-    // count members get their counts is large_rooms.rs's to check.)
+    // Its count comes too (read with the SDK's decoder in `Wire::read`). Under load the join
+    // could run before socketioxide marked the socket connected and the count's emit was
+    // dropped: 2 of 125 loaded runs lost it; the counter now tells such a member again.
+    carol
+        .wait_for(|name, data| {
+            name == events::PRESENCE_COUNT
+                && PresenceCount::from_json(data).is_some_and(|c| c.count == 3)
+        })
+        .await;
     let page = alice
         .request(
             events::PRESENCE_MEMBERS,

@@ -217,6 +217,7 @@ impl Fanout {
         if let Some(data) = count_frame(room, count) {
             emit_each(&told, events::PRESENCE_COUNT, &data, room);
         }
+        self.retell_unconnected(room, &told);
     }
 
     /// Tells `room`'s `"count"` members the room's `count`, each only when it is not what it
@@ -231,6 +232,33 @@ impl Fanout {
             emit_each(chunk, events::PRESENCE_COUNT, &data, room);
             tokio::task::yield_now().await;
         }
+        self.retell_unconnected(room, &told);
+    }
+
+    /// The count members among `told` whose socket was not connected when told: they are told
+    /// again at the counter's next tick. socketioxide marks a socket connected only after it has
+    /// sent the CONNECT answer, from a task of its own, so a join can run and its count be
+    /// dropped (`emit` refuses a socket not yet connected) in between; a socket that really went
+    /// leaves the fan-out when its disconnect is handled.
+    fn retell_unconnected(&self, room: &str, told: &[SocketRef]) {
+        let missed: Vec<Sid> = told
+            .iter()
+            .filter(|socket| !socket.connected())
+            .map(|socket| socket.id)
+            .collect();
+        if missed.is_empty() {
+            return;
+        }
+        let Some(local) = self.room(room) else {
+            return;
+        };
+        let mut local_room = local.lock().expect("room lock");
+        for sid in missed {
+            if let Some((_, told_last)) = local_room.counted.get_mut(&sid) {
+                *told_last = None;
+            }
+        }
+        local_room.count_dirty = true;
     }
 
     /// The `"count"` members of `room` (only `socket` when given) not told `count` yet, marked
