@@ -3,7 +3,7 @@
 //! reads, sets up and answers one call where it did many, and the node writes and reads one
 //! command: those per-call costs are paid once per tick, not once per heartbeat. Under light
 //! load a tick holds one heartbeat and costs only its wait; the heavier the load, the more each
-//! call carries (docs/performance.md, "Heartbeats in batches").
+//! call carries (docs/performance.md, "Issue 23: what the work changed").
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -14,16 +14,13 @@ use redis::Script;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::{Instant, sleep_until};
 
+use super::redis_meta::RawPage;
 use super::store::StoreError;
 use crate::metrics::Metrics;
 use crate::redis::{RedisConnection, StoreConn, keys};
 
 /// The most heartbeats one script call carries.
 const MAX_PER_CALL: usize = 64;
-
-/// A page as the scripts answer it: the room's count, the cursor (`""` when none), and each
-/// entry's connection, meta text (see [`super::redis_meta`]) and expiry (ms).
-pub(super) type RawPage = (u64, String, Vec<String>, Vec<String>, Vec<String>);
 
 /// One heartbeat's answer as the script gives it: status, changed, epoch and, when the client's
 /// digest was stale, the room's first page.

@@ -10,8 +10,8 @@ use futures_util::future::join_all;
 use redis::{Script, ScriptInvocation};
 use serde_json::{Map, Value};
 
-use super::heartbeat_batch::{Beat, HeartbeatBatcher, RawPage};
-use super::redis_meta;
+use super::heartbeat_batch::{Beat, HeartbeatBatcher};
+use super::redis_meta::{self, RawPage};
 use super::store::{
     HeartbeatOutcome, HeartbeatRequest, JoinOutcome, JoinRequest, Page, PresenceEntry,
     PresenceStore, StoreError,

@@ -10,6 +10,10 @@ use serde_json::{Map, Value};
 
 use super::store::{PresenceEntry, StoreError};
 
+/// A page as the scripts answer it: the room's count, the cursor (`""` when none), and each
+/// entry's connection, meta text and expiry (ms).
+pub(super) type RawPage = (u64, String, Vec<String>, Vec<String>, Vec<String>);
+
 /// The entry of `conn` from its meta `text`, last seen at `last_seen_ms`.
 pub(super) fn entry(
     conn: &str,
