@@ -409,7 +409,10 @@ fn manifests(dir: &Path) -> Vec<PathBuf> {
         let path = entry.expect("an entry").path();
         let name = path.file_name().unwrap().to_string_lossy();
         if path.is_dir() {
-            if !name.starts_with('.') && !["target", "node_modules", "pkg"].contains(&&*name) {
+            // `vendor` holds patched dependencies, not our crates.
+            if !name.starts_with('.')
+                && !["target", "node_modules", "pkg", "vendor"].contains(&&*name)
+            {
                 found.extend(manifests(&path));
             }
         } else if name == "Cargo.toml" {
