@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test: the workspace (unit, integration, examples, doc tests), the patched
-# engineioxide's own, then the npm package from its tarball (its API in headless Chromium, each
+# engineioxide's and tungstenite's own, then the npm package from its tarball (its API in headless Chromium, each
 # bundler, Node), then the demo page in two Chromium browsers. Closes with one summary line: "tests: N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -12,6 +12,11 @@ status=${PIPESTATUS[0]}
 # engineioxide's own tests, on the patched copy the server uses (vendor/engineioxide/PATCHES.md).
 CARGO_TARGET_DIR=target/vendor cargo test --manifest-path vendor/engineioxide/Cargo.toml \
   --features v3,tracing,__test_harness 2>&1 | tee -a "$log"
+vendor_status=${PIPESTATUS[0]}
+[ "$status" -eq 0 ] && status=$vendor_status
+# tungstenite's own unit tests, on the patched copy (vendor/tungstenite/PATCHES.md).
+CARGO_TARGET_DIR=target/vendor cargo test --manifest-path vendor/tungstenite/Cargo.toml --lib \
+  2>&1 | tee -a "$log"
 vendor_status=${PIPESTATUS[0]}
 [ "$status" -eq 0 ] && status=$vendor_status
 # The npm package from its tarball: its API in headless Chromium; built by Vite 5 and 7,

@@ -286,10 +286,19 @@ impl FrameCodec {
             }
             self.out_buffer.drain(0..len);
         }
+        // rtm patch: a drained buffer that grew past a small frame's size is released, so that an
+        // idle connection does not keep the capacity of its largest burst (kilobytes, for the
+        // socket's whole life, on a server with thousands of sockets); the next write allocates.
+        if self.out_buffer.capacity() > IDLE_OUT_BUFFER_CAPACITY {
+            self.out_buffer = Vec::new();
+        }
 
         Ok(())
     }
 }
+
+/// The most write-buffer capacity a drained connection keeps (rtm patch).
+const IDLE_OUT_BUFFER_CAPACITY: usize = 512;
 
 #[cfg(test)]
 mod tests {
@@ -343,6 +352,26 @@ mod tests {
 
         let (buf, _) = sock.into_inner();
         assert_eq!(buf, vec![0x89, 0x02, 0x04, 0x05, 0x8a, 0x01, 0x01]);
+    }
+
+    #[test]
+    fn a_drained_write_buffer_keeps_only_a_small_capacity() {
+        // rtm patch: see `IDLE_OUT_BUFFER_CAPACITY`.
+        use super::IDLE_OUT_BUFFER_CAPACITY;
+        let mut sock = FrameSocket::new(Vec::new());
+        sock.send(Frame::pong(vec![0x01; 100])).unwrap();
+        let small = sock.codec.out_buffer.capacity();
+        assert!(small > 0 && small <= IDLE_OUT_BUFFER_CAPACITY, "{small}");
+        sock.send(Frame::pong(vec![0x01; 125])).unwrap();
+        sock.codec.set_out_buffer_write_len(usize::MAX); // buffer until flushed
+        sock.write(Frame::ping(vec![0x02; 125])).unwrap();
+        for _ in 0..8 {
+            sock.write(Frame::pong(vec![0x03; 125])).unwrap();
+        }
+        assert!(sock.codec.out_buffer.capacity() > IDLE_OUT_BUFFER_CAPACITY);
+        sock.flush().unwrap();
+        assert_eq!(sock.codec.out_buffer.capacity(), 0);
+        assert_eq!(sock.get_ref().len(), 102 + 127 * 10);
     }
 
     #[test]
