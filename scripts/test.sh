@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: the workspace (unit, integration, examples, doc tests), the patched
-# engineioxide's and tungstenite's own, then the npm package from its tarball (its API in headless Chromium, each
-# bundler, Node), then the demo page in two Chromium browsers. Closes with one summary line: "tests: N passed, N failed".
+# dependencies' own (vendor/), then the npm package from its tarball (its API in headless
+# Chromium, each bundler, Node), then the demo page in two Chromium browsers. Closes with one
+# summary line: "tests: N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,16 +10,15 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 cargo test --workspace "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
-# engineioxide's own tests, on the patched copy the server uses (vendor/engineioxide/PATCHES.md).
-CARGO_TARGET_DIR=target/vendor cargo test --manifest-path vendor/engineioxide/Cargo.toml \
-  --features v3,tracing,__test_harness 2>&1 | tee -a "$log"
-vendor_status=${PIPESTATUS[0]}
-[ "$status" -eq 0 ] && status=$vendor_status
-# tungstenite's own unit tests, on the patched copy (vendor/tungstenite/PATCHES.md).
-CARGO_TARGET_DIR=target/vendor cargo test --manifest-path vendor/tungstenite/Cargo.toml --lib \
-  2>&1 | tee -a "$log"
-vendor_status=${PIPESTATUS[0]}
-[ "$status" -eq 0 ] && status=$vendor_status
+# The patched dependencies' own tests, on the copies the server uses (vendor/*/PATCHES.md).
+vendor_test() {
+  CARGO_TARGET_DIR=target/vendor cargo test --manifest-path "vendor/$1/Cargo.toml" "${@:2}" 2>&1 |
+    tee -a "$log"
+  local vendor_status=${PIPESTATUS[0]}
+  [ "$status" -eq 0 ] && status=$vendor_status
+}
+vendor_test engineioxide --features v3,tracing,__test_harness
+vendor_test tungstenite --lib
 # The npm package from its tarball: its API in headless Chromium; built by Vite 5 and 7,
 # webpack, esbuild, and with no bundler, in headless Chromium; and in Node 20.
 scripts/test-package.sh 2>&1 | tee -a "$log"

@@ -323,11 +323,11 @@ async fn forward_to_socket<H: EngineIoHandler, S>(
                 match items {
                     Some(packets) => {
                         for item in *packets {
-                            feed_packet(&mut tx, socket.protocol, item).await;
+                            feed_packet(&mut tx, &socket, item).await;
                         }
                         while let Ok(packets) = buffered_rx.try_recv() {
                             for item in *packets {
-                                feed_packet(&mut tx, socket.protocol, item).await;
+                                feed_packet(&mut tx, &socket, item).await;
                             }
                         }
                     }
@@ -341,7 +341,7 @@ async fn forward_to_socket<H: EngineIoHandler, S>(
                     #[cfg(feature = "tracing")]
                     tracing::debug!(sid = ?socket.id, "ws volatile flush: {} packets", packets.len());
                     for item in *packets {
-                        feed_packet(&mut tx, socket.protocol, item).await;
+                        feed_packet(&mut tx, &socket, item).await;
                     }
                 }
             },
@@ -361,16 +361,17 @@ async fn forward_to_socket<H: EngineIoHandler, S>(
 
 /// Feeds one packet to the websocket, unflushed (rtm patch: a function rather than the macro it
 /// was, which inlined three copies of this future into the writer task's).
-async fn feed_packet<S>(
+async fn feed_packet<S, D>(
     tx: &mut SplitSink<WebSocketStream<S>, Message>,
-    protocol: ProtocolVersion,
+    socket: &Socket<D>,
     packet: Packet,
 ) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    D: Default + Send + Sync + 'static,
 {
     let res = match packet {
         Packet::Binary(bin) | Packet::BinaryV3(bin) => {
-            if protocol == ProtocolVersion::V3 {
+            if socket.protocol == ProtocolVersion::V3 {
                 // v3 protocol requires packet type as the first byte.
                 // This requires a new buffer. This is OK as it is only for the V3 protocol.
                 let mut buff = Vec::with_capacity(bin.len() + 1);
@@ -392,7 +393,7 @@ async fn feed_packet<S>(
     };
     if let Err(_e) = res {
         #[cfg(feature = "tracing")]
-        tracing::debug!("error sending packet: {}", _e);
+        tracing::debug!("[sid={}] error sending packet: {}", socket.id, _e);
     }
 }
 
